@@ -1,0 +1,3 @@
+from chinhhang.cli import main
+
+main()

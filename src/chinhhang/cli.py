@@ -1,0 +1,80 @@
+"""The `chinhhang` command (SPEC section 5)."""
+
+from __future__ import annotations
+
+import typer
+
+from chinhhang.accounts.cli import org_app
+from chinhhang.catalog.cli import product_app
+from chinhhang.cli_support import clear_errors, engine, settings
+from chinhhang.db import make_sessionmaker, upgrade_database
+from chinhhang.stamps.cli import stamps_app
+
+app = typer.Typer(
+    help="Chính Hãng: genuine-goods verification with QR codes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.")
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(product_app, name="product")
+app.add_typer(stamps_app, name="stamps")
+
+
+@db_app.command("upgrade")
+@clear_errors
+def db_upgrade() -> None:
+    """Apply all migrations to the configured database."""
+    upgrade_database(settings())
+    typer.echo("database is up to date")
+
+
+@app.command()
+@clear_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+) -> None:
+    """Migrate the database, then serve the web app."""
+    import uvicorn
+
+    upgrade_database(settings())
+    settings().secret  # noqa: B018 - create the secret file once, before workers race for it
+    uvicorn.run(
+        "chinhhang.web:create_app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=True, server_header=False, access_log=False,
+    )
+
+
+@app.command()
+@clear_errors
+def demo() -> None:
+    """Load demo organizations, products and stamp runs; print URLs to try. Idempotent."""
+    from chinhhang.demo import DISTRIBUTOR, MANUFACTURER, REGULATOR, load_demo
+
+    upgrade_database(settings())
+    result = load_demo(engine(), make_sessionmaker(engine()), settings().keyring)
+    base = settings().base_url
+    typer.echo("Demo organizations (logins arrive with the business portal):")
+    typer.echo(f"  manufacturer  #{result.manufacturer_id}  {MANUFACTURER}")
+    typer.echo(f"  distributor   #{result.distributor_id}  {DISTRIBUTOR}")
+    typer.echo(f"  regulator     #{result.regulator_id}  {REGULATOR}")
+    typer.echo("\nStatic product codes (scan as often as you like):")
+    for gtin, lot in zip(result.gtins, result.lots, strict=True):
+        typer.echo(f"  {base}/01/{gtin}    {base}/01/{gtin}/10/{lot}")
+    typer.echo("\nDynamic stamps (each genuine once, then over limit):")
+    for code in result.genuine_codes:
+        typer.echo(f"  {base}/v/{code}")
+    if result.limit3_codes:
+        typer.echo(f"  scan limit 3:   {base}/v/{result.limit3_codes[0]}")
+    if result.not_activated_code:
+        typer.echo(f"  not activated:  {base}/v/{result.not_activated_code}")
+    if result.void_code:
+        typer.echo(f"  void:           {base}/v/{result.void_code}")
+    typer.echo("\nRun `chinhhang demo` again for fresh unscanned stamps while they last.")
+
+
+def main() -> None:
+    app()

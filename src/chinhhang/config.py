@@ -1,0 +1,99 @@
+"""Settings from CHINHHANG_* environment variables (and an optional .env), SPEC section 5."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chinhhang.stamps.codes import Keyring
+
+SECRET_FILE = "secret_key"
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "test", "password"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CHINHHANG_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    secret_key: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    redis_url: str | None = None
+    default_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    # Per client address, on the scan endpoints; "0" turns it off. `limits` notation.
+    scan_rate_limit: str = "120/minute"
+    # How long a client address hash stays linkable; salts rotate daily (see scans/privacy.py).
+    scan_retention_days: int = Field(default=365, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("CHINHHANG_BASE_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _refuse_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 32):
+            raise ValueError(
+                "CHINHHANG_SECRET_KEY must be a random string of at least 32 characters; "
+                "leave it unset to have one generated into the data folder"
+            )
+        return value
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        """The URL with the driver this project uses, whatever form the operator wrote."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'chinhhang.db').resolve()}"
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        if url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://"):
+            return url
+        raise ValueError("CHINHHANG_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The server secret; generated once into the data folder (mode 600) when not given."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        return _load_or_create_secret(self.data_dir / SECRET_FILE).encode()
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return Keyring({0: derive_key(self.secret, "code-tag/0")})
+
+
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """One secret, a separate key per purpose, so a leak of one use does not expose another."""
+    return hmac.digest(secret, purpose.encode(), "sha256")
+
+
+def _load_or_create_secret(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must not each write a different secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

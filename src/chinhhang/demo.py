@@ -1,0 +1,137 @@
+"""Demo data for `chinhhang demo` and `make run`: enough to see every verdict. Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from chinhhang.accounts.models import Organization
+from chinhhang.accounts.services import create_organization, find_organization
+from chinhhang.catalog.gtin import check_digit
+from chinhhang.catalog.models import Product
+from chinhhang.catalog.services import create_product, get_or_create_batch
+from chinhhang.db import session_scope
+from chinhhang.stamps.codes import Keyring
+from chinhhang.stamps.models import Stamp, StampRun
+from chinhhang.stamps.services import Selection, activate, create_run, fill_run, void
+
+MANUFACTURER = "Công ty CP Thực phẩm Sen Vàng (demo)"
+DISTRIBUTOR = "Nhà phân phối Miền Nam (demo)"
+REGULATOR = "Chi cục Quản lý thị trường (demo)"
+
+
+def _gtin(body: str) -> str:
+    """GTINs in GS1's restricted-circulation range (02…), so no real product is impersonated."""
+    return body + str(check_digit(body))
+
+
+PRODUCTS = (
+    {
+        "name": "Nước mắm Phú Quốc 40°N 500 ml", "gtin": _gtin("0200000000001"),
+        "brand": "Sen Vàng", "origin": "Phú Quốc, Kiên Giang, Việt Nam",
+        "description": "Nước mắm cá cơm truyền thống, ủ chượp 12 tháng trong thùng gỗ.",
+        "standards": "TCVN 5107:2018", "shelf_life": "24 tháng", "warranty_months": 0,
+        "lot": "L2026-11A", "facility": "Nhà thùng Dương Đông, Phú Quốc",
+    },
+    {
+        "name": "Máy lọc nước RO 9 lõi", "gtin": _gtin("0200000000002"),
+        "brand": "Sen Vàng", "origin": "Bình Dương, Việt Nam",
+        "description": "Máy lọc nước gia đình, công suất 10 lít/giờ.",
+        "standards": "QCVN 6-1:2010/BYT", "shelf_life": None, "warranty_months": 24,
+        "lot": "RO-2611", "facility": "Nhà máy Sen Vàng, KCN VSIP Bình Dương",
+    },
+)
+
+
+@dataclass
+class DemoResult:
+    manufacturer_id: int
+    distributor_id: int
+    regulator_id: int
+    product_ids: list[int]
+    gtins: list[str]
+    lots: list[str]
+    genuine_codes: list[str] = field(default_factory=list)
+    limit3_codes: list[str] = field(default_factory=list)
+    not_activated_code: str | None = None
+    void_code: str | None = None
+
+
+def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring) -> DemoResult:
+    with session_scope(sessions) as session:
+        maker = _org(session, MANUFACTURER, "manufacturer", "Số 1 Đường Số 3, KCN VSIP, Bình Dương")
+        distributor = _org(session, DISTRIBUTOR, "distributor", "Quận 7, TP. Hồ Chí Minh")
+        regulator = _org(session, REGULATOR, "regulator", None)
+        products = [_product(session, maker.id, spec) for spec in PRODUCTS]
+        result = DemoResult(
+            maker.id, distributor.id, regulator.id, [p.id for p in products],
+            [str(p.gtin) for p in products], [str(spec["lot"]) for spec in PRODUCTS],
+        )
+    plan = (  # (product index, quantity, scan limit, what to do)
+        (0, 50, 1, "activate"),
+        (1, 20, 3, "activate"),
+        (0, 10, 1, "issue"),
+        (0, 5, 1, "void"),
+    )
+    with session_scope(sessions) as session:
+        have_runs = session.scalar(select(StampRun.id).where(StampRun.org_id == maker.id))
+    if not have_runs:
+        for index, quantity, limit, action in plan:
+            _run(engine, sessions, keyring, maker.id, products[index].id,
+                 str(PRODUCTS[index]["lot"]), quantity, limit, action)
+    with session_scope(sessions) as session:
+        _collect_codes(session, maker.id, result)
+    return result
+
+
+def _org(session: Session, name: str, kind: str, address: str | None) -> Organization:
+    return find_organization(session, name) or create_organization(
+        session, name=name, kind=kind, address=address
+    )
+
+
+def _product(session: Session, org_id: int, spec: dict[str, object]) -> Product:
+    existing = session.scalars(select(Product).where(Product.gtin == spec["gtin"])).first()
+    product = existing or create_product(
+        session, org_id=org_id, name=str(spec["name"]), gtin=str(spec["gtin"]),
+        brand=spec["brand"], origin=spec["origin"], description=spec["description"],
+        standards=spec["standards"], shelf_life=spec["shelf_life"],
+        warranty_months=spec["warranty_months"],
+    )
+    get_or_create_batch(
+        session, product_id=product.id, lot=str(spec["lot"]), facility=str(spec["facility"]),
+        production_date=date(2026, 11, 2), expiry_date=date(2028, 11, 2),
+    )
+    return product
+
+
+def _run(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, org_id: int,
+         product_id: int, lot: str, quantity: int, limit: int, action: str) -> None:
+    with session_scope(sessions) as session:
+        run = create_run(session, org_id=org_id, quantity=quantity, scan_limit=limit)
+    fill_run(engine, run, keyring)
+    with session_scope(sessions) as session:
+        selection = Selection(run_id=run.id)
+        if action in ("activate", "void"):
+            activate(session, org_id=org_id, selection=selection, product_id=product_id, lot=lot)
+        if action == "void":
+            void(session, org_id=org_id, selection=selection)
+
+
+def _collect_codes(session: Session, org_id: int, result: DemoResult) -> None:
+    """Unscanned codes of each kind, so a second `demo` still prints codes that verify."""
+    def codes(status: str, limit: int, count: int) -> list[str]:
+        return list(session.scalars(
+            select(Stamp.code).where(
+                Stamp.org_id == org_id, Stamp.status == status, Stamp.scan_limit == limit,
+                Stamp.scan_count == 0,
+            ).order_by(Stamp.sequence).limit(count)
+        ))
+
+    result.genuine_codes = codes("active", 1, 3)
+    result.limit3_codes = codes("active", 3, 1)
+    result.not_activated_code = next(iter(codes("issued", 1, 1)), None)
+    result.void_code = next(iter(codes("void", 1, 1)), None)

@@ -1,0 +1,32 @@
+"""FastAPI dependency aliases: the request's unit of work and the app's shared parts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from chinhhang.templating import Pages
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Commit when the route returns, roll back when it raises (DESIGN: unit of work at edge)."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_pages(request: Request) -> Pages:
+    return request.app.state.pages  # type: ignore[no-any-return]
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+PagesDep = Annotated[Pages, Depends(get_pages)]

@@ -1,0 +1,39 @@
+"""Errors every domain raises and every edge turns into a clear answer (SPEC section 9).
+
+Messages are translation-catalogue ids, written for the person who made the mistake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.values = values
+
+
+class InvalidInput(DomainError):
+    """Bad input from a person or a program; nothing was changed."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or is not the caller's to see)."""
+
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """The request clashes with what exists (a duplicate GTIN, a stamp in the wrong state)."""
+
+    status_code = 409
+
+
+class Gone(DomainError):
+    """It existed and was withdrawn on purpose (a recalled or discontinued product)."""
+
+    status_code = 410

@@ -1,0 +1,47 @@
+"""The same-browser grace period (SPEC section 2), kept in a signed cookie.
+
+A shopper who verified a stamp and reopens it minutes later (a reload, the back button, showing
+a friend) must not burn another scan. The browser carries a cookie listing the codes it verified
+and when; the server signs it, so nobody can forge "I verified this" for a stamp they never
+scanned. Only the newest few entries are kept, so the cookie stays small.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from datetime import UTC, datetime
+
+COOKIE_NAME = "ch_seen"
+MAX_ENTRIES = 8
+_SIG_BYTES = 16
+
+
+def _sign(key: bytes, payload: str) -> str:
+    mac = hmac.digest(key, payload.encode("ascii"), "sha256")[:_SIG_BYTES]
+    return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+
+
+def read(key: bytes, cookie: str | None) -> dict[str, datetime]:
+    """Codes this browser verified, with when; empty for a missing, stale or forged cookie."""
+    if not cookie or len(cookie) > 1024 or not cookie.isascii():
+        return {}
+    payload, _, signature = cookie.rpartition(".")
+    if not payload or not hmac.compare_digest(_sign(key, payload), signature):
+        return {}
+    seen: dict[str, datetime] = {}
+    for entry in payload.split("~"):
+        code, _, stamp = entry.partition(":")
+        if not stamp.isdigit():
+            return {}
+        seen[code] = datetime.fromtimestamp(int(stamp), UTC)
+    return seen
+
+
+def write(key: bytes, seen: dict[str, datetime], code: str, when: datetime) -> str:
+    """The cookie value after this browser verified `code` at `when`."""
+    entries = {c: t for c, t in seen.items() if c != code}
+    entries[code] = when
+    newest = sorted(entries.items(), key=lambda item: item[1])[-MAX_ENTRIES:]
+    payload = "~".join(f"{c}:{int(t.timestamp())}" for c, t in newest)
+    return f"{payload}.{_sign(key, payload)}"

@@ -1,0 +1,38 @@
+"""Scan events: one row per scan that reached a verdict worth keeping.
+
+Written by the hot path with hand-written SQL (scans/store.py); the ORM class is for reading,
+migrations and the drift check. Client addresses are stored truncated (IPv4 /24, IPv6 /48),
+never whole (SPEC section 9).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chinhhang.db import Base, UtcDateTime
+
+KIND_DYNAMIC, KIND_STATIC = "dynamic", "static"
+
+
+class ScanEvent(Base):
+    __tablename__ = "scan_events"
+    __table_args__ = (
+        Index("ix_scan_events_stamp_code", "stamp_code"),
+        Index("ix_scan_events_product_scanned", "product_id", "scanned_at"),
+    )
+
+    # SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(16))
+    stamp_code: Mapped[str | None] = mapped_column(ForeignKey("stamps.code"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    scan_number: Mapped[int | None]
+    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    client_net: Mapped[str | None] = mapped_column(String(50))
+    user_agent: Mapped[str | None] = mapped_column(String(300))

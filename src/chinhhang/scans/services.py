@@ -1,0 +1,221 @@
+"""The shopper's scan: from the text in a QR code to a verdict (SPEC section 2).
+
+Order matters and is cheapest first: the code's tag is checked before any database work, so a
+forged or mistyped code costs no I/O; previews and HEAD requests stop before counting; a browser
+inside its grace period is answered from a read; only then is a scan counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from chinhhang.accounts.models import Organization
+from chinhhang.accounts.services import get_organization
+from chinhhang.catalog.models import Batch, Product
+from chinhhang.catalog.services import find_batch, get_product, product_by_gtin, validate_lot
+from chinhhang.db import utcnow
+from chinhhang.errors import Gone, NotFound
+from chinhhang.i18n import N_
+from chinhhang.scans import grace
+from chinhhang.scans.models import KIND_STATIC, ScanEvent
+from chinhhang.scans.previews import is_preview_agent
+from chinhhang.scans.privacy import clip_user_agent, truncate_address
+from chinhhang.scans.store import ScanContext, ScanStore, StampState
+from chinhhang.stamps.codes import InvalidCode, Keyring, verify
+from chinhhang.stamps.serials import serial_for
+
+GENUINE, OVER_LIMIT, NOT_ACTIVATED, VOID, UNKNOWN = (
+    "genuine", "over_limit", "not_activated", "void", "unknown",
+)
+# Not an outcome of the JSON contract: the neutral page for previews and HEAD.
+PREVIEW = "preview"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    code_text: str
+    user_agent: str | None = None
+    client_address: str | None = None
+    seen_cookie: str | None = None
+    # HEAD requests and link previews look but never count.
+    look_only: bool = False
+
+
+@dataclass(slots=True)
+class Verdict:
+    outcome: str
+    code: str | None = None
+    serial: str | None = None
+    scan_count: int | None = None
+    scan_limit: int | None = None
+    first_scanned_at: datetime | None = None
+    product: dict[str, Any] | None = None
+    batch: dict[str, Any] | None = None
+    manufacturer: dict[str, Any] | None = None
+    # Set when the answer comes from this browser's earlier scan (grace period): nothing counted.
+    seen_at: datetime | None = None
+    set_cookie: str | None = field(default=None, repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "serial": self.serial,
+            "scan_count": self.scan_count,
+            "scan_limit": self.scan_limit,
+            "first_scanned_at": self.first_scanned_at.isoformat() if self.first_scanned_at else None,
+            "verified_on_this_device_at": self.seen_at.isoformat() if self.seen_at else None,
+            "product": self.product,
+            "batch": self.batch,
+            "manufacturer": self.manufacturer,
+        }
+
+
+class Scanner:
+    def __init__(
+        self,
+        store: ScanStore,
+        keyring: Keyring,
+        cookie_key: bytes,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.cookie_key = cookie_key
+        self.clock = clock
+
+    def scan(self, request: ScanRequest) -> Verdict:
+        """Never raises for bad input: a malformed or forged code is simply `unknown`."""
+        try:
+            code = verify(self.keyring, request.code_text)
+        except InvalidCode:
+            return Verdict(UNKNOWN)
+        if request.look_only:
+            return Verdict(PREVIEW, code=code)
+        now = self.clock()
+        remembered = self._within_grace(code, request.seen_cookie, now)
+        if remembered is not None:
+            return remembered
+        context = ScanContext(
+            truncate_address(request.client_address), clip_user_agent(request.user_agent)
+        )
+        result = self.store.consume(code, now, context)
+        if result is None:
+            return Verdict(UNKNOWN)
+        outcome, state = result
+        verdict = self._verdict(outcome, code, state)
+        if outcome == GENUINE:
+            seen = grace.read(self.cookie_key, request.seen_cookie)
+            verdict.set_cookie = grace.write(self.cookie_key, seen, code, now)
+        return verdict
+
+    def _within_grace(self, code: str, cookie: str | None, now: datetime) -> Verdict | None:
+        seen_at = grace.read(self.cookie_key, cookie).get(code)
+        if seen_at is None:
+            return None
+        found = self.store.peek(code)
+        if found is None:
+            return None
+        state, grace_minutes = found
+        if state.status != "active" or now - seen_at > timedelta(minutes=grace_minutes):
+            return None
+        verdict = self._verdict(GENUINE, code, state)
+        verdict.seen_at = seen_at
+        return verdict
+
+    def _verdict(self, outcome: str, code: str, state: StampState) -> Verdict:
+        described = self.store.describe(state.product_id, state.batch_id)
+        return Verdict(
+            outcome,
+            code=code,
+            serial=serial_for(state.sequence),
+            scan_count=state.scan_count,
+            scan_limit=state.scan_limit,
+            first_scanned_at=state.first_scanned_at,
+            **described,
+        )
+
+
+def looks_only(method: str, user_agent: str | None, wants_json: bool) -> bool:
+    """HEAD never counts; a preview agent's GET does not either, unless it asked for JSON.
+
+    A program that asks for JSON is a verification client acting for a person, not a chat app
+    drawing a preview card (those ask for HTML).
+    """
+    if method == "HEAD":
+        return True
+    return not wants_json and is_preview_agent(user_agent)
+
+
+def record_static_scan(
+    session: Session,
+    *,
+    product_id: int,
+    batch_id: int | None,
+    org_id: int,
+    user_agent: str | None,
+    client_address: str | None,
+) -> bool:
+    """Count a static-code scan for statistics; previews are not counted. Returns if counted."""
+    if is_preview_agent(user_agent):
+        return False
+    session.add(
+        ScanEvent(
+            kind=KIND_STATIC, outcome="product", product_id=product_id, batch_id=batch_id,
+            org_id=org_id, scanned_at=utcnow(), client_net=truncate_address(client_address),
+            user_agent=clip_user_agent(user_agent),
+        )
+    )
+    return True
+
+
+@dataclass(slots=True)
+class ProductPage:
+    """A static code's answer: the product page, or the manufacturer's own page."""
+
+    product: Product
+    manufacturer: Organization
+    batch: Batch | None
+    redirect_to: str | None
+
+
+def static_scan(
+    session: Session,
+    *,
+    product_id: int | None = None,
+    gtin: str | None = None,
+    lot: str | None = None,
+    user_agent: str | None = None,
+    client_address: str | None = None,
+    count: bool = True,
+) -> ProductPage:
+    """Resolve a static code and count the scan.
+
+    Raises InvalidInput (bad GTIN or lot), NotFound (unknown product), Gone (withdrawn).
+    A lot the platform does not know falls back to the product, as a GS1 resolver does.
+    """
+    if gtin is not None:
+        product = product_by_gtin(session, gtin)
+    elif product_id is not None:
+        product = get_product(session, product_id)
+    else:
+        raise NotFound(N_("No such product."))
+    if product.withdrawn:
+        raise Gone(N_("This product has been withdrawn by its manufacturer."))
+    batch = find_batch(session, product.id, validate_lot(lot)) if lot else None
+    if count:
+        record_static_scan(
+            session,
+            product_id=product.id,
+            batch_id=batch.id if batch else None,
+            org_id=product.org_id,
+            user_agent=user_agent,
+            client_address=client_address,
+        )
+    redirect = product.website if product.redirect_to_website and product.website else None
+    manufacturer = get_organization(session, product.org_id)
+    return ProductPage(product, manufacturer, batch, redirect)

@@ -1,0 +1,242 @@
+"""The scan hot path's SQL, written by hand on purpose.
+
+DESIGN.md allows the scan path to be hand-tuned: one UPDATE … RETURNING on one stamp row by its
+primary key does the limit check and the count increment atomically, so there is no
+read-then-write race on any database. On SQLite the writer lock makes it exact; on PostgreSQL a
+second UPDATE of the same row waits for the first to commit and re-checks `scan_count <
+scan_limit` against the new row (READ COMMITTED re-evaluation), so exactly `limit` scans win.
+The scan event goes in the same transaction, so an acknowledged scan is never lost and a crash
+before COMMIT counts nothing. Raw DB-API connections skip the ORM, whose per-call cost would be
+several times the database's. The benchmark for this module is bench/scan_throughput.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from chinhhang.db import parse_sqlite_timestamp, sqlite_timestamp
+
+_RETURNED = "status, scan_count, scan_limit, sequence, product_id, batch_id, org_id, first_scanned_at"
+
+_CONSUME = f"""
+UPDATE stamps
+   SET scan_count = scan_count + 1,
+       first_scanned_at = COALESCE(first_scanned_at, :now)
+ WHERE code = :code AND status = 'active' AND scan_count < scan_limit
+RETURNING {_RETURNED}
+"""
+_PEEK = f"SELECT {_RETURNED} FROM stamps WHERE code = :code"  # noqa: S608 - constant
+_GRACE = "SELECT r.grace_minutes FROM stamps s JOIN stamp_runs r ON r.id = s.run_id WHERE s.code = :code"
+_EVENT = """
+INSERT INTO scan_events
+    (kind, outcome, stamp_code, product_id, batch_id, org_id, scan_number, scanned_at,
+     client_net, user_agent)
+VALUES (:kind, :outcome, :code, :product_id, :batch_id, :org_id, :scan_number, :now,
+        :client_net, :user_agent)
+"""
+_DESCRIBE = """
+SELECT p.id, p.name, p.gtin, p.brand, p.description, p.origin, p.image_url, p.standards,
+       p.shelf_life, p.warranty_months, p.website, p.withdrawn,
+       o.id, o.name, o.address, o.website
+  FROM products p JOIN organizations o ON o.id = p.org_id
+ WHERE p.id = :product_id
+"""
+_BATCH = "SELECT id, lot, production_date, expiry_date, facility FROM batches WHERE id = :batch_id"
+
+
+@dataclass(frozen=True, slots=True)
+class StampState:
+    status: str
+    scan_count: int
+    scan_limit: int
+    sequence: int
+    product_id: int | None
+    batch_id: int | None
+    org_id: int
+    first_scanned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanContext:
+    """What we keep of the client: truncated network and user agent, never the full address."""
+
+    client_net: str | None
+    user_agent: str | None
+
+
+def _pyformat(sql: str) -> str:
+    """`:name` placeholders to psycopg's `%(name)s`."""
+    import re
+
+    return re.sub(r":([a-z_]+)", r"%(\1)s", sql)
+
+
+class ScanStore:
+    """Scan reads and writes over raw DB-API connections.
+
+    SQLite: one connection per process, guarded by a lock; calls are short enough to run on the
+    event loop (see scans/views.py). PostgreSQL: pooled connections, one per call, run in the
+    thread pool so the network round trips overlap.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        convert = (lambda s: s) if self.is_sqlite else _pyformat
+        self._sql = {
+            name: convert(sql)
+            for name, sql in {
+                "consume": _CONSUME, "peek": _PEEK, "grace": _GRACE, "event": _EVENT,
+                "describe": _DESCRIBE, "batch": _BATCH,
+            }.items()
+        }
+        self._lock = threading.Lock()
+        self._sqlite_connection: Any = None
+
+    @property
+    def runs_on_event_loop(self) -> bool:
+        return self.is_sqlite
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        if self.is_sqlite:
+            with self._lock:
+                if self._sqlite_connection is None:
+                    self._sqlite_connection = self.engine.raw_connection()
+                yield self._sqlite_connection.driver_connection
+            return
+        pooled = self.engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        finally:
+            pooled.close()
+
+    def _now(self, now: datetime) -> object:
+        return sqlite_timestamp(now) if self.is_sqlite else now
+
+    def consume(
+        self, code: str, now: datetime, context: ScanContext
+    ) -> tuple[str, StampState] | None:
+        """Count one scan if the stamp allows it. Returns (outcome, state), None if no stamp.
+
+        `state` is after the increment for a genuine scan, as found otherwise. Every outcome
+        but unknown is recorded as a scan event in the same transaction.
+        """
+        sql = self._sql
+        params = {"code": code, "now": self._now(now)}
+        with self._connection() as connection:
+            cursor = connection.cursor()
+            try:
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(sql["consume"], params)
+                row = cursor.fetchone()
+                if row is not None:
+                    state = self._state(row)
+                    outcome = "genuine"
+                else:
+                    cursor.execute(sql["peek"], params)
+                    found = cursor.fetchone()
+                    if found is None:
+                        connection.rollback()
+                        return None
+                    state = self._state(found)
+                    outcome = blocked_outcome(state)
+                cursor.execute(
+                    sql["event"],
+                    {
+                        **params,
+                        "kind": "dynamic",
+                        "outcome": outcome,
+                        "product_id": state.product_id,
+                        "batch_id": state.batch_id,
+                        "org_id": state.org_id,
+                        "scan_number": state.scan_count if outcome == "genuine" else None,
+                        "client_net": context.client_net,
+                        "user_agent": context.user_agent,
+                    },
+                )
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                cursor.close()
+        return outcome, state
+
+    def peek(self, code: str) -> tuple[StampState, int] | None:
+        """The stamp and its run's grace period in minutes, without counting anything."""
+        with self._connection() as connection:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql["peek"], {"code": code})
+                row = cursor.fetchone()
+                if row is None:
+                    return None
+                cursor.execute(self._sql["grace"], {"code": code})
+                (grace,) = cursor.fetchone()
+            finally:
+                cursor.close()
+                connection.rollback()
+        return self._state(row), int(grace)
+
+    def describe(self, product_id: int | None, batch_id: int | None) -> dict[str, Any]:
+        """Product, manufacturer and batch as plain dicts for the verdict page and JSON."""
+        if product_id is None:
+            return {"product": None, "manufacturer": None, "batch": None}
+        with self._connection() as connection:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._sql["describe"], {"product_id": product_id})
+                p = cursor.fetchone()
+                b = None
+                if batch_id is not None:
+                    cursor.execute(self._sql["batch"], {"batch_id": batch_id})
+                    b = cursor.fetchone()
+            finally:
+                cursor.close()
+                connection.rollback()
+        product = dict(zip(_PRODUCT_KEYS, p[:12], strict=True))
+        product["withdrawn"] = bool(product["withdrawn"])
+        manufacturer = dict(zip(("id", "name", "address", "website"), p[12:], strict=True))
+        batch = dict(zip(_BATCH_KEYS, b, strict=True)) if b else None
+        if batch:
+            for key in ("production_date", "expiry_date"):
+                batch[key] = str(batch[key]) if batch[key] is not None else None
+        return {"product": product, "manufacturer": manufacturer, "batch": batch}
+
+    def _state(self, row: Any) -> StampState:
+        status, count, limit, sequence, product_id, batch_id, org_id, first = row
+        return StampState(
+            status, int(count), int(limit), int(sequence), product_id, batch_id, int(org_id),
+            parse_sqlite_timestamp(first),
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sqlite_connection is not None:
+                self._sqlite_connection.close()
+                self._sqlite_connection = None
+
+
+_PRODUCT_KEYS = (
+    "id", "name", "gtin", "brand", "description", "origin", "image_url", "standards",
+    "shelf_life", "warranty_months", "website", "withdrawn",
+)
+_BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility")
+
+
+def blocked_outcome(state: StampState) -> str:
+    """Why a stamp that exists did not count a scan."""
+    if state.status == "issued":
+        return "not_activated"
+    if state.status == "void":
+        return "void"
+    return "over_limit"

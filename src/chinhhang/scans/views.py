@@ -1,0 +1,164 @@
+"""Shopper-facing scan routes: dynamic `/v/{code}` and static product codes.
+
+The dynamic route is a bare Starlette endpoint, not a FastAPI route: no dependency injection,
+no response model, no body parsing. Those layers cost more than the database write itself
+(docs/benchmarks.md). On SQLite the scan runs right on the event loop: it is a few tens of
+microseconds of local I/O, and the thread pool hand-off would cost more and add queueing. On
+PostgreSQL it runs in the thread pool, so network round trips overlap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from chinhhang.deps import PagesDep, SessionDep
+from chinhhang.errors import NotFound
+from chinhhang.i18n import N_
+from chinhhang.scans import grace
+from chinhhang.scans.services import (
+    PREVIEW,
+    UNKNOWN,
+    Scanner,
+    ScanRequest,
+    Verdict,
+    looks_only,
+    static_scan,
+)
+from chinhhang.stamps.codes import InvalidCode, normalise
+from chinhhang.stamps.serials import grouped
+
+NO_STORE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+GRACE_COOKIE_SECONDS = 24 * 3600
+
+
+def wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+async def dynamic_scan(request: Request) -> Response:
+    state = request.app.state
+    json_wanted = wants_json(request)
+    if not state.throttle.allow(request.client.host if request.client else None):
+        return throttled(request, json_wanted)
+    user_agent = request.headers.get("user-agent")
+    scan = ScanRequest(
+        code_text=request.path_params["code"],
+        user_agent=user_agent,
+        client_address=request.client.host if request.client else None,
+        seen_cookie=request.cookies.get(grace.COOKIE_NAME),
+        look_only=request.method != "POST" and looks_only(request.method, user_agent, json_wanted),
+    )
+    scanner: Scanner = state.scanner
+    if scanner.store.runs_on_event_loop:
+        verdict = scanner.scan(scan)
+    else:
+        verdict = await run_in_threadpool(scanner.scan, scan)
+    response = _answer(request, verdict, json_wanted)
+    if verdict.set_cookie:
+        response.set_cookie(
+            grace.COOKIE_NAME,
+            verdict.set_cookie,
+            max_age=GRACE_COOKIE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=state.settings.base_url.startswith("https://"),
+        )
+    return response
+
+
+def _answer(request: Request, verdict: Verdict, json_wanted: bool) -> Response:
+    status = 404 if verdict.outcome == UNKNOWN else 200
+    if json_wanted:
+        return JSONResponse(verdict.as_json(), status_code=status, headers=NO_STORE)
+    template = {
+        "genuine": "scans/genuine.html",
+        PREVIEW: "scans/preview.html",
+        UNKNOWN: "scans/unknown.html",
+    }.get(verdict.outcome, "scans/warning.html")
+    context: dict[str, Any] = {"verdict": verdict, "grouped_serial": _grouped(verdict.serial)}
+    return request.app.state.pages.render(request, template, context, status, dict(NO_STORE))
+
+
+def _grouped(serial: str | None) -> str | None:
+    return grouped(serial) if serial else None
+
+
+def throttled(request: Request, json_wanted: bool) -> Response:
+    headers = {**NO_STORE, "Retry-After": "60"}
+    if json_wanted:
+        return JSONResponse(
+            {"error": {"code": "throttled", "message": "Too many scans from this client."}},
+            status_code=429,
+            headers=headers,
+        )
+    return request.app.state.pages.render(request, "errors/throttled.html", {}, 429, headers)
+
+
+async def check_code(request: Request) -> Response:
+    """The home page's form: a shopper types the code printed under the scratch-off layer."""
+    text = request.query_params.get("code", "")
+    try:
+        code = normalise(text)
+    except InvalidCode:
+        return request.app.state.pages.render(
+            request, "scans/unknown.html", {"verdict": Verdict(UNKNOWN)}, 404, dict(NO_STORE)
+        )
+    return RedirectResponse(f"/v/{code}", status_code=303)
+
+
+routes = [
+    Route("/v/{code:path}", dynamic_scan, methods=["GET", "HEAD", "POST"]),
+    # The QR form of the URL is upper case (alphanumeric mode gives a smaller symbol).
+    Route("/V/{code:path}", dynamic_scan, methods=["GET", "HEAD", "POST"]),
+    Route("/check", check_code, methods=["GET"]),
+]
+
+
+router = APIRouter(include_in_schema=False)
+
+
+def _product_page(request: Request, session: SessionDep, pages: PagesDep, **where: Any) -> Response:
+    page = static_scan(
+        session,
+        user_agent=request.headers.get("user-agent"),
+        client_address=request.client.host if request.client else None,
+        count=request.method != "HEAD",
+        **where,
+    )
+    if page.redirect_to:
+        return RedirectResponse(page.redirect_to, status_code=307)
+    return pages.render(request, "catalog/product.html", {"page": page})
+
+
+@router.api_route("/01/{gtin}", methods=["GET", "HEAD"])
+def product_by_gtin_page(
+    gtin: str, request: Request, session: SessionDep, pages: PagesDep
+) -> Response:
+    return _product_page(request, session, pages, gtin=gtin)
+
+
+@router.api_route("/01/{gtin}/10/{lot}", methods=["GET", "HEAD"])
+def product_lot_page(
+    gtin: str, lot: str, request: Request, session: SessionDep, pages: PagesDep
+) -> Response:
+    return _product_page(request, session, pages, gtin=gtin, lot=lot)
+
+
+@router.api_route("/p/{product_id}", methods=["GET", "HEAD"])
+def product_page(
+    product_id: str, request: Request, session: SessionDep, pages: PagesDep
+) -> Response:
+    if not product_id.isascii() or not product_id.isdigit() or len(product_id) > 18:
+        raise NotFound(N_("No such product."))
+    return _product_page(request, session, pages, product_id=int(product_id))

@@ -1,0 +1,101 @@
+"""`chinhhang stamps …`: issue, activate and void stamp runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from chinhhang.catalog.services import get_product
+from chinhhang.cli_support import clear_errors, engine, settings, unit_of_work
+from chinhhang.stamps.services import Selection, activate, create_run, fill_run, void
+
+stamps_app = typer.Typer(help="Dynamic stamps: issue runs, activate them, void them.")
+
+
+@contextmanager
+def progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal; silence in pipes and logs."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    columns = (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("Issuing stamps", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@stamps_app.command("issue")
+@clear_errors
+def issue(
+    org: int = typer.Option(..., "--org", help="Id of the issuing organization."),
+    quantity: int = typer.Option(..., "--quantity", help="How many stamps (up to 50,000,000)."),
+    scan_limit: int = typer.Option(1, "--scan-limit", help="Genuine scans allowed per stamp."),
+    grace_minutes: int | None = typer.Option(
+        None, "--grace-minutes", help="Same-browser grace period; 0 = strict."
+    ),
+    product: int | None = typer.Option(None, "--product", help="Product id to bind to."),
+    batch: str | None = typer.Option(None, "--batch", help="Lot number of the product's batch."),
+    do_activate: bool = typer.Option(False, "--activate", help="Activate the run at once."),
+) -> None:
+    """Issue a run of stamps and print the run id."""
+    if (batch or do_activate) and product is None:
+        raise typer.BadParameter("--batch and --activate need --product")
+    grace = settings().default_grace_minutes if grace_minutes is None else grace_minutes
+    with unit_of_work() as session:
+        if product is not None:
+            owner = get_product(session, product).org_id
+            if owner != org:
+                raise typer.BadParameter("the product belongs to another organization")
+        run = create_run(
+            session, org_id=org, quantity=quantity, scan_limit=scan_limit, grace_minutes=grace,
+            key_id=settings().keyring.current,
+        )
+    with progress_bar(quantity) as advance:
+        fill_run(engine(), run, settings().keyring, advance)
+    if do_activate and product is not None:
+        with unit_of_work() as session:
+            activate(session, org_id=org, selection=Selection(run_id=run.id), product_id=product,
+                     lot=batch)
+    typer.echo(run.id)
+
+
+def _selection(run: int | None, serials: str | None) -> Selection:
+    return Selection.parse(run_id=run, serials=serials)
+
+
+@stamps_app.command("activate")
+@clear_errors
+def activate_command(
+    org: int = typer.Option(..., "--org", help="Id of the issuing organization."),
+    product: int = typer.Option(..., "--product", help="Product the stamps go on."),
+    run: int | None = typer.Option(None, "--run", help="A whole run."),
+    serials: str | None = typer.Option(
+        None, "--serials", help='A range "FIRST-LAST" or a list "S1,S2,…" of serials.'
+    ),
+    batch: str | None = typer.Option(None, "--batch", help="Lot number of the batch."),
+) -> None:
+    """Activate issued stamps (bind them to a product); print how many changed."""
+    with unit_of_work() as session:
+        changed = activate(session, org_id=org, selection=_selection(run, serials),
+                           product_id=product, lot=batch)
+    typer.echo(changed)
+
+
+@stamps_app.command("void")
+@clear_errors
+def void_command(
+    org: int = typer.Option(..., "--org", help="Id of the issuing organization."),
+    run: int | None = typer.Option(None, "--run", help="A whole run."),
+    serials: str | None = typer.Option(
+        None, "--serials", help='A range "FIRST-LAST" or a list "S1,S2,…" of serials.'
+    ),
+) -> None:
+    """Void stamps (lost, stolen or misprinted); print how many changed."""
+    with unit_of_work() as session:
+        changed = void(session, org_id=org, selection=_selection(run, serials))
+    typer.echo(changed)

@@ -1,0 +1,111 @@
+"""The composition root: builds the app from settings. Wiring only, no rules."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from chinhhang.config import Settings, derive_key
+from chinhhang.db import make_engine, make_sessionmaker
+from chinhhang.errors import DomainError
+from chinhhang.i18n import N_
+from chinhhang.scans import views as scan_views
+from chinhhang.scans.services import Scanner
+from chinhhang.scans.store import ScanStore
+from chinhhang.scans.throttle import Throttle
+from chinhhang.templating import Pages, language_of
+from chinhhang.i18n import translator
+
+log = logging.getLogger("chinhhang")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings)
+    store = ScanStore(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Chính Hãng",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.pages = Pages()
+    app.state.throttle = Throttle(settings.scan_rate_limit, settings.redis_url)
+    app.state.scanner = Scanner(store, settings.keyring, derive_key(settings.secret, "grace-cookie"))
+
+    app.router.routes.extend(scan_views.routes)
+    app.include_router(scan_views.router)
+    app.add_api_route("/", home, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_api_route("/healthz", healthz, methods=["GET", "HEAD"], include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_error_pages(app)
+    return app
+
+
+def home(request: Request) -> Response:
+    return request.app.state.pages.render(request, "home.html")  # type: ignore[no-any-return]
+
+
+def healthz(request: Request) -> Response:
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # any database failure means "not healthy", not a 500
+        log.exception("health check failed")
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    def answer(request: Request, status: int, message: str, values: dict[str, object]) -> Response:
+        gettext = translator(language_of(request))
+        text_ = gettext(message, **values)
+        if "application/json" in request.headers.get("accept", "") or request.url.path.startswith(
+            "/api/"
+        ):
+            return JSONResponse({"error": {"code": str(status), "message": text_}}, status)
+        pages = request.app.state.pages
+        return pages.render(request, "errors/error.html", {"status": status, "message": text_}, status)  # type: ignore[no-any-return]
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> Response:
+        return answer(request, error.status_code, error.message, error.values)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        messages = {
+            404: N_("This page does not exist."),
+            405: N_("This address does not accept that kind of request."),
+        }
+        message = messages.get(error.status_code, N_("The request could not be handled."))
+        return answer(request, error.status_code, message, {})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, _error: RequestValidationError) -> Response:
+        return answer(request, 400, N_("The request is not valid."), {})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, _error: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return answer(request, 500, N_("Something went wrong on our side. Please try again."), {})
