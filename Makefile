@@ -1,0 +1,58 @@
+# Chính Hãng: the two commands a newcomer types are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall when the declared dependencies change.
+APP_STAMP := $(VENV)/.app-$(shell cksum pyproject.toml | cut -d' ' -f1)
+TEST_STAMP := $(VENV)/.test-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint install messages bench clean browser-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@rm -f $(VENV)/.app-*; touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.test-* $(VENV)/.app-*; touch $@ $(APP_STAMP)
+
+install: $(APP_STAMP)
+
+## make run: virtual environment, install, migrate, demo data, serve on http://$(HOST):$(PORT)
+run: $(APP_STAMP)
+	$(BIN)/chinhhang db upgrade
+	$(BIN)/chinhhang demo
+	$(BIN)/chinhhang serve --host $(HOST) --port $(PORT)
+
+## make test: install what the tests need, lint, then the whole suite
+test: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+## make messages: refresh the translation catalogues after changing user-facing text
+messages: $(TEST_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --omit-header -o /tmp/chinhhang.pot .
+	for lang in vi en; do $(BIN)/pybabel update --no-location --omit-header -i /tmp/chinhhang.pot \
+	  -d src/chinhhang/i18n -l $$lang --width 100; done
+
+## make bench: the figures in docs/benchmarks.md (needs wrk; installed from Debian if missing)
+bench: $(TEST_STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/scan_throughput.py
+	$(BIN)/python bench/issuance.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .hypothesis

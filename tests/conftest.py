@@ -1,0 +1,129 @@
+"""Shared fixtures: a fresh database built by the migrations, on SQLite and on real PostgreSQL.
+
+PostgreSQL tests use the server at CHINHHANG_TEST_POSTGRES_URL (default: the local `test`
+database with trust auth). Each test session creates its own database there and drops it at
+the end. With CI=true a missing server fails the run; elsewhere those tests skip with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from chinhhang.config import Settings
+from chinhhang.db import make_engine, make_sessionmaker, upgrade_database
+from chinhhang.web import create_app
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CHINHHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_SECRET = "test-secret-" + "k" * 40
+
+
+def _admin_engine() -> Engine:
+    url = POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    return create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A new, empty database on the real server for this test session."""
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as error:  # no server: a failure in CI, a skip on a laptop
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"chinhhang_test_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_settings(data_dir: Path, database_url: str | None = None, **extra: object) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        base_url="http://testserver",
+        _env_file=None,  # type: ignore[call-arg]
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for a freshly migrated database; every test runs on both databases."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+        result = make_settings(tmp_path, url)
+    else:
+        result = make_settings(tmp_path)
+    upgrade_database(result)
+    return result
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    result = make_settings(tmp_path)
+    upgrade_database(result)
+    return result
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as session:
+        yield session
+        session.rollback()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app, headers={"User-Agent": PHONE}) as test_client:
+        yield test_client
+
+
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36"
+)

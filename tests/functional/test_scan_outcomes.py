@@ -1,0 +1,130 @@
+"""Every verdict, as a page and as JSON, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from chinhhang.scans.models import ScanEvent
+from chinhhang.stamps.models import Stamp
+from chinhhang.stamps.serials import grouped, serial_for
+from tests.factories import make_run
+
+JSON = {"Accept": "application/json"}
+
+
+def test_first_scan_is_genuine_with_serial_and_count(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    response = client.get(f"/v/{run.codes[0]}", headers=JSON)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["outcome"] == "genuine"
+    assert body["serial"] == serial_for(1)
+    assert (body["scan_count"], body["scan_limit"]) == (1, 1)
+    assert body["first_scanned_at"]
+    assert body["product"]["name"] == "Nước mắm thử nghiệm"
+    assert body["batch"]["lot"] == "L001"
+    assert body["manufacturer"]["id"] == run.org_id
+
+
+def test_genuine_page_is_green_with_grouped_serial(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=3)
+    page = client.get(f"/v/{run.codes[1]}")
+    assert page.status_code == 200
+    assert "verdict ok" in page.text
+    assert "Hàng chính hãng" in page.text  # Vietnamese by default
+    assert grouped(serial_for(2)) in page.text
+    assert "Lần quét 1 / 3" in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_scan_beyond_limit_is_over_limit_with_first_date(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    first = client.get(f"/v/{run.codes[0]}", headers=JSON).json()
+    client.cookies.clear()
+    second = client.get(f"/v/{run.codes[0]}", headers=JSON)
+    assert second.status_code == 200
+    assert second.json()["outcome"] == "over_limit"
+    assert second.json()["first_scanned_at"] == first["first_scanned_at"]
+    client.cookies.clear()
+    page = client.get(f"/v/{run.codes[0]}")
+    assert "verdict bad" in page.text
+    assert "Cảnh báo: mã này đã được xác thực trước đó" in page.text
+
+
+def test_limit_three_gives_three_genuine_then_over(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=3)
+    outcomes = []
+    for _ in range(5):
+        client.cookies.clear()
+        outcomes.append(client.get(f"/v/{run.codes[0]}", headers=JSON).json()["outcome"])
+    assert outcomes == ["genuine"] * 3 + ["over_limit"] * 2
+
+
+def test_not_activated_and_void(client, settings, engine, sessions) -> None:
+    issued = make_run(settings, engine, sessions, state="issued")
+    voided = make_run(settings, engine, sessions, state="void")
+    a = client.get(f"/v/{issued.codes[0]}", headers=JSON)
+    b = client.get(f"/v/{voided.codes[0]}", headers=JSON)
+    assert (a.status_code, a.json()["outcome"]) == (200, "not_activated")
+    assert (b.status_code, b.json()["outcome"]) == (200, "void")
+    assert "chưa được kích hoạt" in client.get(f"/v/{issued.codes[0]}").text
+    assert "đã bị hủy" in client.get(f"/v/{voided.codes[0]}").text
+
+
+def test_unknown_code_is_404_page_and_json(client, settings) -> None:
+    from chinhhang.stamps.codes import new_code
+
+    never_issued = new_code(settings.keyring)  # valid tag, but not in the database
+    forged = "0" * 24
+    for code in (never_issued, forged):
+        assert client.get(f"/v/{code}", headers=JSON).json()["outcome"] == "unknown"
+        page = client.get(f"/v/{code}")
+        assert page.status_code == 404
+        assert "Mã không xác định" in page.text
+
+
+def test_each_scan_is_recorded_with_a_coarse_address(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    client.get(f"/v/{run.codes[0]}")
+    client.cookies.clear()
+    client.get(f"/v/{run.codes[0]}")
+    with Session(engine) as session:
+        events = session.scalars(
+            select(ScanEvent).where(ScanEvent.stamp_code == run.codes[0]).order_by(ScanEvent.id)
+        ).all()
+        count = session.scalar(select(Stamp.scan_count).where(Stamp.code == run.codes[0]))
+    assert [e.outcome for e in events] == ["genuine", "over_limit"]
+    assert count == 1
+    assert events[0].scan_number == 1
+    assert events[0].user_agent and "Android" in events[0].user_agent
+    # TestClient's address is "testclient", not an IP: nothing is kept rather than a guess.
+    assert events[0].client_net is None
+
+
+def test_lower_case_and_upper_case_url_forms_resolve(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=5)
+    assert client.get(f"/V/{run.codes[0]}", headers=JSON).json()["outcome"] == "genuine"
+    client.cookies.clear()
+    lower = client.get(f"/v/{run.codes[0].lower()}", headers=JSON).json()
+    assert (lower["outcome"], lower["scan_count"]) == ("genuine", 2)
+
+
+def test_english_on_request(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=5)
+    page = client.get(f"/v/{run.codes[0]}?lang=en")
+    assert "Genuine product" in page.text and 'lang="en"' in page.text
+    client.cookies.clear()
+    page = client.get(f"/v/{run.codes[0]}", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "Genuine product" in page.text
+
+
+def test_no_scan_events_for_unknown_codes(client, engine) -> None:
+    client.get("/v/" + "0" * 24)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ScanEvent)) == 0
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
