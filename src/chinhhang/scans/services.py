@@ -198,6 +198,7 @@ def static_scan(
     Raises InvalidInput (bad GTIN or lot), NotFound (unknown product), Gone (withdrawn).
     A lot the platform does not know falls back to the product, as a GS1 resolver does.
     """
+    lot = validate_lot(lot) if lot else None  # syntax first: a bad URL is 400 before 404
     if gtin is not None:
         product = product_by_gtin(session, gtin)
     elif product_id is not None:
@@ -206,7 +207,7 @@ def static_scan(
         raise NotFound(N_("No such product."))
     if product.withdrawn:
         raise Gone(N_("This product has been withdrawn by its manufacturer."))
-    batch = find_batch(session, product.id, validate_lot(lot)) if lot else None
+    batch = find_batch(session, product.id, lot) if lot else None
     if count:
         record_static_scan(
             session,
