@@ -1,0 +1,126 @@
+"""The scan limit is exact under concurrency (SPEC section 2), on SQLite and PostgreSQL.
+
+Through the real HTTP stack: a uvicorn server with two worker processes sharing the database,
+hit by 100 simultaneous clients with no cookies (100 different phones). And at the service
+level: 100 threads, each with its own connection, released together by a barrier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chinhhang.config import Settings
+from chinhhang.db import utcnow
+from chinhhang.scans.models import ScanEvent
+from chinhhang.scans.store import ScanContext, ScanStore
+from chinhhang.stamps.models import Stamp
+from tests.conftest import TEST_SECRET
+from tests.factories import make_run
+
+PHONES = 100
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CHINHHANG_DATA_DIR": str(settings.data_dir),
+        "CHINHHANG_DATABASE_URL": settings.database_url or "",
+        "CHINHHANG_SECRET_KEY": TEST_SECRET,
+        "CHINHHANG_SCAN_RATE_LIMIT": "0",
+    }
+    if not settings.database_url:
+        env.pop("CHINHHANG_DATABASE_URL")
+    log_path = settings.data_dir / "server.log"
+    log = log_path.open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"server did not start: {log_path.read_text()}")
+        time.sleep(1.0)  # let the second worker come up too
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+async def _phones(url: str) -> list[str]:
+    async def one_phone() -> str:
+        async with httpx.AsyncClient(timeout=60) as phone:
+            response = await phone.get(url, headers={"Accept": "application/json"})
+            return str(response.json()["outcome"])
+
+    return list(await asyncio.gather(*(one_phone() for _ in range(PHONES))))
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_hundred_phones_over_http_see_exactly_limit_genuine(
+    live_server: str, settings, engine, sessions, limit: int
+) -> None:
+    run = make_run(settings, engine, sessions, quantity=1, scan_limit=limit)
+    outcomes = Counter(asyncio.run(_phones(f"{live_server}/v/{run.codes[0]}")))
+    assert outcomes == {"genuine": limit, "over_limit": PHONES - limit}
+    with Session(engine) as session:
+        assert session.scalar(select(Stamp.scan_count).where(Stamp.code == run.codes[0])) == limit
+        genuine_events = session.scalars(
+            select(ScanEvent.scan_number).where(
+                ScanEvent.stamp_code == run.codes[0], ScanEvent.outcome == "genuine"
+            )
+        ).all()
+    assert sorted(genuine_events) == list(range(1, limit + 1))
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_hundred_threads_each_with_a_connection(settings, engine, sessions, limit: int) -> None:
+    run = make_run(settings, engine, sessions, quantity=1, scan_limit=limit)
+    barrier = threading.Barrier(PHONES)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def phone() -> None:
+        store = ScanStore(engine)  # its own connection on SQLite, a pooled one on PostgreSQL
+        barrier.wait()
+        result = store.consume(run.codes[0], utcnow(), ScanContext(None, "test"))
+        store.close()
+        assert result is not None
+        with lock:
+            outcomes.append(result[0])
+
+    threads = [threading.Thread(target=phone) for _ in range(PHONES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Counter(outcomes) == {"genuine": limit, "over_limit": PHONES - limit}
