@@ -59,14 +59,14 @@ def postgres_url() -> Iterator[str]:
 
 
 def make_settings(data_dir: Path, database_url: str | None = None, **extra: object) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        secret_key=TEST_SECRET,
-        base_url="http://testserver",
-        _env_file=None,  # type: ignore[call-arg]
-        **extra,  # type: ignore[arg-type]
-    )
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "base_url": "http://testserver",
+        **extra,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
 
 
 def _reset_postgres(url: str) -> None:

@@ -49,18 +49,28 @@ def make_run(
             session, org_id=org.id, name="Nước mắm thử nghiệm", gtin=gtin(), brand="Thử"
         )
         run = create_run(
-            session, org_id=org.id, quantity=quantity, scan_limit=scan_limit,
+            session,
+            org_id=org.id,
+            quantity=quantity,
+            scan_limit=scan_limit,
             grace_minutes=grace_minutes,
         )
         ids = (org.id, product.id)
     fill_run(engine, run, settings.keyring)
     with session_scope(sessions) as session:
         if state in ("active", "void"):
-            activate(session, org_id=ids[0], selection=Selection(run_id=run.id),
-                     product_id=ids[1], lot=lot)
+            activate(
+                session,
+                org_id=ids[0],
+                selection=Selection(run_id=run.id),
+                product_id=ids[1],
+                lot=lot,
+            )
         if state == "void":
             void(session, org_id=ids[0], selection=Selection(run_id=run.id))
         codes = list(
-            session.scalars(select(Stamp.code).where(Stamp.run_id == run.id).order_by(Stamp.sequence))
+            session.scalars(
+                select(Stamp.code).where(Stamp.run_id == run.id).order_by(Stamp.sequence)
+            )
         )
     return RunFixture(ids[0], ids[1], run.id, codes)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import typer
+import uvicorn
 
 from chinhhang.accounts.cli import org_app
 from chinhhang.catalog.cli import product_app
 from chinhhang.cli_support import clear_errors, engine, settings
 from chinhhang.db import make_sessionmaker, upgrade_database
+from chinhhang.demo import DISTRIBUTOR, MANUFACTURER, REGULATOR, load_demo
 from chinhhang.stamps.cli import stamps_app
 
 app = typer.Typer(
@@ -38,13 +40,17 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
 ) -> None:
     """Migrate the database, then serve the web app."""
-    import uvicorn
-
     upgrade_database(settings())
     settings().secret  # noqa: B018 - create the secret file once, before workers race for it
     uvicorn.run(
-        "chinhhang.web:create_app", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=True, server_header=False, access_log=False,
+        "chinhhang.web:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        server_header=False,
+        access_log=False,
     )
 
 
@@ -52,9 +58,6 @@ def serve(
 @clear_errors
 def demo() -> None:
     """Load demo organizations, products and stamp runs; print URLs to try. Idempotent."""
-    from chinhhang.demo import DISTRIBUTOR, MANUFACTURER, REGULATOR, load_demo
-
-    upgrade_database(settings())
     result = load_demo(engine(), make_sessionmaker(engine()), settings().keyring)
     base = settings().base_url
     typer.echo("Demo organizations (logins arrive with the business portal):")

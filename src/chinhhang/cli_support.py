@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from chinhhang.config import Settings
-from chinhhang.db import make_engine, make_sessionmaker, session_scope
+from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database
 from chinhhang.errors import DomainError
 from chinhhang.i18n import translator
 
@@ -28,6 +28,8 @@ def settings() -> Settings:
 
 @cache
 def engine() -> Engine:
+    """The database, migrated first: like `serve`, every command works on a fresh data folder."""
+    upgrade_database(settings())
     return make_engine(settings())
 
 

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chinhhang.stamps.codes import Keyring
 
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "test", "password"})
 
 

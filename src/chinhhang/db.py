@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -50,7 +52,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -73,7 +75,7 @@ def parse_sqlite_timestamp(value: str | datetime | None) -> datetime | None:
 
 def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # Let us issue BEGIN ourselves (see _sqlite_on_begin); pysqlite's implicit BEGIN is deferred.
-    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -123,9 +125,7 @@ def is_sqlite_connection(connection: Any) -> bool:
     return isinstance(connection, sqlite3.Connection)
 
 
-def alembic_config(settings: Settings) -> Any:
-    from alembic.config import Config
-
+def alembic_config(settings: Settings) -> Config:
     config = Config()
     config.set_main_option("script_location", "chinhhang:migrations")
     config.set_main_option("sqlalchemy.url", settings.sqlalchemy_url.replace("%", "%%"))
@@ -134,8 +134,6 @@ def alembic_config(settings: Settings) -> Any:
 
 def upgrade_database(settings: Settings, revision: str = "head") -> None:
     """Apply migrations; safe to run at every start (SPEC: `serve` migrates first)."""
-    from alembic import command
-
     engine = make_engine(settings)
     try:
         with engine.connect() as connection:

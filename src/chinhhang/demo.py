@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,20 +29,30 @@ def _gtin(body: str) -> str:
     return body + str(check_digit(body))
 
 
-PRODUCTS = (
+PRODUCTS: tuple[dict[str, Any], ...] = (
     {
-        "name": "Nước mắm Phú Quốc 40°N 500 ml", "gtin": _gtin("0200000000001"),
-        "brand": "Sen Vàng", "origin": "Phú Quốc, Kiên Giang, Việt Nam",
+        "name": "Nước mắm Phú Quốc 40°N 500 ml",
+        "gtin": _gtin("0200000000001"),
+        "brand": "Sen Vàng",
+        "origin": "Phú Quốc, Kiên Giang, Việt Nam",
         "description": "Nước mắm cá cơm truyền thống, ủ chượp 12 tháng trong thùng gỗ.",
-        "standards": "TCVN 5107:2018", "shelf_life": "24 tháng", "warranty_months": 0,
-        "lot": "L2026-11A", "facility": "Nhà thùng Dương Đông, Phú Quốc",
+        "standards": "TCVN 5107:2018",
+        "shelf_life": "24 tháng",
+        "warranty_months": 0,
+        "lot": "L2026-11A",
+        "facility": "Nhà thùng Dương Đông, Phú Quốc",
     },
     {
-        "name": "Máy lọc nước RO 9 lõi", "gtin": _gtin("0200000000002"),
-        "brand": "Sen Vàng", "origin": "Bình Dương, Việt Nam",
+        "name": "Máy lọc nước RO 9 lõi",
+        "gtin": _gtin("0200000000002"),
+        "brand": "Sen Vàng",
+        "origin": "Bình Dương, Việt Nam",
         "description": "Máy lọc nước gia đình, công suất 10 lít/giờ.",
-        "standards": "QCVN 6-1:2010/BYT", "shelf_life": None, "warranty_months": 24,
-        "lot": "RO-2611", "facility": "Nhà máy Sen Vàng, KCN VSIP Bình Dương",
+        "standards": "QCVN 6-1:2010/BYT",
+        "shelf_life": None,
+        "warranty_months": 24,
+        "lot": "RO-2611",
+        "facility": "Nhà máy Sen Vàng, KCN VSIP Bình Dương",
     },
 )
 
@@ -67,8 +78,12 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
         regulator = _org(session, REGULATOR, "regulator", None)
         products = [_product(session, maker.id, spec) for spec in PRODUCTS]
         result = DemoResult(
-            maker.id, distributor.id, regulator.id, [p.id for p in products],
-            [str(p.gtin) for p in products], [str(spec["lot"]) for spec in PRODUCTS],
+            maker.id,
+            distributor.id,
+            regulator.id,
+            [p.id for p in products],
+            [str(p.gtin) for p in products],
+            [str(spec["lot"]) for spec in PRODUCTS],
         )
     plan = (  # (product index, quantity, scan limit, what to do)
         (0, 50, 1, "activate"),
@@ -80,8 +95,17 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
         have_runs = session.scalar(select(StampRun.id).where(StampRun.org_id == maker.id))
     if not have_runs:
         for index, quantity, limit, action in plan:
-            _run(engine, sessions, keyring, maker.id, products[index].id,
-                 str(PRODUCTS[index]["lot"]), quantity, limit, action)
+            _run(
+                engine,
+                sessions,
+                keyring,
+                maker.id,
+                products[index].id,
+                str(PRODUCTS[index]["lot"]),
+                quantity,
+                limit,
+                action,
+            )
     with session_scope(sessions) as session:
         _collect_codes(session, maker.id, result)
     return result
@@ -93,23 +117,42 @@ def _org(session: Session, name: str, kind: str, address: str | None) -> Organiz
     )
 
 
-def _product(session: Session, org_id: int, spec: dict[str, object]) -> Product:
+def _product(session: Session, org_id: int, spec: dict[str, Any]) -> Product:
     existing = session.scalars(select(Product).where(Product.gtin == spec["gtin"])).first()
     product = existing or create_product(
-        session, org_id=org_id, name=str(spec["name"]), gtin=str(spec["gtin"]),
-        brand=spec["brand"], origin=spec["origin"], description=spec["description"],
-        standards=spec["standards"], shelf_life=spec["shelf_life"],
+        session,
+        org_id=org_id,
+        name=str(spec["name"]),
+        gtin=str(spec["gtin"]),
+        brand=spec["brand"],
+        origin=spec["origin"],
+        description=spec["description"],
+        standards=spec["standards"],
+        shelf_life=spec["shelf_life"],
         warranty_months=spec["warranty_months"],
     )
     get_or_create_batch(
-        session, product_id=product.id, lot=str(spec["lot"]), facility=str(spec["facility"]),
-        production_date=date(2026, 11, 2), expiry_date=date(2028, 11, 2),
+        session,
+        product_id=product.id,
+        lot=str(spec["lot"]),
+        facility=str(spec["facility"]),
+        production_date=date(2026, 11, 2),
+        expiry_date=date(2028, 11, 2),
     )
     return product
 
 
-def _run(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, org_id: int,
-         product_id: int, lot: str, quantity: int, limit: int, action: str) -> None:
+def _run(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    keyring: Keyring,
+    org_id: int,
+    product_id: int,
+    lot: str,
+    quantity: int,
+    limit: int,
+    action: str,
+) -> None:
     with session_scope(sessions) as session:
         run = create_run(session, org_id=org_id, quantity=quantity, scan_limit=limit)
     fill_run(engine, run, keyring)
@@ -123,13 +166,21 @@ def _run(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring, org_
 
 def _collect_codes(session: Session, org_id: int, result: DemoResult) -> None:
     """Unscanned codes of each kind, so a second `demo` still prints codes that verify."""
+
     def codes(status: str, limit: int, count: int) -> list[str]:
-        return list(session.scalars(
-            select(Stamp.code).where(
-                Stamp.org_id == org_id, Stamp.status == status, Stamp.scan_limit == limit,
-                Stamp.scan_count == 0,
-            ).order_by(Stamp.sequence).limit(count)
-        ))
+        return list(
+            session.scalars(
+                select(Stamp.code)
+                .where(
+                    Stamp.org_id == org_id,
+                    Stamp.status == status,
+                    Stamp.scan_limit == limit,
+                    Stamp.scan_count == 0,
+                )
+                .order_by(Stamp.sequence)
+                .limit(count)
+            )
+        )
 
     result.genuine_codes = codes("active", 1, 3)
     result.limit3_codes = codes("active", 3, 1)

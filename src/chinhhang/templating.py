@@ -17,6 +17,11 @@ from chinhhang.i18n import LANGUAGES, negotiate, translator
 DISPLAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def pages_of(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
 def language_of(request: Request) -> str:
     return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
 
@@ -40,9 +45,7 @@ class Pages:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         lang = language_of(request)
-        html = self.env.get_template(name).render(
-            **(context or {}), **page_helpers(lang, request)
-        )
+        html = self.env.get_template(name).render(**(context or {}), **page_helpers(lang, request))
         response = HTMLResponse(html, status_code=status_code, headers=headers)
         response.headers["Content-Language"] = lang
         response.headers.setdefault("Vary", "Accept-Language, Accept")

@@ -17,13 +17,12 @@ from starlette.staticfiles import StaticFiles
 from chinhhang.config import Settings, derive_key
 from chinhhang.db import make_engine, make_sessionmaker
 from chinhhang.errors import DomainError
-from chinhhang.i18n import N_
+from chinhhang.i18n import N_, translator
 from chinhhang.scans import views as scan_views
 from chinhhang.scans.services import Scanner
 from chinhhang.scans.store import ScanStore
 from chinhhang.scans.throttle import Throttle
-from chinhhang.templating import Pages, language_of
-from chinhhang.i18n import translator
+from chinhhang.templating import Pages, language_of, pages_of
 
 log = logging.getLogger("chinhhang")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,7 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.pages = Pages()
     app.state.throttle = Throttle(settings.scan_rate_limit, settings.redis_url)
-    app.state.scanner = Scanner(store, settings.keyring, derive_key(settings.secret, "grace-cookie"))
+    app.state.scanner = Scanner(
+        store, settings.keyring, derive_key(settings.secret, "grace-cookie")
+    )
 
     app.router.routes.extend(scan_views.routes)
     app.include_router(scan_views.router)
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def home(request: Request) -> Response:
-    return request.app.state.pages.render(request, "home.html")  # type: ignore[no-any-return]
+    return pages_of(request).render(request, "home.html")
 
 
 def healthz(request: Request) -> Response:
@@ -85,8 +86,9 @@ def _install_error_pages(app: FastAPI) -> None:
             "/api/"
         ):
             return JSONResponse({"error": {"code": str(status), "message": text_}}, status)
-        pages = request.app.state.pages
-        return pages.render(request, "errors/error.html", {"status": status, "message": text_}, status)  # type: ignore[no-any-return]
+        return pages_of(request).render(
+            request, "errors/error.html", {"status": status, "message": text_}, status
+        )
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hyp_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -80,7 +81,9 @@ def test_unsupported_methods_are_refused_cleanly(client) -> None:
     assert client.delete("/01/02000000000015").status_code == 405
 
 
-@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hyp_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(min_size=1, max_size=60))
 def test_no_code_text_ever_gives_a_server_error(client, text: str) -> None:
     response = client.get("/v/" + quote(text, safe=""))

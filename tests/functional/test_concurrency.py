@@ -55,7 +55,9 @@ def live_server(settings: Settings) -> Iterator[str]:
     log = log_path.open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chinhhang.scans.models import ScanEvent
+from chinhhang.stamps.codes import new_code
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import grouped, serial_for
 from tests.factories import make_run
@@ -39,7 +40,9 @@ def test_genuine_page_is_green_with_grouped_serial(client, settings, engine, ses
     assert page.headers["cache-control"] == "no-store"
 
 
-def test_scan_beyond_limit_is_over_limit_with_first_date(client, settings, engine, sessions) -> None:
+def test_scan_beyond_limit_is_over_limit_with_first_date(
+    client, settings, engine, sessions
+) -> None:
     run = make_run(settings, engine, sessions, scan_limit=1)
     first = client.get(f"/v/{run.codes[0]}", headers=JSON).json()
     client.cookies.clear()
@@ -74,8 +77,6 @@ def test_not_activated_and_void(client, settings, engine, sessions) -> None:
 
 
 def test_unknown_code_is_404_page_and_json(client, settings) -> None:
-    from chinhhang.stamps.codes import new_code
-
     never_issued = new_code(settings.keyring)  # valid tag, but not in the database
     forged = "0" * 24
     for code in (never_issued, forged):
@@ -98,7 +99,8 @@ def test_each_scan_is_recorded_with_a_coarse_address(client, settings, engine, s
     assert [e.outcome for e in events] == ["genuine", "over_limit"]
     assert count == 1
     assert events[0].scan_number == 1
-    assert events[0].user_agent and "Android" in events[0].user_agent
+    assert events[0].user_agent
+    assert "Android" in events[0].user_agent
     # TestClient's address is "testclient", not an IP: nothing is kept rather than a guess.
     assert events[0].client_net is None
 
@@ -114,7 +116,8 @@ def test_lower_case_and_upper_case_url_forms_resolve(client, settings, engine, s
 def test_english_on_request(client, settings, engine, sessions) -> None:
     run = make_run(settings, engine, sessions, scan_limit=5)
     page = client.get(f"/v/{run.codes[0]}?lang=en")
-    assert "Genuine product" in page.text and 'lang="en"' in page.text
+    assert "Genuine product" in page.text
+    assert 'lang="en"' in page.text
     client.cookies.clear()
     page = client.get(f"/v/{run.codes[0]}", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert "Genuine product" in page.text

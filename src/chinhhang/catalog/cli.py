@@ -23,7 +23,12 @@ def create(
     """Create a product and print its id."""
     with unit_of_work() as session:
         product = create_product(
-            session, org_id=org, name=name, gtin=gtin, brand=brand, origin=origin,
+            session,
+            org_id=org,
+            name=name,
+            gtin=gtin,
+            brand=brand,
+            origin=origin,
             warranty_months=warranty_months,
         )
         product_id = product.id

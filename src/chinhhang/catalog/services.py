@@ -43,8 +43,15 @@ def create_product(
 
 _EDITABLE = frozenset(
     {
-        "brand", "description", "origin", "image_url", "standards", "shelf_life",
-        "warranty_months", "website", "redirect_to_website",
+        "brand",
+        "description",
+        "origin",
+        "image_url",
+        "standards",
+        "shelf_life",
+        "warranty_months",
+        "website",
+        "redirect_to_website",
     }
 )
 

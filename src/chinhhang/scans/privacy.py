@@ -15,8 +15,8 @@ def truncate_address(address: str | None) -> str | None:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return None
-    if ip.version == 6 and ip.ipv4_mapped:  # type: ignore[union-attr]
-        ip = ip.ipv4_mapped  # type: ignore[union-attr]
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
     prefix = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 

@@ -30,7 +30,11 @@ from chinhhang.stamps.codes import InvalidCode, Keyring, verify
 from chinhhang.stamps.serials import serial_for
 
 GENUINE, OVER_LIMIT, NOT_ACTIVATED, VOID, UNKNOWN = (
-    "genuine", "over_limit", "not_activated", "void", "unknown",
+    "genuine",
+    "over_limit",
+    "not_activated",
+    "void",
+    "unknown",
 )
 # Not an outcome of the JSON contract: the neutral page for previews and HEAD.
 PREVIEW = "preview"
@@ -67,7 +71,9 @@ class Verdict:
             "serial": self.serial,
             "scan_count": self.scan_count,
             "scan_limit": self.scan_limit,
-            "first_scanned_at": self.first_scanned_at.isoformat() if self.first_scanned_at else None,
+            "first_scanned_at": self.first_scanned_at.isoformat()
+            if self.first_scanned_at
+            else None,
             "verified_on_this_device_at": self.seen_at.isoformat() if self.seen_at else None,
             "product": self.product,
             "batch": self.batch,
@@ -165,8 +171,13 @@ def record_static_scan(
         return False
     session.add(
         ScanEvent(
-            kind=KIND_STATIC, outcome="product", product_id=product_id, batch_id=batch_id,
-            org_id=org_id, scanned_at=utcnow(), client_net=truncate_address(client_address),
+            kind=KIND_STATIC,
+            outcome="product",
+            product_id=product_id,
+            batch_id=batch_id,
+            org_id=org_id,
+            scanned_at=utcnow(),
+            client_net=truncate_address(client_address),
             user_agent=clip_user_agent(user_agent),
         )
     )

@@ -12,6 +12,7 @@ several times the database's. The benchmark for this module is bench/scan_throug
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,17 +24,25 @@ from sqlalchemy import Engine
 
 from chinhhang.db import parse_sqlite_timestamp, sqlite_timestamp
 
-_RETURNED = "status, scan_count, scan_limit, sequence, product_id, batch_id, org_id, first_scanned_at"
+_RETURNED = (
+    "status, scan_count, scan_limit, sequence, product_id, batch_id, org_id, first_scanned_at"
+)
 
-_CONSUME = f"""
+_CONSUME = """
 UPDATE stamps
    SET scan_count = scan_count + 1,
        first_scanned_at = COALESCE(first_scanned_at, :now)
  WHERE code = :code AND status = 'active' AND scan_count < scan_limit
-RETURNING {_RETURNED}
+RETURNING status, scan_count, scan_limit, sequence, product_id, batch_id, org_id,
+          first_scanned_at
 """
-_PEEK = f"SELECT {_RETURNED} FROM stamps WHERE code = :code"  # noqa: S608 - constant
-_GRACE = "SELECT r.grace_minutes FROM stamps s JOIN stamp_runs r ON r.id = s.run_id WHERE s.code = :code"
+_PEEK = """
+SELECT status, scan_count, scan_limit, sequence, product_id, batch_id, org_id, first_scanned_at
+  FROM stamps WHERE code = :code
+"""
+_GRACE = (
+    "SELECT r.grace_minutes FROM stamps s JOIN stamp_runs r ON r.id = s.run_id WHERE s.code = :code"
+)
 _EVENT = """
 INSERT INTO scan_events
     (kind, outcome, stamp_code, product_id, batch_id, org_id, scan_number, scanned_at,
@@ -73,8 +82,6 @@ class ScanContext:
 
 def _pyformat(sql: str) -> str:
     """`:name` placeholders to psycopg's `%(name)s`."""
-    import re
-
     return re.sub(r":([a-z_]+)", r"%(\1)s", sql)
 
 
@@ -93,8 +100,12 @@ class ScanStore:
         self._sql = {
             name: convert(sql)
             for name, sql in {
-                "consume": _CONSUME, "peek": _PEEK, "grace": _GRACE, "event": _EVENT,
-                "describe": _DESCRIBE, "batch": _BATCH,
+                "consume": _CONSUME,
+                "peek": _PEEK,
+                "grace": _GRACE,
+                "event": _EVENT,
+                "describe": _DESCRIBE,
+                "batch": _BATCH,
             }.items()
         }
         self._lock = threading.Lock()
@@ -215,7 +226,13 @@ class ScanStore:
     def _state(self, row: Any) -> StampState:
         status, count, limit, sequence, product_id, batch_id, org_id, first = row
         return StampState(
-            status, int(count), int(limit), int(sequence), product_id, batch_id, int(org_id),
+            status,
+            int(count),
+            int(limit),
+            int(sequence),
+            product_id,
+            batch_id,
+            int(org_id),
             parse_sqlite_timestamp(first),
         )
 
@@ -227,8 +244,18 @@ class ScanStore:
 
 
 _PRODUCT_KEYS = (
-    "id", "name", "gtin", "brand", "description", "origin", "image_url", "standards",
-    "shelf_life", "warranty_months", "website", "withdrawn",
+    "id",
+    "name",
+    "gtin",
+    "brand",
+    "description",
+    "origin",
+    "image_url",
+    "standards",
+    "shelf_life",
+    "warranty_months",
+    "website",
+    "withdrawn",
 )
 _BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility")
 

@@ -32,6 +32,7 @@ from chinhhang.scans.services import (
 )
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.stamps.serials import grouped
+from chinhhang.templating import pages_of
 
 NO_STORE = {
     "Cache-Control": "no-store",
@@ -87,7 +88,7 @@ def _answer(request: Request, verdict: Verdict, json_wanted: bool) -> Response:
         UNKNOWN: "scans/unknown.html",
     }.get(verdict.outcome, "scans/warning.html")
     context: dict[str, Any] = {"verdict": verdict, "grouped_serial": _grouped(verdict.serial)}
-    return request.app.state.pages.render(request, template, context, status, dict(NO_STORE))
+    return pages_of(request).render(request, template, context, status, dict(NO_STORE))
 
 
 def _grouped(serial: str | None) -> str | None:
@@ -102,7 +103,7 @@ def throttled(request: Request, json_wanted: bool) -> Response:
             status_code=429,
             headers=headers,
         )
-    return request.app.state.pages.render(request, "errors/throttled.html", {}, 429, headers)
+    return pages_of(request).render(request, "errors/throttled.html", {}, 429, headers)
 
 
 async def check_code(request: Request) -> Response:
@@ -111,7 +112,7 @@ async def check_code(request: Request) -> Response:
     try:
         code = normalise(text)
     except InvalidCode:
-        return request.app.state.pages.render(
+        return pages_of(request).render(
             request, "scans/unknown.html", {"verdict": Verdict(UNKNOWN)}, 404, dict(NO_STORE)
         )
     return RedirectResponse(f"/v/{code}", status_code=303)

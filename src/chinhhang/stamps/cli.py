@@ -22,8 +22,12 @@ def progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    columns = (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        *Progress.get_default_columns()[:2],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task("Issuing stamps", total=total)
         yield lambda n: bar.advance(task, n)
@@ -52,15 +56,24 @@ def issue(
             if owner != org:
                 raise typer.BadParameter("the product belongs to another organization")
         run = create_run(
-            session, org_id=org, quantity=quantity, scan_limit=scan_limit, grace_minutes=grace,
+            session,
+            org_id=org,
+            quantity=quantity,
+            scan_limit=scan_limit,
+            grace_minutes=grace,
             key_id=settings().keyring.current,
         )
     with progress_bar(quantity) as advance:
         fill_run(engine(), run, settings().keyring, advance)
     if do_activate and product is not None:
         with unit_of_work() as session:
-            activate(session, org_id=org, selection=Selection(run_id=run.id), product_id=product,
-                     lot=batch)
+            activate(
+                session,
+                org_id=org,
+                selection=Selection(run_id=run.id),
+                product_id=product,
+                lot=batch,
+            )
     typer.echo(run.id)
 
 
@@ -81,8 +94,9 @@ def activate_command(
 ) -> None:
     """Activate issued stamps (bind them to a product); print how many changed."""
     with unit_of_work() as session:
-        changed = activate(session, org_id=org, selection=_selection(run, serials),
-                           product_id=product, lot=batch)
+        changed = activate(
+            session, org_id=org, selection=_selection(run, serials), product_id=product, lot=batch
+        )
     typer.echo(changed)
 
 

@@ -63,5 +63,5 @@ def sequence_of(serial: str) -> int:
 
 
 def grouped(serial: str) -> str:
-    """"000000123458" -> "0000 0012 3458", the form printed and shown on the genuine page."""
+    """ "000000123458" -> "0000 0012 3458", the form printed and shown on the genuine page."""
     return " ".join(serial[i : i + 4] for i in range(0, len(serial), 4))

@@ -221,8 +221,9 @@ def count_by_status(session: Session, run_id: int) -> dict[str, int]:
 
 def codes_of_run(session: Session, run_id: int, limit: int | None = None) -> list[tuple[int, str]]:
     """(sequence, code) pairs in serial order; for the demo and tests (exports are issue 4)."""
-    query = select(Stamp.sequence, Stamp.code).where(Stamp.run_id == run_id).order_by(Stamp.sequence)
+    query = (
+        select(Stamp.sequence, Stamp.code).where(Stamp.run_id == run_id).order_by(Stamp.sequence)
+    )
     if limit is not None:
         query = query.limit(limit)
     return [(int(seq), code) for seq, code in session.execute(query)]
-

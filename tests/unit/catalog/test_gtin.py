@@ -30,7 +30,9 @@ def test_a_wrong_check_digit_is_refused(length: int, data: st.DataObject) -> Non
         canonical_gtin(body + str(wrong))
 
 
-@pytest.mark.parametrize("text", ["", "123", "12345678901", "abcdefghijklm", "１２３４５６７８", "0" * 15])
+@pytest.mark.parametrize(
+    "text", ["", "123", "12345678901", "abcdefghijklm", "１２３４５６７８", "0" * 15]
+)
 def test_malformed_gtins_say_why(text: str) -> None:
     with pytest.raises(InvalidGtin):
         canonical_gtin(text)

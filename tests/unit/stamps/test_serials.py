@@ -19,7 +19,8 @@ sequences = st.integers(1, MAX_SEQUENCE)
 @given(sequences)
 def test_a_serial_is_twelve_digits_and_round_trips(sequence: int) -> None:
     serial = serial_for(sequence)
-    assert len(serial) == 12 and serial.isdigit()
+    assert len(serial) == 12
+    assert serial.isdigit()
     assert sequence_of(serial) == sequence
     assert sequence_of(grouped(serial)) == sequence
 

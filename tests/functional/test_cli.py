@@ -1,0 +1,254 @@
+"""The `chinhhang` command as an operator uses it (SPEC section 5)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chinhhang.db import make_engine
+from chinhhang.stamps.models import Stamp
+from chinhhang.stamps.serials import serial_for
+from chinhhang.web import create_app
+from tests.conftest import PHONE, TEST_SECRET, make_settings
+from tests.functional.test_concurrency import free_port
+
+COMMANDS = [
+    [],
+    ["serve"],
+    ["demo"],
+    ["db"],
+    ["db", "upgrade"],
+    ["org"],
+    ["org", "create"],
+    ["product"],
+    ["product", "create"],
+    ["product", "batch"],
+    ["stamps"],
+    ["stamps", "issue"],
+    ["stamps", "activate"],
+    ["stamps", "void"],
+]
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path), "CHINHHANG_SECRET_KEY": TEST_SECRET}
+    env.pop("CHINHHANG_DATABASE_URL", None)
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "chinhhang", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if ok:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    return run
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(cli, command: list[str]) -> None:
+    assert "Usage" in cli(*command, "--help").stdout
+
+
+def test_the_manufacturer_flow(cli, tmp_path: Path) -> None:
+    org = cli("org", "create", "--name", "Công ty A", "--kind", "manufacturer").stdout.strip()
+    product = cli("product", "create", "--org", org, "--name", "Trà", "--gtin", "8934588012228")
+    product_id = product.stdout.strip()
+    run_id = cli(
+        "stamps",
+        "issue",
+        "--org",
+        org,
+        "--quantity",
+        "25",
+        "--scan-limit",
+        "2",
+        "--product",
+        product_id,
+        "--batch",
+        "B1",
+        "--activate",
+    ).stdout.strip()
+    assert run_id.isdigit()
+    # Serials 1-25 are taken; a second run continues from 26.
+    cli("stamps", "issue", "--org", org, "--quantity", "10")
+    first, last = serial_for(26), serial_for(30)
+    assert (
+        cli(
+            "stamps",
+            "activate",
+            "--org",
+            org,
+            "--product",
+            product_id,
+            "--serials",
+            f"{first}-{last}",
+        ).stdout.strip()
+        == "5"
+    )
+    assert (
+        cli(
+            "stamps", "void", "--org", org, "--serials", f"{serial_for(1)},{serial_for(2)}"
+        ).stdout.strip()
+        == "2"
+    )
+    settings = make_settings(tmp_path)
+    engine = make_engine(settings)
+    with Session(engine) as session:
+        states = dict(session.execute(select(Stamp.sequence, Stamp.status)).all())
+    engine.dispose()
+    assert states[1] == states[2] == "void"
+    assert states[3] == states[26] == states[30] == "active"
+    assert states[31] == "issued"
+
+
+def _app(settings):
+    return create_app(settings)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["org", "create", "--name", "X", "--kind", "bank"], "Unknown organization kind"),
+        (["product", "create", "--org", "999", "--name", "X"], "No such organization"),
+        (["stamps", "issue", "--org", "999", "--quantity", "5"], "No such organization"),
+        (["stamps", "void", "--org", "1"], "Choose either a run or serial numbers"),
+        (["stamps", "void", "--org", "1", "--serials", "123"], "serial number is not valid"),
+    ],
+)
+def test_bad_input_is_a_clear_error(cli, args: list[str], message: str) -> None:
+    done = cli(*args, ok=False)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_gtin_and_quantity(cli) -> None:
+    org = cli("org", "create", "--name", "B", "--kind", "manufacturer").stdout.strip()
+    bad = cli("product", "create", "--org", org, "--name", "X", "--gtin", "8934588012229", ok=False)
+    assert bad.returncode == 2
+    assert "check digit" in bad.stderr
+    zero = cli("stamps", "issue", "--org", org, "--quantity", "0", ok=False)
+    assert zero.returncode == 2
+    assert "1 to 50,000,000" in zero.stderr
+
+
+def test_demo_is_idempotent_and_its_urls_work(cli, tmp_path: Path) -> None:
+    first = cli("demo").stdout
+    second = cli("demo").stdout
+    assert "#1" in second
+    assert "#4" not in second
+    codes = re.findall(r"/v/([0-9A-Z]{24})", first)
+    assert len(codes) == 6
+    settings = make_settings(tmp_path, base_url="http://127.0.0.1:8000")
+    with TestClient(
+        _app(settings), headers={"User-Agent": PHONE, "Accept": "application/json"}
+    ) as client:
+        assert client.get(f"/v/{codes[0]}").json()["outcome"] == "genuine"
+        client.cookies.clear()
+        assert client.get(f"/v/{codes[0]}").json()["outcome"] == "over_limit"
+        assert client.get(f"/v/{codes[-2]}").json()["outcome"] == "not_activated"
+        assert client.get(f"/v/{codes[-1]}").json()["outcome"] == "void"
+        gtin = re.search(r"/01/(\d{14})", first)
+        assert gtin
+        assert client.get(f"/01/{gtin.group(1)}").status_code == 200
+    third = cli("demo").stdout
+    assert codes[0] not in third  # a scanned stamp is no longer offered
+
+
+def test_secret_is_generated_once_with_mode_600(tmp_path: Path) -> None:
+    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path)}
+    env.pop("CHINHHANG_SECRET_KEY", None)
+    subprocess.run(
+        [sys.executable, "-m", "chinhhang", "demo"], env=env, check=True, capture_output=True
+    )
+    secret = tmp_path / "secret_key"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    before = secret.read_text()
+    subprocess.run(
+        [sys.executable, "-m", "chinhhang", "demo"], env=env, check=True, capture_output=True
+    )
+    assert secret.read_text() == before
+    assert len(before) >= 32
+
+
+def test_placeholder_secret_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path), "CHINHHANG_SECRET_KEY": "changeme"}
+    done = subprocess.run(
+        [sys.executable, "-m", "chinhhang", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "CHINHHANG_SECRET_KEY" in done.stderr
+
+
+def test_make_run_serves_the_demo(tmp_path: Path) -> None:
+    """What `make run` does: upgrade, demo, serve; a printed URL is genuine once, then not."""
+    port = str(_free_port())
+    env = {
+        **os.environ,
+        "CHINHHANG_DATA_DIR": str(tmp_path),
+        "CHINHHANG_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    env.pop("CHINHHANG_SECRET_KEY", None)
+    env.pop("CHINHHANG_DATABASE_URL", None)
+    demo = subprocess.run(
+        [sys.executable, "-m", "chinhhang", "demo"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    url = re.search(r"(http://\S+/v/\S+)", demo.stdout)
+    assert url
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "chinhhang", "serve", "--port", port],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait(f"http://127.0.0.1:{port}/healthz")
+            first = httpx.get(url.group(1), headers={"User-Agent": PHONE})
+            second = httpx.get(url.group(1), headers={"User-Agent": PHONE})
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert first.status_code == 200
+    assert "Hàng chính hãng" in first.text
+    assert second.status_code == 200
+    assert "Cảnh báo" in second.text
+
+
+def _free_port() -> int:
+    return free_port()
+
+
+def _wait(url: str) -> None:
+    for _ in range(150):
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("server did not start")

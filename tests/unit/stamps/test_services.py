@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from chinhhang.accounts.services import create_organization
+from chinhhang.catalog.services import create_product
+from chinhhang.db import session_scope
+from chinhhang.errors import InvalidInput, NotFound
+from chinhhang.stamps.models import Stamp, StampRun
+from chinhhang.stamps.serials import serial_for
+from chinhhang.stamps.services import (
+    Selection,
+    activate,
+    count_by_status,
+    create_run,
+    fill_run,
+    void,
+)
+from tests.factories import gtin, make_run
+
+
+def test_a_run_gets_consecutive_serials_and_ready_status(settings, engine, sessions) -> None:
+    first = make_run(settings, engine, sessions, quantity=5, state="issued")
+    with session_scope(sessions) as session:
+        run = session.get(StampRun, first.run_id)
+        assert run.status == "ready"
+        sequences = session.scalars(select(Stamp.sequence).where(Stamp.run_id == run.id)).all()
+        second = create_run(session, org_id=first.org_id, quantity=3)
+    assert sorted(sequences) == [1, 2, 3, 4, 5]
+    assert second.first_sequence == 6
+
+
+def test_activation_binds_only_issued_stamps(settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, quantity=10, state="issued")
+    with session_scope(sessions) as session:
+        ranged = Selection.parse(serials=f"{serial_for(2)}-{serial_for(4)}")
+        assert (
+            activate(session, org_id=run.org_id, selection=ranged, product_id=run.product_id) == 3
+        )
+        listed = Selection.parse(serials=f"{serial_for(4)}, {serial_for(9)}")
+        assert (
+            activate(session, org_id=run.org_id, selection=listed, product_id=run.product_id) == 1
+        )
+        assert void(session, org_id=run.org_id, selection=Selection(run_id=run.run_id)) == 10
+        assert count_by_status(session, run.run_id) == {"void": 10}
+
+
+def test_another_organization_cannot_touch_the_stamps(settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, quantity=4, state="issued")
+    with session_scope(sessions) as session:
+        intruder = create_organization(session, name="Đối thủ", kind="manufacturer")
+        theirs = create_product(session, org_id=intruder.id, name="Giả", gtin=gtin())
+        with pytest.raises(NotFound):
+            void(session, org_id=intruder.id, selection=Selection(run_id=run.run_id))
+        by_serial = Selection.parse(serials=f"{serial_for(1)}-{serial_for(4)}")
+        assert void(session, org_id=intruder.id, selection=by_serial) == 0
+        with pytest.raises(NotFound):
+            activate(session, org_id=intruder.id, selection=by_serial, product_id=run.product_id)
+        with pytest.raises(NotFound):  # nor can a maker put its stamps on another's product
+            activate(session, org_id=run.org_id, selection=by_serial, product_id=theirs.id)
+    with session_scope(sessions) as session:
+        assert count_by_status(session, run.run_id) == {"issued": 4}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"quantity": 0}, "1 to 50,000,000"),
+        ({"quantity": 50_000_001}, "1 to 50,000,000"),
+        ({"quantity": 1, "scan_limit": 0}, "scan limit"),
+        ({"quantity": 1, "grace_minutes": -1}, "grace period"),
+    ],
+)
+def test_run_limits(sessions, kwargs, message) -> None:
+    with session_scope(sessions) as session:
+        org = create_organization(session, name="Org", kind="manufacturer")
+        with pytest.raises(InvalidInput, match=message):
+            create_run(session, org_id=org.id, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("run_id", "serials"),
+    [(None, None), (1, "000000000013"), (None, "12-"), (None, "000000000021-000000000013")],
+)
+def test_bad_selections(run_id, serials) -> None:
+    with pytest.raises(InvalidInput):
+        Selection.parse(run_id=run_id, serials=serials)
+
+
+def test_fill_run_reports_progress(settings, engine, sessions) -> None:
+    with session_scope(sessions) as session:
+        org = create_organization(session, name="P", kind="manufacturer")
+        run = create_run(session, org_id=org.id, quantity=120_000)
+    seen: list[int] = []
+    fill_run(engine, run, settings.keyring, seen.append)
+    assert sum(seen) == 120_000
+    assert len(seen) == 3
