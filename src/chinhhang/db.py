@@ -64,7 +64,7 @@ def utcnow() -> datetime:
 
 def sqlite_timestamp(value: datetime) -> str:
     """The text SQLAlchemy's SQLite DATETIME stores, for the hand-written hot path."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def parse_sqlite_timestamp(value: str | datetime | None) -> datetime | None:

@@ -1,20 +1,41 @@
-"""Jinja2 pages in the shopper's language (SPEC section 8)."""
+"""Jinja2 pages in the shopper's language (SPEC section 8).
+
+Rendering is on the scan's hot path, so three things keep it cheap:
+- each language has its own environment whose loader translates `{{ _("literal") }}` once, when
+  the template is compiled, instead of calling gettext on every render;
+- the helpers templates still call (`_` with values, `when`, `day`, `clock`) are globals reading
+  the request's language from a context variable, so macros are imported without `with context`
+  (which would re-run the macro module on every render);
+- pages that depend only on the language (unknown code, home) are rendered once and kept, and
+  the product card of a verdict page is kept for CARD_TTL_SECONDS per product and batch (the
+  same staleness as the scan store's product cache).
+"""
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from chinhhang.i18n import LANGUAGES, negotiate, translator
+from chinhhang.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translator
 
 # Shoppers are in Vietnam; times are shown on Vietnam's clock whatever the server's zone.
 DISPLAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+_language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+_TRANSLATORS = {lang: translator(lang) for lang in LANGUAGES}
+
+
+def language_of(request: Request) -> str:
+    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
 
 
 def pages_of(request: Request) -> Pages:
@@ -22,19 +43,107 @@ def pages_of(request: Request) -> Pages:
     return pages
 
 
-def language_of(request: Request) -> str:
-    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+def gettext(message: str, **values: Any) -> str:
+    return _TRANSLATORS[_language.get()](message, **values)
+
+
+# Vietnamese and British English both write day/month/year with a 24-hour clock, so plain
+# strftime serves both languages; Babel's formatter cost more than the scan's database write.
+def when(value: datetime | None) -> str:
+    """Date and time on Vietnam's clock, e.g. 27/11/2026 15:30."""
+    return value.astimezone(DISPLAY_ZONE).strftime("%d/%m/%Y %H:%M") if value else ""
+
+
+def clock(value: datetime | None) -> str:
+    return value.astimezone(DISPLAY_ZONE).strftime("%H:%M") if value else ""
+
+
+def day(value: Any) -> str:
+    """A date as 27/11/2026, from a date or its ISO text."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(str(value)).strftime("%d/%m/%Y")
+
+
+_LITERAL_CALL = re.compile(r"""\{\{\s*_\("((?:[^"\\]|\\.)*)"\)\s*\}\}""")
+
+
+class TranslatingLoader(PackageLoader):
+    """Replaces `{{ _("literal") }}` with the escaped translation at compile time."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__("chinhhang", "templates")
+        self.translate = _TRANSLATORS[language]
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+
+        def replace(match: re.Match[str]) -> str:
+            text = str(escape(self.translate(match.group(1))))
+            # Keep Jinja from reading a translation as template syntax.
+            return text.replace("{", "&#123;").replace("}", "&#125;")
+
+        return _LITERAL_CALL.sub(replace, source), filename, uptodate
+
+
+CARD_TTL_SECONDS = 10.0
+_CARD_CACHE_SIZE = 10_000
 
 
 class Pages:
     def __init__(self) -> None:
-        self.env = Environment(
-            loader=PackageLoader("chinhhang", "templates"),
+        self.envs = {lang: self._environment(lang) for lang in LANGUAGES}
+        for env in self.envs.values():
+            env.globals["card"] = self.card
+        self._fixed: dict[tuple[str, str], str] = {}
+        self._cards: dict[tuple[str, int, int | None], tuple[float, Markup]] = {}
+
+    def card(
+        self,
+        product: dict[str, Any] | None,
+        batch: dict[str, Any] | None,
+        manufacturer: dict[str, Any] | None,
+    ) -> Markup:
+        """The product, batch and manufacturer cards of a verdict page, cached briefly."""
+        if product is None:
+            return Markup("")
+        lang = _language.get()
+        key = (lang, int(product["id"]), int(batch["id"]) if batch else None)
+        now = time.monotonic()
+        hit = self._cards.get(key)
+        if hit is not None and now - hit[0] < CARD_TTL_SECONDS:
+            return hit[1]
+        macros = self.envs[lang].get_template("macros.html").module
+        html = Markup(macros.product_card(product, batch, manufacturer))  # type: ignore[attr-defined]
+        if len(self._cards) >= _CARD_CACHE_SIZE:
+            self._cards.clear()
+        self._cards[key] = (now, html)
+        return html
+
+    @staticmethod
+    def _environment(language: str) -> Environment:
+        env = Environment(
+            loader=TranslatingLoader(language),
             autoescape=select_autoescape(default=True),
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
         )
+        env.globals.update(_=gettext, when=when, clock=clock, day=day, languages=LANGUAGES)
+        return env
+
+    def html(self, lang: str, name: str, context: dict[str, Any] | None = None) -> str:
+        token = _language.set(lang)
+        try:
+            other = "en" if lang == "vi" else "vi"
+            # A query-only link switches language on whatever page it is on.
+            return self.envs[lang].get_template(name).render(
+                **(context or {}), lang=lang, other_lang=other, other_lang_url=f"?lang={other}"
+            )
+        finally:
+            _language.reset(token)
 
     def render(
         self,
@@ -45,42 +154,27 @@ class Pages:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         lang = language_of(request)
-        html = self.env.get_template(name).render(**(context or {}), **page_helpers(lang, request))
+        return self._response(self.html(lang, name, context), lang, status_code, headers)
+
+    def render_fixed(
+        self,
+        request: Request,
+        name: str,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """A page that depends on nothing but the language: rendered once, then reused."""
+        lang = language_of(request)
+        key = (name, lang)
+        if key not in self._fixed:
+            self._fixed[key] = self.html(lang, name)
+        return self._response(self._fixed[key], lang, status_code, headers)
+
+    @staticmethod
+    def _response(
+        html: str, lang: str, status_code: int, headers: dict[str, str] | None
+    ) -> HTMLResponse:
         response = HTMLResponse(html, status_code=status_code, headers=headers)
         response.headers["Content-Language"] = lang
-        response.headers.setdefault("Vary", "Accept-Language, Accept")
+        response.headers["Vary"] = "Accept-Language, Accept, Cookie"
         return response
-
-
-def page_helpers(lang: str, request: Request) -> dict[str, Any]:
-    locale = "vi_VN" if lang == "vi" else "en_GB"
-
-    def when(value: datetime | None) -> str:
-        if value is None:
-            return ""
-        return format_datetime(value.astimezone(DISPLAY_ZONE), "dd/MM/yyyy HH:mm", locale=locale)
-
-    def clock(value: datetime | None) -> str:
-        if value is None:
-            return ""
-        return format_time(value.astimezone(DISPLAY_ZONE), "HH:mm", locale=locale)
-
-    def day(value: Any) -> str:
-        if not value:
-            return ""
-        parsed = datetime.fromisoformat(str(value)).date()
-        return format_date(parsed, "dd/MM/yyyy", locale=locale)
-
-    other = "en" if lang == "vi" else "vi"
-    return {
-        "_": translator(lang),
-        "lang": lang,
-        "languages": LANGUAGES,
-        "other_lang": other,
-        "other_lang_url": request.url.include_query_params(lang=other).path
-        + "?"
-        + request.url.include_query_params(lang=other).query,
-        "when": when,
-        "clock": clock,
-        "day": day,
-    }

@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def home(request: Request) -> Response:
-    return pages_of(request).render(request, "home.html")
+    return pages_of(request).render_fixed(request, "home.html")
 
 
 def healthz(request: Request) -> Response:

@@ -11,6 +11,10 @@ def truncate_address(address: str | None) -> str | None:
     """IPv4 to its /24, IPv6 to its /48: enough to see a region or network, not a person."""
     if not address:
         return None
+    parts = address.split(".")
+    # Fast path for dotted IPv4 (what the socket gives us); anything else goes to ipaddress.
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and int(p) <= 255 for p in parts):
+        return f"{int(parts[0])}.{int(parts[1])}.{int(parts[2])}.0/24"
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,11 +54,16 @@ VALUES (:kind, :outcome, :code, :product_id, :batch_id, :org_id, :scan_number, :
 _DESCRIBE = """
 SELECT p.id, p.name, p.gtin, p.brand, p.description, p.origin, p.image_url, p.standards,
        p.shelf_life, p.warranty_months, p.website, p.withdrawn,
-       o.id, o.name, o.address, o.website
-  FROM products p JOIN organizations o ON o.id = p.org_id
+       o.id, o.name, o.address, o.website,
+       b.id, b.lot, b.production_date, b.expiry_date, b.facility
+  FROM products p
+  JOIN organizations o ON o.id = p.org_id
+  LEFT JOIN batches b ON b.id = :batch_id AND b.product_id = p.id
  WHERE p.id = :product_id
 """
-_BATCH = "SELECT id, lot, production_date, expiry_date, facility FROM batches WHERE id = :batch_id"
+# Product pages change rarely and every genuine scan needs one: keep it this long per process.
+DESCRIBE_TTL_SECONDS = 10.0
+_DESCRIBE_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +111,10 @@ class ScanStore:
                 "grace": _GRACE,
                 "event": _EVENT,
                 "describe": _DESCRIBE,
-                "batch": _BATCH,
             }.items()
         }
         self._lock = threading.Lock()
+        self._described: dict[tuple[int, int | None], tuple[float, dict[str, Any]]] = {}
         self._sqlite_connection: Any = None
 
     @property
@@ -199,29 +205,33 @@ class ScanStore:
         return self._state(row), int(grace)
 
     def describe(self, product_id: int | None, batch_id: int | None) -> dict[str, Any]:
-        """Product, manufacturer and batch as plain dicts for the verdict page and JSON."""
+        """Product, manufacturer and batch as plain dicts for the verdict page and JSON.
+
+        Cached for DESCRIBE_TTL_SECONDS: an edit shows on verdict pages within that time.
+        Callers must not change the dicts they get.
+        """
         if product_id is None:
             return {"product": None, "manufacturer": None, "batch": None}
+        key = (product_id, batch_id)
+        now = time.monotonic()
+        hit = self._described.get(key)
+        if hit is not None and now - hit[0] < DESCRIBE_TTL_SECONDS:
+            return hit[1]
         with self._connection() as connection:
             cursor = connection.cursor()
             try:
-                cursor.execute(self._sql["describe"], {"product_id": product_id})
-                p = cursor.fetchone()
-                b = None
-                if batch_id is not None:
-                    cursor.execute(self._sql["batch"], {"batch_id": batch_id})
-                    b = cursor.fetchone()
+                cursor.execute(
+                    self._sql["describe"], {"product_id": product_id, "batch_id": batch_id}
+                )
+                row = cursor.fetchone()
             finally:
                 cursor.close()
                 connection.rollback()
-        product = dict(zip(_PRODUCT_KEYS, p[:12], strict=True))
-        product["withdrawn"] = bool(product["withdrawn"])
-        manufacturer = dict(zip(("id", "name", "address", "website"), p[12:], strict=True))
-        batch = dict(zip(_BATCH_KEYS, b, strict=True)) if b else None
-        if batch:
-            for key in ("production_date", "expiry_date"):
-                batch[key] = str(batch[key]) if batch[key] is not None else None
-        return {"product": product, "manufacturer": manufacturer, "batch": batch}
+        described = _described(row)
+        if len(self._described) >= _DESCRIBE_CACHE_SIZE:
+            self._described.clear()
+        self._described[key] = (now, described)
+        return described
 
     def _state(self, row: Any) -> StampState:
         status, count, limit, sequence, product_id, batch_id, org_id, first = row
@@ -241,6 +251,19 @@ class ScanStore:
             if self._sqlite_connection is not None:
                 self._sqlite_connection.close()
                 self._sqlite_connection = None
+
+
+def _described(row: Any) -> dict[str, Any]:
+    if row is None:
+        return {"product": None, "manufacturer": None, "batch": None}
+    product = dict(zip(_PRODUCT_KEYS, row[:12], strict=True))
+    product["withdrawn"] = bool(product["withdrawn"])
+    manufacturer = dict(zip(("id", "name", "address", "website"), row[12:16], strict=True))
+    batch = dict(zip(_BATCH_KEYS, row[16:], strict=True)) if row[16] is not None else None
+    if batch:
+        for key in ("production_date", "expiry_date"):
+            batch[key] = str(batch[key]) if batch[key] is not None else None
+    return {"product": product, "manufacturer": manufacturer, "batch": batch}
 
 
 _PRODUCT_KEYS = (

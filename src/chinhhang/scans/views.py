@@ -82,10 +82,11 @@ def _answer(request: Request, verdict: Verdict, json_wanted: bool) -> Response:
     status = 404 if verdict.outcome == UNKNOWN else 200
     if json_wanted:
         return JSONResponse(verdict.as_json(), status_code=status, headers=NO_STORE)
+    if verdict.outcome == UNKNOWN:
+        return pages_of(request).render_fixed(request, "scans/unknown.html", 404, dict(NO_STORE))
     template = {
         "genuine": "scans/genuine.html",
         PREVIEW: "scans/preview.html",
-        UNKNOWN: "scans/unknown.html",
     }.get(verdict.outcome, "scans/warning.html")
     context: dict[str, Any] = {"verdict": verdict, "grouped_serial": _grouped(verdict.serial)}
     return pages_of(request).render(request, template, context, status, dict(NO_STORE))
@@ -103,7 +104,7 @@ def throttled(request: Request, json_wanted: bool) -> Response:
             status_code=429,
             headers=headers,
         )
-    return pages_of(request).render(request, "errors/throttled.html", {}, 429, headers)
+    return pages_of(request).render_fixed(request, "errors/throttled.html", 429, headers)
 
 
 async def check_code(request: Request) -> Response:
@@ -112,9 +113,7 @@ async def check_code(request: Request) -> Response:
     try:
         code = normalise(text)
     except InvalidCode:
-        return pages_of(request).render(
-            request, "scans/unknown.html", {"verdict": Verdict(UNKNOWN)}, 404, dict(NO_STORE)
-        )
+        return pages_of(request).render_fixed(request, "scans/unknown.html", 404, dict(NO_STORE))
     return RedirectResponse(f"/v/{code}", status_code=303)
 
 

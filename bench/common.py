@@ -1,0 +1,137 @@
+"""Shared helpers for the benchmark scripts: a fresh database, a server, wrk."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_ADMIN = os.environ.get(
+    "CHINHHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fresh_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="chinhhang-bench-"))
+
+
+def fresh_postgres() -> str | None:
+    """A new empty database on the local server, or None when there is no server."""
+    admin = create_engine(
+        POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    name = f"chinhhang_bench_{os.getpid()}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - report and carry on with SQLite only
+        print(f"(PostgreSQL skipped: {error})")
+        return None
+    finally:
+        admin.dispose()
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def env_for(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CHINHHANG_DATA_DIR": str(data_dir),
+        "CHINHHANG_SECRET_KEY": "bench-secret-" + "b" * 40,
+        # Throttling stays on, with a budget no benchmark reaches, so its cost is measured.
+        "CHINHHANG_SCAN_RATE_LIMIT": "1000000000/minute",
+    }
+    env.pop("CHINHHANG_DATABASE_URL", None)
+    if database_url:
+        env["CHINHHANG_DATABASE_URL"] = database_url
+    return env
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base: str
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def start_server(env: dict[str, str], workers: int = 1) -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "bench_app:create_bench_app", "--factory",
+            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level",
+            "warning",
+        ],
+        cwd=Path(__file__).parent, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                time.sleep(0.5)
+                return Server(process, base)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url: str, seconds: int = 10, connections: int = 32, script: Path | None = None) -> WrkResult:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: `apt-get install -y wrk` (make bench does it)")
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(rps, p50, p99, int(bad.group(1)) if bad else 0)
