@@ -7,8 +7,8 @@ Rendering is on the scan's hot path, so three things keep it cheap:
   the request's language from a context variable, so macros are imported without `with context`
   (which would re-run the macro module on every render);
 - pages that depend only on the language (unknown code, home) are rendered once and kept, and
-  the product card of a verdict page is kept for CARD_TTL_SECONDS per product and batch (the
-  same staleness as the scan store's product cache).
+  verdict pages are rendered once per product, batch and outcome as a skeleton with holes that
+  each scan fills (render_skeleton).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,12 +50,16 @@ def gettext(message: str, **values: Any) -> str:
 
 # Vietnamese and British English both write day/month/year with a 24-hour clock, so plain
 # strftime serves both languages; Babel's formatter cost more than the scan's database write.
-def when(value: datetime | None) -> str:
-    """Date and time on Vietnam's clock, e.g. 27/11/2026 15:30."""
+def when(value: datetime | str | None) -> str:
+    """Date and time on Vietnam's clock, e.g. 27/11/2026 15:30 (a skeleton's hole passes)."""
+    if isinstance(value, str):
+        return value
     return value.astimezone(DISPLAY_ZONE).strftime("%d/%m/%Y %H:%M") if value else ""
 
 
-def clock(value: datetime | None) -> str:
+def clock(value: datetime | str | None) -> str:
+    if isinstance(value, str):
+        return value
     return value.astimezone(DISPLAY_ZONE).strftime("%H:%M") if value else ""
 
 
@@ -77,7 +82,7 @@ class TranslatingLoader(PackageLoader):
 
     def get_source(
         self, environment: Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    ) -> tuple[str, str, Callable[[], bool] | None]:
         source, filename, uptodate = super().get_source(environment, template)
 
         def replace(match: re.Match[str]) -> str:
@@ -88,39 +93,30 @@ class TranslatingLoader(PackageLoader):
         return _LITERAL_CALL.sub(replace, source), filename, uptodate
 
 
-CARD_TTL_SECONDS = 10.0
-_CARD_CACHE_SIZE = 10_000
+_ICON_DIR = Path(__file__).parent / "templates" / "icons"
+# Our own SVG files, read once: trusted markup.
+ICONS = {path.stem: Markup(path.read_text().strip()) for path in _ICON_DIR.glob("*.svg")}  # noqa: S704
+
+
+def icon(kind: str) -> Markup:
+    return ICONS.get(kind, ICONS["info"])
+
+
+SKELETON_TTL_SECONDS = 10.0
+_SKELETON_CACHE_SIZE = 10_000
+_HOLE = "\ue000{}\ue001"  # private-use characters: no escaping or translation touches them
+
+
+def hole(name: str) -> str:
+    """A marker standing for a per-request value in a cached page skeleton."""
+    return _HOLE.format(name)
 
 
 class Pages:
     def __init__(self) -> None:
         self.envs = {lang: self._environment(lang) for lang in LANGUAGES}
-        for env in self.envs.values():
-            env.globals["card"] = self.card
         self._fixed: dict[tuple[str, str], str] = {}
-        self._cards: dict[tuple[str, int, int | None], tuple[float, Markup]] = {}
-
-    def card(
-        self,
-        product: dict[str, Any] | None,
-        batch: dict[str, Any] | None,
-        manufacturer: dict[str, Any] | None,
-    ) -> Markup:
-        """The product, batch and manufacturer cards of a verdict page, cached briefly."""
-        if product is None:
-            return Markup("")
-        lang = _language.get()
-        key = (lang, int(product["id"]), int(batch["id"]) if batch else None)
-        now = time.monotonic()
-        hit = self._cards.get(key)
-        if hit is not None and now - hit[0] < CARD_TTL_SECONDS:
-            return hit[1]
-        macros = self.envs[lang].get_template("macros.html").module
-        html = Markup(macros.product_card(product, batch, manufacturer))  # type: ignore[attr-defined]
-        if len(self._cards) >= _CARD_CACHE_SIZE:
-            self._cards.clear()
-        self._cards[key] = (now, html)
-        return html
+        self._skeletons: dict[tuple[Any, ...], tuple[float, str]] = {}
 
     @staticmethod
     def _environment(language: str) -> Environment:
@@ -131,7 +127,9 @@ class Pages:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        env.globals.update(_=gettext, when=when, clock=clock, day=day, languages=LANGUAGES)
+        env.globals.update(
+            _=gettext, when=when, clock=clock, day=day, icon=icon, languages=LANGUAGES
+        )
         return env
 
     def html(self, lang: str, name: str, context: dict[str, Any] | None = None) -> str:
@@ -139,8 +137,12 @@ class Pages:
         try:
             other = "en" if lang == "vi" else "vi"
             # A query-only link switches language on whatever page it is on.
-            return self.envs[lang].get_template(name).render(
-                **(context or {}), lang=lang, other_lang=other, other_lang_url=f"?lang={other}"
+            return (
+                self.envs[lang]
+                .get_template(name)
+                .render(
+                    **(context or {}), lang=lang, other_lang=other, other_lang_url=f"?lang={other}"
+                )
             )
         finally:
             _language.reset(token)
@@ -155,6 +157,36 @@ class Pages:
     ) -> HTMLResponse:
         lang = language_of(request)
         return self._response(self.html(lang, name, context), lang, status_code, headers)
+
+    def render_skeleton(
+        self,
+        request: Request,
+        name: str,
+        key: tuple[Any, ...],
+        context: dict[str, Any],
+        fills: dict[str, str],
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """Render `name` once per `key` with holes, then fill the holes for this request.
+
+        The scan's verdict page is the same for every stamp of a product and batch except for
+        a few values (serial, count, dates): those are `hole()`s in `context`, and `fills` gives
+        their text. Kept SKELETON_TTL_SECONDS, so a product edit shows within that time.
+        """
+        lang = language_of(request)
+        full_key = (lang, name, *key)
+        now = time.monotonic()
+        hit = self._skeletons.get(full_key)
+        if hit is None or now - hit[0] >= SKELETON_TTL_SECONDS:
+            if len(self._skeletons) >= _SKELETON_CACHE_SIZE:
+                self._skeletons.clear()
+            hit = (now, self.html(lang, name, context))
+            self._skeletons[full_key] = hit
+        page = hit[1]
+        for hole_name, value in fills.items():
+            page = page.replace(hole(hole_name), str(escape(value)))
+        return self._response(page, lang, status_code, headers)
 
     def render_fixed(
         self,
@@ -174,7 +206,9 @@ class Pages:
     def _response(
         html: str, lang: str, status_code: int, headers: dict[str, str] | None
     ) -> HTMLResponse:
-        response = HTMLResponse(html, status_code=status_code, headers=headers)
-        response.headers["Content-Language"] = lang
-        response.headers["Vary"] = "Accept-Language, Accept, Cookie"
-        return response
+        all_headers = {
+            **(headers or {}),
+            "Content-Language": lang,
+            "Vary": "Accept-Language, Accept, Cookie",
+        }
+        return HTMLResponse(html, status_code=status_code, headers=all_headers)

@@ -46,8 +46,10 @@ class ScanRequest:
     user_agent: str | None = None
     client_address: str | None = None
     seen_cookie: str | None = None
-    # HEAD requests and link previews look but never count.
-    look_only: bool = False
+    method: str = "GET"
+    wants_json: bool = False
+    # The preview page's button posts: a person asked, whatever their browser calls itself.
+    confirmed: bool = False
 
 
 @dataclass(slots=True)
@@ -100,7 +102,9 @@ class Scanner:
             code = verify(self.keyring, request.code_text)
         except InvalidCode:
             return Verdict(UNKNOWN)
-        if request.look_only:
+        if not request.confirmed and looks_only(
+            request.method, request.user_agent, request.wants_json
+        ):
             return Verdict(PREVIEW, code=code)
         now = self.clock()
         remembered = self._within_grace(code, request.seen_cookie, now)

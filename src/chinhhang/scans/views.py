@@ -9,6 +9,7 @@ PostgreSQL it runs in the thread pool, so network round trips overlap.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -22,17 +23,17 @@ from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans import grace
 from chinhhang.scans.services import (
+    GENUINE,
     PREVIEW,
     UNKNOWN,
     Scanner,
     ScanRequest,
     Verdict,
-    looks_only,
     static_scan,
 )
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.stamps.serials import grouped
-from chinhhang.templating import pages_of
+from chinhhang.templating import clock, hole, pages_of, when
 
 NO_STORE = {
     "Cache-Control": "no-store",
@@ -50,15 +51,17 @@ def wants_json(request: Request) -> bool:
 async def dynamic_scan(request: Request) -> Response:
     state = request.app.state
     json_wanted = wants_json(request)
-    if not state.throttle.allow(request.client.host if request.client else None):
+    client = request.client.host if request.client else None
+    if not state.throttle.allow(client):
         return throttled(request, json_wanted)
-    user_agent = request.headers.get("user-agent")
     scan = ScanRequest(
         code_text=request.path_params["code"],
-        user_agent=user_agent,
-        client_address=request.client.host if request.client else None,
-        seen_cookie=request.cookies.get(grace.COOKIE_NAME),
-        look_only=request.method != "POST" and looks_only(request.method, user_agent, json_wanted),
+        user_agent=request.headers.get("user-agent"),
+        client_address=client,
+        seen_cookie=request.cookies.get(grace.COOKIE_NAME) if "cookie" in request.headers else None,
+        method=request.method,
+        wants_json=json_wanted,
+        confirmed=request.method == "POST",
     )
     scanner: Scanner = state.scanner
     if scanner.store.runs_on_event_loop:
@@ -67,13 +70,13 @@ async def dynamic_scan(request: Request) -> Response:
         verdict = await run_in_threadpool(scanner.scan, scan)
     response = _answer(request, verdict, json_wanted)
     if verdict.set_cookie:
-        response.set_cookie(
-            grace.COOKIE_NAME,
-            verdict.set_cookie,
-            max_age=GRACE_COOKIE_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=state.settings.base_url.startswith("https://"),
+        # Written by hand: the value is base64url, digits, ":", "~" and "." (all legal unquoted),
+        # and http.cookies' general encoder is slow for the hot path.
+        secure = "; Secure" if state.settings.base_url.startswith("https://") else ""
+        response.headers.append(
+            "set-cookie",
+            f"{grace.COOKIE_NAME}={verdict.set_cookie}; Max-Age={GRACE_COOKIE_SECONDS}; "
+            f"Path=/; HttpOnly; SameSite=lax{secure}",
         )
     return response
 
@@ -84,16 +87,41 @@ def _answer(request: Request, verdict: Verdict, json_wanted: bool) -> Response:
         return JSONResponse(verdict.as_json(), status_code=status, headers=NO_STORE)
     if verdict.outcome == UNKNOWN:
         return pages_of(request).render_fixed(request, "scans/unknown.html", 404, dict(NO_STORE))
-    template = {
-        "genuine": "scans/genuine.html",
-        PREVIEW: "scans/preview.html",
-    }.get(verdict.outcome, "scans/warning.html")
-    context: dict[str, Any] = {"verdict": verdict, "grouped_serial": _grouped(verdict.serial)}
-    return pages_of(request).render(request, template, context, status, dict(NO_STORE))
+    if verdict.outcome == PREVIEW:
+        context = {"verdict": verdict}
+        return pages_of(request).render(request, "scans/preview.html", context, 200, NO_STORE)
+    return _verdict_page(request, verdict)
 
 
-def _grouped(serial: str | None) -> str | None:
-    return grouped(serial) if serial else None
+def _verdict_page(request: Request, verdict: Verdict) -> Response:
+    """The verdict page from a per-product skeleton: only the stamp's own values vary."""
+    template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
+    skeleton = replace(
+        verdict,
+        serial=hole("serial") if verdict.serial else None,
+        scan_count=hole("count"),  # type: ignore[arg-type]
+        scan_limit=hole("limit"),  # type: ignore[arg-type]
+        first_scanned_at=hole("first") if verdict.first_scanned_at else None,  # type: ignore[arg-type]
+        seen_at=hole("seen") if verdict.seen_at else None,  # type: ignore[arg-type]
+    )
+    key = (
+        verdict.outcome,
+        verdict.product["id"] if verdict.product else None,
+        verdict.batch["id"] if verdict.batch else None,
+        verdict.serial is not None,
+        verdict.first_scanned_at is not None,
+        verdict.seen_at is not None,
+    )
+    fills = {
+        "serial": grouped(verdict.serial) if verdict.serial else "",
+        "count": str(verdict.scan_count),
+        "limit": str(verdict.scan_limit),
+        "first": when(verdict.first_scanned_at),
+        "seen": clock(verdict.seen_at),
+    }
+    return pages_of(request).render_skeleton(
+        request, template, key, {"verdict": skeleton}, fills, 200, NO_STORE
+    )
 
 
 def throttled(request: Request, json_wanted: bool) -> Response:

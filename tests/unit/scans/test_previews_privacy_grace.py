@@ -22,6 +22,16 @@ NOW = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
         "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
         "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/131.0 Mobile Safari/537.36",
+        # In-app browsers of chat apps are people tapping a link, not preview fetchers.
+        "Mozilla/5.0 (Linux; Android 12; SM-A125F) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0 Mobile Safari/537.36 Zalo android/12345 ZaloTheme/light",
+        "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 "
+        "Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/447.0.0.0;]",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148 Safari Line/13.1.0",
+        # The browser tests' headless Chromium must see what a phone sees.
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/131.0 Safari/537.36",
     ],
 )
 def test_phone_browsers_are_not_previews(agent: str) -> None:
