@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
 from chinhhang.web import create_app
@@ -14,7 +14,13 @@ async def noop(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+async def noop4k(_request: Request) -> HTMLResponse:
+    return HTMLResponse("x" * 4096)
+
+
 def create_bench_app() -> FastAPI:
     app = create_app()
-    app.router.routes.insert(0, Route("/_noop", noop))
+    # Right after the scan routes, so both pay the same route matching.
+    position = next(i for i, r in enumerate(app.router.routes) if r.path == "/check") + 1
+    app.router.routes[position:position] = [Route("/_noop", noop), Route("/_noop4k", noop4k)]
     return app

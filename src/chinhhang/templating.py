@@ -158,23 +158,20 @@ class Pages:
         lang = language_of(request)
         return self._response(self.html(lang, name, context), lang, status_code, headers)
 
-    def render_skeleton(
+    def skeleton(
         self,
-        request: Request,
+        lang: str,
         name: str,
         key: tuple[Any, ...],
         context: dict[str, Any],
         fills: dict[str, str],
-        status_code: int = 200,
-        headers: dict[str, str] | None = None,
-    ) -> HTMLResponse:
+    ) -> str:
         """Render `name` once per `key` with holes, then fill the holes for this request.
 
         The scan's verdict page is the same for every stamp of a product and batch except for
         a few values (serial, count, dates): those are `hole()`s in `context`, and `fills` gives
         their text. Kept SKELETON_TTL_SECONDS, so a product edit shows within that time.
         """
-        lang = language_of(request)
         full_key = (lang, name, *key)
         now = time.monotonic()
         hit = self._skeletons.get(full_key)
@@ -186,7 +183,15 @@ class Pages:
         page = hit[1]
         for hole_name, value in fills.items():
             page = page.replace(hole(hole_name), str(escape(value)))
-        return self._response(page, lang, status_code, headers)
+        return page
+
+    def fixed(self, lang: str, name: str) -> str:
+        """A page that depends on nothing but the language: rendered once, then reused."""
+        key = (name, lang)
+        page = self._fixed.get(key)
+        if page is None:
+            page = self._fixed[key] = self.html(lang, name)
+        return page
 
     def render_fixed(
         self,
@@ -195,12 +200,8 @@ class Pages:
         status_code: int = 200,
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
-        """A page that depends on nothing but the language: rendered once, then reused."""
         lang = language_of(request)
-        key = (name, lang)
-        if key not in self._fixed:
-            self._fixed[key] = self.html(lang, name)
-        return self._response(self._fixed[key], lang, status_code, headers)
+        return self._response(self.fixed(lang, name), lang, status_code, headers)
 
     @staticmethod
     def _response(

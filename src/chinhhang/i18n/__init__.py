@@ -8,7 +8,7 @@ real catalogue). The .po files are read at start-up with Babel, so there is no c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ def translator(language: str) -> Callable[..., str]:
     return gettext
 
 
+@lru_cache(maxsize=4096)
 def negotiate(query_lang: str | None, accept_language: str | None) -> str:
     """`?lang=` wins, then the first supported language in Accept-Language, then Vietnamese."""
     if query_lang and query_lang.lower()[:2] in LANGUAGES:

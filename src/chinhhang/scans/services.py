@@ -83,6 +83,14 @@ class Verdict:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    code: str
+    now: datetime
+    context: ScanContext
+    seen_cookie: str | None
+
+
 class Scanner:
     def __init__(
         self,
@@ -98,6 +106,21 @@ class Scanner:
 
     def scan(self, request: ScanRequest) -> Verdict:
         """Never raises for bad input: a malformed or forged code is simply `unknown`."""
+        step = self._prepare(request)
+        if isinstance(step, Verdict):
+            return step
+        return self._conclude(step, self.store.consume(step.code, step.now, step.context))
+
+    async def scan_soon(self, request: ScanRequest) -> Verdict:
+        """`scan` with the count group-committed (ScanStore.consume_soon); SQLite only."""
+        step = self._prepare(request)
+        if isinstance(step, Verdict):
+            return step
+        counted = await self.store.consume_soon(step.code, step.now, step.context)
+        return self._conclude(step, counted)
+
+    def _prepare(self, request: ScanRequest) -> Verdict | _Pending:
+        """Everything before the count: an answer already, or the scan to count."""
         try:
             code = verify(self.keyring, request.code_text)
         except InvalidCode:
@@ -113,14 +136,16 @@ class Scanner:
         context = ScanContext(
             truncate_address(request.client_address), clip_user_agent(request.user_agent)
         )
-        result = self.store.consume(code, now, context)
-        if result is None:
+        return _Pending(code, now, context, request.seen_cookie)
+
+    def _conclude(self, step: _Pending, counted: tuple[str, StampState] | None) -> Verdict:
+        if counted is None:
             return Verdict(UNKNOWN)
-        outcome, state = result
-        verdict = self._verdict(outcome, code, state)
+        outcome, state = counted
+        verdict = self._verdict(outcome, step.code, state)
         if outcome == GENUINE:
-            seen = grace.read(self.cookie_key, request.seen_cookie)
-            verdict.set_cookie = grace.write(self.cookie_key, seen, code, now)
+            seen = grace.read(self.cookie_key, step.seen_cookie)
+            verdict.set_cookie = grace.write(self.cookie_key, seen, step.code, step.now)
         return verdict
 
     def _within_grace(self, code: str, cookie: str | None, now: datetime) -> Verdict | None:

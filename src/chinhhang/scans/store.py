@@ -12,6 +12,8 @@ several times the database's. The benchmark for this module is bench/scan_throug
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import threading
 import time
@@ -19,9 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    import sqlite3
 
 from chinhhang.db import parse_sqlite_timestamp, sqlite_timestamp
 
@@ -61,6 +66,10 @@ SELECT p.id, p.name, p.gtin, p.brand, p.description, p.origin, p.image_url, p.st
   LEFT JOIN batches b ON b.id = :batch_id AND b.product_id = p.id
  WHERE p.id = :product_id
 """
+CHECKPOINT_INTERVAL_SECONDS = 0.5
+log = logging.getLogger(__name__)
+# Scans written in one group commit at most; bounds how long one batch holds the write lock.
+MAX_GROUP = 256
 # Product pages change rarely and every genuine scan needs one: keep it this long per process.
 DESCRIBE_TTL_SECONDS = 10.0
 _DESCRIBE_CACHE_SIZE = 10_000
@@ -114,6 +123,11 @@ class ScanStore:
             }.items()
         }
         self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        self._waiting: list[
+            tuple[tuple[str, datetime, ScanContext], asyncio.Future[tuple[str, StampState] | None]]
+        ] = []
         self._described: dict[tuple[int, int | None], tuple[float, dict[str, Any]]] = {}
         self._sqlite_connection: Any = None
 
@@ -126,7 +140,7 @@ class ScanStore:
         if self.is_sqlite:
             with self._lock:
                 if self._sqlite_connection is None:
-                    self._sqlite_connection = self.engine.raw_connection()
+                    self._sqlite_connection = self._open_sqlite()
                 yield self._sqlite_connection.driver_connection
             return
         pooled = self.engine.raw_connection()
@@ -134,6 +148,32 @@ class ScanStore:
             yield pooled.driver_connection
         finally:
             pooled.close()
+
+    def _open_sqlite(self) -> Any:
+        """The scan connection never checkpoints the WAL itself: a checkpoint fsyncs the
+        database file, and on the event loop that stalls every request for its duration.
+        A daemon thread checkpoints instead (PASSIVE: it never blocks the writer)."""
+        connection = self.engine.raw_connection()
+        cast("sqlite3.Connection", connection.driver_connection).execute(
+            "PRAGMA wal_autocheckpoint=0"
+        )
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_forever, name="sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+        return connection
+
+    def _checkpoint_forever(self) -> None:
+        while not self._closing.wait(CHECKPOINT_INTERVAL_SECONDS):
+            try:
+                pooled = self.engine.raw_connection()  # autocommit: no BEGIN around the PRAGMA
+                try:
+                    driver = cast("sqlite3.Connection", pooled.driver_connection)
+                    driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    pooled.close()
+            except Exception:  # a busy or closed database: try again next time
+                log.debug("WAL checkpoint skipped", exc_info=True)
 
     def _now(self, now: datetime) -> object:
         return sqlite_timestamp(now) if self.is_sqlite else now
@@ -146,46 +186,90 @@ class ScanStore:
         `state` is after the increment for a genuine scan, as found otherwise. Every outcome
         but unknown is recorded as a scan event in the same transaction.
         """
-        sql = self._sql
-        params = {"code": code, "now": self._now(now)}
+        return self._transaction([(code, now, context)])[0]
+
+    async def consume_soon(
+        self, code: str, now: datetime, context: ScanContext
+    ) -> tuple[str, StampState] | None:
+        """`consume`, committed together with the other scans waiting on this event loop.
+
+        Group commit for SQLite, whose cost per scan is mostly BEGIN and COMMIT: scans that
+        arrive while a batch is being written wait for the next one, and each caller gets its
+        answer only after the COMMIT that recorded its scan (SPEC: recorded before answered).
+        The batch runs in one transaction, so a crash loses all of it or none, and each
+        UPDATE still sees the ones before it: the limit stays exact.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[str, StampState] | None] = loop.create_future()
+        self._waiting.append(((code, now, context), future))
+        if len(self._waiting) == 1:
+            loop.call_soon(self._write_waiting)
+        return await future
+
+    def _write_waiting(self) -> None:
+        batch, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+        if self._waiting:
+            asyncio.get_running_loop().call_soon(self._write_waiting)
+        try:
+            results = self._transaction([scan for scan, _ in batch])
+        except Exception:  # one bad scan must not fail its neighbours: retry each alone
+            for scan, future in batch:
+                try:
+                    future.set_result(self._transaction([scan])[0])
+                except Exception as error:
+                    future.set_exception(error)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.cancelled():
+                future.set_result(result)
+
+    def _transaction(
+        self, scans: list[tuple[str, datetime, ScanContext]]
+    ) -> list[tuple[str, StampState] | None]:
         with self._connection() as connection:
             cursor = connection.cursor()
             try:
                 if self.is_sqlite:
                     cursor.execute("BEGIN IMMEDIATE")
-                cursor.execute(sql["consume"], params)
-                row = cursor.fetchone()
-                if row is not None:
-                    state = self._state(row)
-                    outcome = "genuine"
-                else:
-                    cursor.execute(sql["peek"], params)
-                    found = cursor.fetchone()
-                    if found is None:
-                        connection.rollback()
-                        return None
-                    state = self._state(found)
-                    outcome = blocked_outcome(state)
-                cursor.execute(
-                    sql["event"],
-                    {
-                        **params,
-                        "kind": "dynamic",
-                        "outcome": outcome,
-                        "product_id": state.product_id,
-                        "batch_id": state.batch_id,
-                        "org_id": state.org_id,
-                        "scan_number": state.scan_count if outcome == "genuine" else None,
-                        "client_net": context.client_net,
-                        "user_agent": context.user_agent,
-                    },
-                )
+                results = [self._count(cursor, *scan) for scan in scans]
                 connection.commit()
             except BaseException:
                 connection.rollback()
                 raise
             finally:
                 cursor.close()
+        return results
+
+    def _count(
+        self, cursor: Any, code: str, now: datetime, context: ScanContext
+    ) -> tuple[str, StampState] | None:
+        sql = self._sql
+        params = {"code": code, "now": self._now(now)}
+        cursor.execute(sql["consume"], params)
+        row = cursor.fetchone()
+        if row is not None:
+            state, outcome = self._state(row), "genuine"
+        else:
+            cursor.execute(sql["peek"], params)
+            found = cursor.fetchone()
+            if found is None:
+                return None
+            state = self._state(found)
+            outcome = blocked_outcome(state)
+        cursor.execute(
+            sql["event"],
+            {
+                **params,
+                "kind": "dynamic",
+                "outcome": outcome,
+                "product_id": state.product_id,
+                "batch_id": state.batch_id,
+                "org_id": state.org_id,
+                "scan_number": state.scan_count if outcome == "genuine" else None,
+                "client_net": context.client_net,
+                "user_agent": context.user_agent,
+            },
+        )
         return outcome, state
 
     def peek(self, code: str) -> tuple[StampState, int] | None:
@@ -247,6 +331,9 @@ class ScanStore:
         )
 
     def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
         with self._lock:
             if self._sqlite_connection is not None:
                 self._sqlite_connection.close()

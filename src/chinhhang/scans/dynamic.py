@@ -1,0 +1,178 @@
+"""`/v/{code}`: the dynamic-code scan, as a bare ASGI endpoint.
+
+This is the hot path (DESIGN.md allows hand-tuning it). It reads the few headers it needs
+straight from the ASGI scope and writes its answer with two `send` calls: no Request object,
+no dependency injection, no Response class. Those layers cost more per scan than the database
+write itself (docs/benchmarks.md). The rules are all in scans/services.py; this module only
+parses and renders.
+
+On SQLite the scan runs on the event loop, and scans that arrive together are committed
+together (ScanStore.consume_soon). On PostgreSQL it runs in the thread pool, so that network
+round trips overlap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+
+from chinhhang.i18n import negotiate
+from chinhhang.scans import grace
+from chinhhang.scans.services import GENUINE, PREVIEW, UNKNOWN, Scanner, ScanRequest, Verdict
+from chinhhang.stamps.serials import grouped
+from chinhhang.templating import Pages, clock, hole, when
+
+Scope = MutableMapping[str, Any]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+
+GRACE_COOKIE_SECONDS = 24 * 3600
+_PRIVATE = [
+    (b"cache-control", b"no-store"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-robots-tag", b"noindex"),
+    (b"vary", b"Accept-Language, Accept, Cookie"),
+]
+_HTML = (b"content-type", b"text/html; charset=utf-8")
+_JSON = (b"content-type", b"application/json")
+_WANTED = {
+    b"user-agent": "user-agent",
+    b"accept": "accept",
+    b"accept-language": "accept-language",
+    b"cookie": "cookie",
+}
+
+
+class DynamicScan:
+    """The ASGI app behind `/v/{code}` and `/V/{code}` (GET, HEAD, POST)."""
+
+    async def __call__(self, scope: Scope, _receive: Receive, send: Send) -> None:
+        state = scope["app"].state
+        headers = _headers(scope)
+        accept = headers.get("accept", "")
+        json_wanted = "application/json" in accept and "text/html" not in accept
+        client = scope["client"][0] if scope.get("client") else None
+        lang = negotiate(_query_lang(scope), headers.get("accept-language"))
+        if not state.throttle.allow(client):
+            await _throttled(send, state.pages, lang, json_wanted)
+            return
+        scan = ScanRequest(
+            code_text=scope["path_params"]["code"],
+            user_agent=headers.get("user-agent"),
+            client_address=client,
+            seen_cookie=_cookie(headers.get("cookie")),
+            method=scope["method"],
+            wants_json=json_wanted,
+            confirmed=scope["method"] == "POST",
+        )
+        scanner: Scanner = state.scanner
+        if scanner.store.runs_on_event_loop:
+            verdict = await scanner.scan_soon(scan)
+        else:
+            verdict = await run_in_threadpool(scanner.scan, scan)
+        extra = [(b"content-language", lang.encode())]
+        if verdict.set_cookie:
+            secure = "; Secure" if state.settings.base_url.startswith("https://") else ""
+            # Written by hand: the value is base64url, digits, ":", "~" and "." (all legal
+            # unquoted), and http.cookies' general encoder is slow for the hot path.
+            cookie = (
+                f"{grace.COOKIE_NAME}={verdict.set_cookie}; Max-Age={GRACE_COOKIE_SECONDS}; "
+                f"Path=/; HttpOnly; SameSite=lax{secure}"
+            )
+            extra.append((b"set-cookie", cookie.encode()))
+        status = 404 if verdict.outcome == UNKNOWN else 200
+        if json_wanted:
+            body = json.dumps(verdict.as_json(), ensure_ascii=False).encode()
+            await _send(send, status, body, [_JSON, *_PRIVATE, *extra])
+            return
+        page = _page(state.pages, lang, verdict)
+        await _send(send, status, page.encode(), [_HTML, *_PRIVATE, *extra])
+
+
+def _page(pages: Pages, lang: str, verdict: Verdict) -> str:
+    if verdict.outcome == UNKNOWN:
+        return pages.fixed(lang, "scans/unknown.html")
+    if verdict.outcome == PREVIEW:
+        return pages.html(lang, "scans/preview.html", {"verdict": verdict})
+    return _verdict_page(pages, lang, verdict)
+
+
+def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
+    """The verdict page from a per-product skeleton: only the stamp's own values vary."""
+    template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
+    skeleton = replace(
+        verdict,
+        serial=hole("serial") if verdict.serial else None,
+        scan_count=hole("count"),  # type: ignore[arg-type]
+        scan_limit=hole("limit"),  # type: ignore[arg-type]
+        first_scanned_at=hole("first") if verdict.first_scanned_at else None,  # type: ignore[arg-type]
+        seen_at=hole("seen") if verdict.seen_at else None,  # type: ignore[arg-type]
+    )
+    key = (
+        verdict.outcome,
+        verdict.product["id"] if verdict.product else None,
+        verdict.batch["id"] if verdict.batch else None,
+        verdict.serial is not None,
+        verdict.first_scanned_at is not None,
+        verdict.seen_at is not None,
+    )
+    fills = {
+        "serial": grouped(verdict.serial) if verdict.serial else "",
+        "count": str(verdict.scan_count),
+        "limit": str(verdict.scan_limit),
+        "first": when(verdict.first_scanned_at),
+        "seen": clock(verdict.seen_at),
+    }
+    return pages.skeleton(lang, template, key, {"verdict": skeleton}, fills)
+
+
+async def _throttled(send: Send, pages: Pages, lang: str, json_wanted: bool) -> None:
+    headers = [*_PRIVATE, (b"retry-after", b"60"), (b"content-language", lang.encode())]
+    if json_wanted:
+        body = b'{"error": {"code": "throttled", "message": "Too many scans from this client."}}'
+        await _send(send, 429, body, [_JSON, *headers])
+        return
+    await _send(send, 429, pages.fixed(lang, "errors/throttled.html").encode(), [_HTML, *headers])
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The few request headers the scan reads; the first of a repeated header wins."""
+    found: dict[str, str] = {}
+    for key, value in scope["headers"]:
+        name = _WANTED.get(key)
+        if name is not None and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def _query_lang(scope: Scope) -> str | None:
+    query: bytes = scope.get("query_string", b"")
+    if not query:
+        return None
+    for key, value in parse_qsl(query.decode("latin-1")):
+        if key == "lang":
+            return value
+    return None
+
+
+def _cookie(header: str | None) -> str | None:
+    """Our grace cookie's value from a Cookie header, without parsing the others."""
+    if not header:
+        return None
+    prefix = grace.COOKIE_NAME + "="
+    for part in header.split(";"):
+        pair = part.strip()
+        if pair.startswith(prefix):
+            return pair[len(prefix) :]
+    return None
