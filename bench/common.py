@@ -56,7 +56,7 @@ def fresh_postgres() -> str | None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - report and carry on with SQLite only
+    except Exception as error:
         print(f"(PostgreSQL skipped: {error})")
         return None
     finally:
@@ -92,11 +92,21 @@ def start_server(env: dict[str, str], workers: int = 1) -> Server:
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "bench_app:create_bench_app", "--factory",
-            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_app:create_bench_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
             "warning",
         ],
-        cwd=Path(__file__).parent, env=env,
+        cwd=Path(__file__).parent,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
@@ -123,7 +133,9 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, seconds: int = 10, connections: int = 32, script: Path | None = None) -> WrkResult:
+def wrk(
+    url: str, seconds: int = 10, connections: int = 32, script: Path | None = None
+) -> WrkResult:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install -y wrk` (make bench does it)")
     args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]

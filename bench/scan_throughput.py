@@ -1,6 +1,6 @@
 """Scan throughput and latency against a raw no-op route on the same server, in one run.
 
-Usage: python bench/scan_throughput.py [--seconds 10] [--postgres]
+Usage: python bench/scan_throughput.py [--seconds 5] [--rounds 3] [--postgres]
 
 Measures, with wrk on loopback (1 thread, 32 connections) against one uvicorn worker:
   - a raw Starlette no-op route (the ceiling of this server on this machine),
@@ -13,18 +13,27 @@ p99 ≤ 50 ms on SQLite; forged ≥ 80 % of no-op.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 
-from common import env_for, fresh_dir, fresh_postgres, machine, start_server, wrk  # noqa: E402
+from tests.factories import make_run  # noqa: E402
 
 from chinhhang.config import Settings  # noqa: E402
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database  # noqa: E402
 from chinhhang.stamps.services import codes_of_run  # noqa: E402
-from tests.factories import make_run  # noqa: E402
+from common import (  # noqa: E402
+    WrkResult,
+    env_for,
+    fresh_dir,
+    fresh_postgres,
+    machine,
+    start_server,
+    wrk,
+)
 
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 LUA = """
@@ -39,8 +48,11 @@ end
 
 
 def prepare(data_dir: Path, database_url: str | None) -> list[str]:
-    settings = Settings(data_dir=data_dir, database_url=database_url,
-                        secret_key=env_for(data_dir)["CHINHHANG_SECRET_KEY"])
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=env_for(data_dir)["CHINHHANG_SECRET_KEY"],
+    )
     upgrade_database(settings)
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -52,7 +64,16 @@ def prepare(data_dir: Path, database_url: str | None) -> list[str]:
     return codes
 
 
-def measure(label: str, database_url: str | None, seconds: int) -> None:
+def median_result(results: list[WrkResult]) -> WrkResult:
+    return WrkResult(
+        statistics.median(r.requests_per_second for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.non_2xx for r in results),
+    )
+
+
+def measure(label: str, database_url: str | None, seconds: int, rounds: int) -> None:
     data_dir = fresh_dir()
     codes = prepare(data_dir, database_url)
     codes_file = data_dir / "codes.txt"
@@ -60,34 +81,48 @@ def measure(label: str, database_url: str | None, seconds: int) -> None:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(LUA % (codes_file, PHONE))
     server = start_server(env_for(data_dir, database_url))
+    runs: dict[str, list[WrkResult]] = {"noop": [], "genuine": [], "forged": []}
     try:
         wrk(f"{server.base}/_noop", seconds=2)  # warm-up
-        noop = wrk(f"{server.base}/_noop", seconds)
-        genuine = wrk(server.base, seconds, script=script)
-        forged = wrk(f"{server.base}/v/{'0' * 24}", seconds)
+        # Interleaved rounds, medians: the machine is shared and noisy, and a slow spell
+        # should hit every route alike rather than one route's only measurement.
+        for _ in range(rounds):
+            runs["noop"].append(wrk(f"{server.base}/_noop", seconds))
+            runs["genuine"].append(wrk(server.base, seconds, script=script))
+            runs["forged"].append(wrk(f"{server.base}/v/{'0' * 24}", seconds))
     finally:
         server.stop()
-    print(f"\n{label}: 1 uvicorn worker, wrk -t1 -c32 -d{seconds}s, {machine()}")
+    noop, genuine, forged = (median_result(runs[k]) for k in ("noop", "genuine", "forged"))
+    print(
+        f"\n{label}: 1 uvicorn worker, wrk -t1 -c32, {rounds} interleaved rounds of "
+        f"{seconds}s, medians; {machine()}"
+    )
     print(f"{'route':<22}{'req/s':>10}{'ratio':>9}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, result in (("no-op (raw ASGI)", noop), ("genuine scan", genuine),
-                         ("forged code", forged)):
-        print(f"{name:<22}{result.requests_per_second:>10.0f}"
-              f"{result.requests_per_second / noop.requests_per_second:>9.2f}"
-              f"{result.p50_ms:>10.2f}{result.p99_ms:>10.2f}")
+    for name, result in (
+        ("no-op (raw ASGI)", noop),
+        ("genuine scan", genuine),
+        ("forged code", forged),
+    ):
+        print(
+            f"{name:<22}{result.requests_per_second:>10.0f}"
+            f"{result.requests_per_second / noop.requests_per_second:>9.2f}"
+            f"{result.p50_ms:>10.2f}{result.p99_ms:>10.2f}"
+        )
     if genuine.non_2xx:
         print(f"!! {genuine.non_2xx} genuine-scan responses were not 2xx")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="length of one wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--postgres", action="store_true", help="also measure PostgreSQL")
     args = parser.parse_args()
-    measure("SQLite (WAL)", None, args.seconds)
+    measure("SQLite (WAL)", None, args.seconds, args.rounds)
     if args.postgres:
         url = fresh_postgres()
         if url:
-            measure("PostgreSQL", url, args.seconds)
+            measure("PostgreSQL", url, args.seconds, args.rounds)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ def icon(kind: str) -> Markup:
 SKELETON_TTL_SECONDS = 10.0
 _SKELETON_CACHE_SIZE = 10_000
 _HOLE = "\ue000{}\ue001"  # private-use characters: no escaping or translation touches them
+_HOLES = re.compile("\ue000([a-z]+)\ue001")
 
 
 def hole(name: str) -> str:
@@ -116,7 +117,7 @@ class Pages:
     def __init__(self) -> None:
         self.envs = {lang: self._environment(lang) for lang in LANGUAGES}
         self._fixed: dict[tuple[str, str], str] = {}
-        self._skeletons: dict[tuple[Any, ...], tuple[float, str]] = {}
+        self._skeletons: dict[tuple[Any, ...], tuple[float, list[str]]] = {}
 
     @staticmethod
     def _environment(language: str) -> Environment:
@@ -163,14 +164,15 @@ class Pages:
         lang: str,
         name: str,
         key: tuple[Any, ...],
-        context: dict[str, Any],
+        context: Callable[[], dict[str, Any]],
         fills: dict[str, str],
     ) -> str:
         """Render `name` once per `key` with holes, then fill the holes for this request.
 
         The scan's verdict page is the same for every stamp of a product and batch except for
-        a few values (serial, count, dates): those are `hole()`s in `context`, and `fills` gives
-        their text. Kept SKELETON_TTL_SECONDS, so a product edit shows within that time.
+        a few values (serial, count, dates): those are `hole()`s in the context that `context()`
+        builds (called only when the skeleton is rendered), and `fills` gives their text. Kept
+        SKELETON_TTL_SECONDS, so a product edit shows within that time.
         """
         full_key = (lang, name, *key)
         now = time.monotonic()
@@ -178,12 +180,13 @@ class Pages:
         if hit is None or now - hit[0] >= SKELETON_TTL_SECONDS:
             if len(self._skeletons) >= _SKELETON_CACHE_SIZE:
                 self._skeletons.clear()
-            hit = (now, self.html(lang, name, context))
+            # Literal text at even indexes, hole names at odd ones.
+            hit = (now, _HOLES.split(self.html(lang, name, context())))
             self._skeletons[full_key] = hit
-        page = hit[1]
-        for hole_name, value in fills.items():
-            page = page.replace(hole(hole_name), str(escape(value)))
-        return page
+        parts = hit[1]
+        return "".join(
+            [text if i % 2 == 0 else str(escape(fills[text])) for i, text in enumerate(parts)]
+        )
 
     def fixed(self, lang: str, name: str) -> str:
         """A page that depends on nothing but the language: rendered once, then reused."""

@@ -105,14 +105,19 @@ def _page(pages: Pages, lang: str, verdict: Verdict) -> str:
 def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
     """The verdict page from a per-product skeleton: only the stamp's own values vary."""
     template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
-    skeleton = replace(
-        verdict,
-        serial=hole("serial") if verdict.serial else None,
-        scan_count=hole("count"),  # type: ignore[arg-type]
-        scan_limit=hole("limit"),  # type: ignore[arg-type]
-        first_scanned_at=hole("first") if verdict.first_scanned_at else None,  # type: ignore[arg-type]
-        seen_at=hole("seen") if verdict.seen_at else None,  # type: ignore[arg-type]
-    )
+
+    def skeleton() -> dict[str, Any]:
+        return {
+            "verdict": replace(
+                verdict,
+                serial=hole("serial") if verdict.serial else None,
+                scan_count=hole("count"),  # type: ignore[arg-type]
+                scan_limit=hole("limit"),  # type: ignore[arg-type]
+                first_scanned_at=hole("first") if verdict.first_scanned_at else None,  # type: ignore[arg-type]
+                seen_at=hole("seen") if verdict.seen_at else None,  # type: ignore[arg-type]
+            )
+        }
+
     key = (
         verdict.outcome,
         verdict.product["id"] if verdict.product else None,
@@ -128,7 +133,7 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
         "first": when(verdict.first_scanned_at),
         "seen": clock(verdict.seen_at),
     }
-    return pages.skeleton(lang, template, key, {"verdict": skeleton}, fills)
+    return pages.skeleton(lang, template, key, skeleton, fills)
 
 
 async def _throttled(send: Send, pages: Pages, lang: str, json_wanted: bool) -> None:
