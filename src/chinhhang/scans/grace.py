@@ -11,14 +11,22 @@ from __future__ import annotations
 import base64
 import hmac
 from datetime import UTC, datetime
+from functools import lru_cache
+
+from chinhhang.hmacs import HmacSha256
 
 COOKIE_NAME = "ch_seen"
 MAX_ENTRIES = 8
 _SIG_BYTES = 16
 
 
+@lru_cache(maxsize=8)
+def _mac(key: bytes) -> HmacSha256:
+    return HmacSha256(key)
+
+
 def _sign(key: bytes, payload: str) -> str:
-    mac = hmac.digest(key, payload.encode("ascii"), "sha256")[:_SIG_BYTES]
+    mac = _mac(key).digest(payload.encode("ascii"))[:_SIG_BYTES]
     return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
 
 

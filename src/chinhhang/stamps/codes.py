@@ -21,7 +21,9 @@ import base64
 import hmac
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from chinhhang.hmacs import HmacSha256
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RFC4648 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -50,6 +52,7 @@ class Keyring:
 
     keys: Mapping[int, bytes]
     current: int = 0
+    macs: dict[str, HmacSha256] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.current not in self.keys:
@@ -59,28 +62,30 @@ class Keyring:
                 raise ValueError(f"key id {kid} does not fit in one base32 character")
             if len(key) < 16:
                 raise ValueError("a tag key must be at least 16 bytes")
+        # By key-id character, the form the code carries it in.
+        macs = {ALPHABET[kid]: HmacSha256(key) for kid, key in self.keys.items()}
+        object.__setattr__(self, "macs", macs)
 
 
 def _b32(raw: bytes) -> str:
     return base64.b32encode(raw).translate(_TO_CROCKFORD).decode("ascii")
 
 
-def _tag(key: bytes, body: str) -> str:
-    digest = hmac.digest(key, body.encode("ascii"), "sha256")
-    return _b32(digest[:5])[:TAG_CHARS]
+def _tag(mac: HmacSha256, body: str) -> str:
+    return _b32(mac.digest(body.encode("ascii"))[:5])[:TAG_CHARS]
 
 
 def new_codes(keyring: Keyring, count: int) -> Iterator[str]:
     """Yield `count` fresh codes; one urandom call per batch keeps bulk issuance cheap."""
     kid = ALPHABET[keyring.current]
-    key = keyring.keys[keyring.current]
+    mac = keyring.macs[kid]
     step = 4096
     for start in range(0, count, step):
         n = min(step, count - start)
         pool = os.urandom(RANDOM_BYTES * n)
         for i in range(0, RANDOM_BYTES * n, RANDOM_BYTES):
             body = kid + _b32(pool[i : i + RANDOM_BYTES])
-            yield body + _tag(key, body)
+            yield body + _tag(mac, body)
 
 
 def new_code(keyring: Keyring) -> str:
@@ -106,11 +111,11 @@ def verify(keyring: Keyring, text: str) -> str:
     Constant-time comparison so the tag cannot be learnt one character at a time.
     """
     code = normalise(text)
-    key = keyring.keys.get(ALPHABET.index(code[0]))
-    if key is None:
+    mac = keyring.macs.get(code[0])
+    if mac is None:
         raise InvalidCode("not a code")
     body, tag = code[: 1 + RANDOM_CHARS], code[1 + RANDOM_CHARS :]
-    if not hmac.compare_digest(_tag(key, body), tag):
+    if not hmac.compare_digest(_tag(mac, body), tag):
         raise InvalidCode("not a code")
     return code
 
