@@ -88,3 +88,16 @@ def test_unsupported_methods_are_refused_cleanly(client) -> None:
 def test_no_code_text_ever_gives_a_server_error(client, text: str) -> None:
     response = client.get("/v/" + quote(text, safe=""))
     assert response.status_code < 500
+
+
+def test_forged_codes_are_rejected_before_any_database_work(client, monkeypatch) -> None:
+    """The tag check comes first: with the database unreachable, forged codes still answer."""
+    store = client.app.state.scanner.store
+
+    def no_database(*_args, **_kwargs):
+        raise AssertionError("the scan path touched the database for a forged code")
+
+    monkeypatch.setattr(store, "_connection", no_database)
+    for text in ("0" * 24, "0WB7323SFWMMS6ZC66RGG6DX", "x"):
+        assert client.get(f"/v/{text}").status_code == 404
+        assert client.get(f"/v/{text}", headers={"Accept": "application/json"}).status_code == 404

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime
+from chinhhang.stamps.models import CODE_TYPE
 
 KIND_DYNAMIC, KIND_STATIC = "dynamic", "static"
 
@@ -28,7 +29,7 @@ class ScanEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     outcome: Mapped[str] = mapped_column(String(16))
-    stamp_code: Mapped[str | None] = mapped_column(ForeignKey("stamps.code"))
+    stamp_code: Mapped[str | None] = mapped_column(CODE_TYPE, ForeignKey("stamps.code"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))

@@ -97,7 +97,11 @@ def upgrade() -> None:
 
     op.create_table(
         "stamps",
-        sa.Column("code", sa.String(length=24), nullable=False),
+        sa.Column(
+            "code",
+            sa.String(length=24).with_variant(sa.String(length=24, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("sequence", sa.BigInteger(), nullable=False),
@@ -127,14 +131,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("stamps", schema=None) as batch_op:
         batch_op.create_index("ix_stamps_org_sequence", ["org_id", "sequence"], unique=True)
-        batch_op.create_index("ix_stamps_run_sequence", ["run_id", "sequence"], unique=False)
 
     op.create_table(
         "scan_events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.Column("stamp_code", sa.String(length=24), nullable=True),
+        sa.Column(
+            "stamp_code",
+            sa.String(length=24).with_variant(sa.String(length=24, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.Column("product_id", sa.Integer(), nullable=True),
         sa.Column("batch_id", sa.Integer(), nullable=True),
         sa.Column("org_id", sa.Integer(), nullable=True),
@@ -170,7 +177,6 @@ def downgrade() -> None:
 
     op.drop_table("scan_events")
     with op.batch_alter_table("stamps", schema=None) as batch_op:
-        batch_op.drop_index("ix_stamps_run_sequence")
         batch_op.drop_index("ix_stamps_org_sequence")
 
     op.drop_table("stamps")
