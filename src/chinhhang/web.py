@@ -35,7 +35,10 @@ GC_THRESHOLD = 20_000
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings)
-    store = ScanStore(engine)
+    # The scan store's own pool, without a ping per checkout (a round trip per scan): a
+    # connection that failed is dropped by the store instead (ScanStore._connection).
+    scan_engine = make_engine(settings, pool_pre_ping=False, pool_recycle=300)
+    store = ScanStore(scan_engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.set_threshold(GC_THRESHOLD, 20, 50)
         yield
         store.close()
+        scan_engine.dispose()
         engine.dispose()
 
     app = FastAPI(

@@ -19,15 +19,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from chinhhang.config import Settings
-from chinhhang.db import utcnow
+from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcnow
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.store import ScanContext, ScanStore
 from chinhhang.stamps.models import Stamp
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, _reset_postgres, make_settings
 from tests.factories import make_run
 
 PHONES = 100
@@ -126,3 +126,32 @@ def test_hundred_threads_each_with_a_connection(settings, engine, sessions, limi
     for thread in threads:
         thread.join()
     assert Counter(outcomes) == {"genuine": limit, "over_limit": PHONES - limit}
+
+
+@pytest.mark.postgres
+def test_a_dead_pooled_connection_does_not_lose_a_scan(postgres_url, tmp_path) -> None:
+    """The server dropped the store's idle connections (restart, failover): the next scan
+    still counts, on a fresh connection, and nothing is counted twice."""
+    _reset_postgres(postgres_url)
+    settings = make_settings(tmp_path, postgres_url)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=2, scan_limit=1)
+    store = ScanStore(make_engine(settings, pool_pre_ping=False))
+    assert store.consume(run.codes[0], utcnow(), ScanContext(None, "t"))[0] == "genuine"
+    killer = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with killer.begin() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    killer.dispose()
+    result = store.consume(run.codes[1], utcnow(), ScanContext(None, "t"))
+    assert result is not None
+    assert result[0] == "genuine"
+    assert result[1].scan_count == 1
+    store.close()
+    store.engine.dispose()
+    engine.dispose()

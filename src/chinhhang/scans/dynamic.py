@@ -19,8 +19,6 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
-
 from chinhhang.i18n import negotiate
 from chinhhang.scans import grace
 from chinhhang.scans.services import GENUINE, PREVIEW, UNKNOWN, Scanner, ScanRequest, Verdict
@@ -71,10 +69,7 @@ class DynamicScan:
             confirmed=scope["method"] == "POST",
         )
         scanner: Scanner = state.scanner
-        if scanner.store.runs_on_event_loop:
-            verdict = await scanner.scan_soon(scan)
-        else:
-            verdict = await run_in_threadpool(scanner.scan, scan)
+        verdict = await scanner.scan_soon(scan)
         extra = [(b"content-language", lang.encode())]
         if verdict.set_cookie:
             secure = "; Secure" if state.settings.base_url.startswith("https://") else ""

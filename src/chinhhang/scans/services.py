@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from anyio.to_thread import run_sync
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.models import Organization
@@ -106,21 +107,26 @@ class Scanner:
 
     def scan(self, request: ScanRequest) -> Verdict:
         """Never raises for bad input: a malformed or forged code is simply `unknown`."""
-        step = self._prepare(request)
-        if isinstance(step, Verdict):
-            return step
-        return self._conclude(step, self.store.consume(step.code, step.now, step.context))
+        checked = self._check(request)
+        return checked if isinstance(checked, Verdict) else self._scan_code(checked, request)
 
     async def scan_soon(self, request: ScanRequest) -> Verdict:
-        """`scan` with the count group-committed (ScanStore.consume_soon); SQLite only."""
-        step = self._prepare(request)
+        """`scan` for the event loop: the checks that need no I/O run here; the rest, on
+        SQLite, here too with the count group-committed (ScanStore.consume_soon), and on
+        PostgreSQL in the thread pool."""
+        checked = self._check(request)
+        if isinstance(checked, Verdict):
+            return checked
+        if not self.store.runs_on_event_loop:
+            return await run_sync(self._scan_code, checked, request)
+        step = self._prepare(checked, request)
         if isinstance(step, Verdict):
             return step
         counted = await self.store.consume_soon(step.code, step.now, step.context)
         return self._conclude(step, counted)
 
-    def _prepare(self, request: ScanRequest) -> Verdict | _Pending:
-        """Everything before the count: an answer already, or the scan to count."""
+    def _check(self, request: ScanRequest) -> Verdict | str:
+        """The checks without I/O: the code's tag, then previews. A verdict, or the code."""
         try:
             code = verify(self.keyring, request.code_text)
         except InvalidCode:
@@ -129,6 +135,16 @@ class Scanner:
             request.method, request.user_agent, request.wants_json
         ):
             return Verdict(PREVIEW, code=code)
+        return code
+
+    def _scan_code(self, code: str, request: ScanRequest) -> Verdict:
+        step = self._prepare(code, request)
+        if isinstance(step, Verdict):
+            return step
+        return self._conclude(step, self.store.consume(step.code, step.now, step.context))
+
+    def _prepare(self, code: str, request: ScanRequest) -> Verdict | _Pending:
+        """After the checks, before the count: the grace period's answer, or the scan."""
         now = self.clock()
         remembered = self._within_grace(code, request.seen_cookie, now)
         if remembered is not None:

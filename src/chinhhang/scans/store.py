@@ -13,6 +13,7 @@ several times the database's. The benchmark for this module is bench/scan_throug
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import threading
@@ -73,6 +74,10 @@ MAX_GROUP = 256
 # Product pages change rarely and every genuine scan needs one: keep it this long per process.
 DESCRIBE_TTL_SECONDS = 10.0
 _DESCRIBE_CACHE_SIZE = 10_000
+
+
+class _StaleConnection(Exception):
+    """The pooled connection was dead before the transaction wrote anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,9 @@ class ScanStore:
         pooled = self.engine.raw_connection()
         try:
             yield pooled.driver_connection
+        except (_StaleConnection, self.engine.dialect.loaded_dbapi.OperationalError):
+            pooled.invalidate()  # a dead connection must not go back to the pool
+            raise
         finally:
             pooled.close()
 
@@ -226,19 +234,44 @@ class ScanStore:
     def _transaction(
         self, scans: list[tuple[str, datetime, ScanContext]]
     ) -> list[tuple[str, StampState] | None]:
+        """Count `scans` in one transaction.
+
+        A pooled PostgreSQL connection may have died while idle (server restart, network cut).
+        That shows at the first statement, before anything is written, so the transaction is
+        retried once on a fresh connection. Failures after that are raised: a retry after an
+        unacknowledged COMMIT could count a scan twice.
+        """
+        try:
+            return self._run(scans)
+        except _StaleConnection:
+            return self._run(scans)
+
+    def _run(
+        self, scans: list[tuple[str, datetime, ScanContext]]
+    ) -> list[tuple[str, StampState] | None]:
         with self._connection() as connection:
             cursor = connection.cursor()
             try:
-                if self.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE")
+                self._begin(cursor)
                 results = [self._count(cursor, *scan) for scan in scans]
                 connection.commit()
             except BaseException:
-                connection.rollback()
+                # A dead connection cannot roll back; the original error is the one to raise.
+                with contextlib.suppress(Exception):
+                    connection.rollback()
                 raise
             finally:
                 cursor.close()
         return results
+
+    def _begin(self, cursor: Any) -> None:
+        if self.is_sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+            return
+        try:
+            cursor.execute("SELECT 1")  # opens the transaction; proves the connection lives
+        except self.engine.dialect.loaded_dbapi.OperationalError as error:
+            raise _StaleConnection from error
 
     def _count(
         self, cursor: Any, code: str, now: datetime, context: ScanContext
