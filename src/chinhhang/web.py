@@ -30,6 +30,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 # Allocations between young-generation collections (CPython's default is 700); requests make
 # little cyclic garbage, so collecting less often costs little memory and saves time.
 GC_THRESHOLD = 20_000
+# PostgreSQL connections per worker for scans (the thread pool runs up to 40 at once).
+SCAN_POOL_SIZE = 20
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,7 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
     # The scan store's own pool, without a ping per checkout (a round trip per scan): a
     # connection that failed is dropped by the store instead (ScanStore._connection).
-    scan_engine = make_engine(settings, pool_pre_ping=False, pool_recycle=300)
+    # A fixed pool: overflow connections are closed on return, and reconnecting under load
+    # cost more than the scans. Threads beyond it wait for a connection.
+    scan_engine = make_engine(
+        settings, pool_pre_ping=False, pool_recycle=300, pool_size=SCAN_POOL_SIZE, max_overflow=0
+    )
     store = ScanStore(scan_engine)
 
     @asynccontextmanager

@@ -77,7 +77,7 @@ _DESCRIBE_CACHE_SIZE = 10_000
 
 
 class _StaleConnection(Exception):
-    """The pooled connection was dead before the transaction wrote anything."""
+    """The connection failed before COMMIT: nothing was written, the scan can be retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,10 +236,10 @@ class ScanStore:
     ) -> list[tuple[str, StampState] | None]:
         """Count `scans` in one transaction.
 
-        A pooled PostgreSQL connection may have died while idle (server restart, network cut).
-        That shows at the first statement, before anything is written, so the transaction is
-        retried once on a fresh connection. Failures after that are raised: a retry after an
-        unacknowledged COMMIT could count a scan twice.
+        A pooled PostgreSQL connection may have died while idle (server restart, network
+        cut). A connection error before COMMIT was sent means nothing was written, so the
+        transaction is retried once on a fresh connection. An error during COMMIT is raised:
+        the COMMIT may have landed, and a retry could count a scan twice.
         """
         try:
             return self._run(scans)
@@ -249,11 +249,16 @@ class ScanStore:
     def _run(
         self, scans: list[tuple[str, datetime, ScanContext]]
     ) -> list[tuple[str, StampState] | None]:
+        lost = () if self.is_sqlite else (self.engine.dialect.loaded_dbapi.OperationalError,)
         with self._connection() as connection:
             cursor = connection.cursor()
             try:
-                self._begin(cursor)
-                results = [self._count(cursor, *scan) for scan in scans]
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    results = [self._count(cursor, *scan) for scan in scans]
+                except lost as error:
+                    raise _StaleConnection from error
                 connection.commit()
             except BaseException:
                 # A dead connection cannot roll back; the original error is the one to raise.
@@ -263,15 +268,6 @@ class ScanStore:
             finally:
                 cursor.close()
         return results
-
-    def _begin(self, cursor: Any) -> None:
-        if self.is_sqlite:
-            cursor.execute("BEGIN IMMEDIATE")
-            return
-        try:
-            cursor.execute("SELECT 1")  # opens the transaction; proves the connection lives
-        except self.engine.dialect.loaded_dbapi.OperationalError as error:
-            raise _StaleConnection from error
 
     def _count(
         self, cursor: Any, code: str, now: datetime, context: ScanContext
