@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from chinhhang.catalog.services import get_product
 from chinhhang.cli_support import clear_errors, engine, settings, unit_of_work
@@ -23,7 +29,7 @@ def progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
         yield None
         return
     columns = (
-        *Progress.get_default_columns()[:2],
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
