@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -252,3 +253,47 @@ def _wait(url: str) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     raise AssertionError("server did not start")
+
+
+def test_issuing_on_a_terminal_shows_a_progress_bar(cli, tmp_path: Path) -> None:
+    cli("org", "create", "--name", "T", "--kind", "manufacturer")
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path), "CHINHHANG_SECRET_KEY": TEST_SECRET}
+    env.pop("CHINHHANG_DATABASE_URL", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chinhhang",
+            "stamps",
+            "issue",
+            "--org",
+            "1",
+            "--quantity",
+            "120000",
+        ],
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        timeout=300,
+        check=False,
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert done.returncode == 0
+    assert b"Issuing stamps" in shown
+    assert b"120000/120000" in shown
+    # Without a terminal (a pipe, a log) there is no bar, only the run id.
+    piped = cli("stamps", "issue", "--org", "1", "--quantity", "10")
+    assert piped.stdout.strip().isdigit()
+    assert "Issuing" not in piped.stderr
