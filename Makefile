@@ -8,6 +8,8 @@ APP_STAMP := $(VENV)/.app-$(shell cksum pyproject.toml | cut -d' ' -f1)
 TEST_STAMP := $(VENV)/.test-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address printed in demo URLs follows HOST and PORT unless set explicitly.
+export CHINHHANG_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test lint install messages bench clean browser-deps
 

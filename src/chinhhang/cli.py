@@ -10,6 +10,7 @@ from chinhhang.catalog.cli import product_app
 from chinhhang.cli_support import clear_errors, engine, settings
 from chinhhang.db import make_sessionmaker, upgrade_database
 from chinhhang.demo import DISTRIBUTOR, MANUFACTURER, REGULATOR, load_demo
+from chinhhang.printing.cli import export
 from chinhhang.stamps.cli import stamps_app
 
 app = typer.Typer(
@@ -22,6 +23,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(product_app, name="product")
 app.add_typer(stamps_app, name="stamps")
+# Exports belong to printing, which sits above stamps; the command still reads `stamps export`.
+stamps_app.command("export")(export)
 
 
 @db_app.command("upgrade")
@@ -76,7 +79,7 @@ def demo() -> None:
         typer.echo(f"  not activated:  {base}/v/{result.not_activated_code}")
     if result.void_code:
         typer.echo(f"  void:           {base}/v/{result.void_code}")
-    typer.echo("\nRun `chinhhang demo` again for fresh unscanned stamps while they last.")
+    typer.echo("\nRun `chinhhang demo` again for fresh unscanned stamps.")
 
 
 def main() -> None:

@@ -27,6 +27,12 @@ class NotFound(DomainError):
     status_code = 404
 
 
+class Forbidden(DomainError):
+    """The caller's organization or role may not do this."""
+
+    status_code = 403
+
+
 class Conflict(DomainError):
     """The request clashes with what exists (a duplicate GTIN, a stamp in the wrong state)."""
 

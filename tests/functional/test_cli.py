@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import pty
 import re
@@ -13,12 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from chinhhang.catalog.models import Batch
 from chinhhang.db import make_engine
-from chinhhang.stamps.models import Stamp
-from chinhhang.stamps.serials import serial_for
+from chinhhang.stamps.models import Stamp, StampRun
+from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.web import create_app
 from tests.conftest import PHONE, TEST_SECRET, make_settings
 from tests.functional.test_concurrency import free_port
@@ -130,7 +132,7 @@ def _app(settings):
         (["product", "create", "--org", "999", "--name", "X"], "No such organization"),
         (["stamps", "issue", "--org", "999", "--quantity", "5"], "No such organization"),
         (["stamps", "void", "--org", "1"], "Choose either a run or serial numbers"),
-        (["stamps", "void", "--org", "1", "--serials", "123"], "serial number is not valid"),
+        (["stamps", "void", "--org", "1", "--serials", "123"], "Serial number 123 is not valid"),
     ],
 )
 def test_bad_input_is_a_clear_error(cli, args: list[str], message: str) -> None:
@@ -297,3 +299,115 @@ def test_issuing_on_a_terminal_shows_a_progress_bar(cli, tmp_path: Path) -> None
     piped = cli("stamps", "issue", "--org", "1", "--quantity", "10")
     assert piped.stdout.strip().isdigit()
     assert "Issuing" not in piped.stderr
+
+
+def test_issue_with_a_bad_lot_changes_nothing(cli, tmp_path: Path) -> None:
+    org = cli("org", "create", "--name", "L", "--kind", "manufacturer").stdout.strip()
+    product = cli("product", "create", "--org", org, "--name", "X").stdout.strip()
+    bad = cli(
+        "stamps",
+        "issue",
+        "--org",
+        org,
+        "--quantity",
+        "5",
+        "--product",
+        product,
+        "--batch",
+        "bad lot",
+        "--activate",
+        ok=False,
+    )
+    assert bad.returncode == 2
+    assert "lot number" in bad.stderr
+    engine = make_engine(make_settings(tmp_path))
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Stamp)) == 0
+        assert session.scalar(select(func.count()).select_from(StampRun)) == 0
+    engine.dispose()
+    first = cli("stamps", "issue", "--org", org, "--quantity", "2")
+    assert f"serials {grouped(serial_for(1))} to {grouped(serial_for(2))}" in first.stderr
+
+
+def test_export_writes_serial_code_url_in_serial_order(cli, tmp_path: Path) -> None:
+    org = cli("org", "create", "--name", "E", "--kind", "manufacturer").stdout.strip()
+    run_id = cli("stamps", "issue", "--org", org, "--quantity", "30").stdout.strip()
+    out = tmp_path / "run.csv"
+    cli("stamps", "export", run_id, "--format", "csv", "--output", str(out))
+    rows = list(csv.reader(out.read_text().splitlines()))
+    assert rows[0] == ["serial", "code", "url"]
+    assert [r[0] for r in rows[1:]] == [serial_for(i) for i in range(1, 31)]
+    assert all(r[2] == f"http://127.0.0.1:8000/v/{r[1]}" for r in rows[1:])
+    missing = cli("stamps", "export", "999", "--output", str(tmp_path / "none.csv"), ok=False)
+    assert missing.returncode == 2
+    assert "No such stamp run" in missing.stderr
+    assert not (tmp_path / "none.csv").exists()
+
+
+def test_batch_command_updates_an_existing_lot(cli, tmp_path: Path) -> None:
+    org = cli("org", "create", "--name", "B2", "--kind", "manufacturer").stdout.strip()
+    product = cli("product", "create", "--org", org, "--name", "X").stdout.strip()
+    first = cli("product", "batch", "--product", product, "--lot", "L1").stdout.strip()
+    again = cli(
+        "product",
+        "batch",
+        "--product",
+        product,
+        "--lot",
+        "L1",
+        "--facility",
+        "Huế",
+        "--produced",
+        "2026-11-01",
+    ).stdout.strip()
+    assert first == again
+    engine = make_engine(make_settings(tmp_path))
+    with Session(engine) as session:
+        batch = session.get(Batch, int(first))
+        assert batch.facility == "Huế"
+        assert str(batch.production_date) == "2026-11-01"
+    engine.dispose()
+
+
+def test_a_command_in_a_new_folder_says_it_starts_a_new_database(tmp_path: Path) -> None:
+    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path / "elsewhere")}
+    env.pop("CHINHHANG_SECRET_KEY", None)
+    env.pop("CHINHHANG_DATABASE_URL", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chinhhang",
+            "org",
+            "create",
+            "--name",
+            "N",
+            "--kind",
+            "manufacturer",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Creating a new database" in done.stderr
+    assert "Generating the secret key" in done.stderr
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chinhhang",
+            "org",
+            "create",
+            "--name",
+            "M",
+            "--kind",
+            "manufacturer",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Creating" not in again.stderr
+    assert "Generating" not in again.stderr

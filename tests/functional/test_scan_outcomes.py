@@ -131,3 +131,18 @@ def test_no_scan_events_for_unknown_codes(client, engine) -> None:
 
 def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_trailing_slash_is_not_part_of_the_code(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions)
+    assert client.get(f"/v/{run.codes[0]}/", headers=JSON).json()["outcome"] == "genuine"
+
+
+def test_the_typed_code_form_keeps_the_language(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions)
+    typed = "-".join(run.codes[0][i : i + 4] for i in range(0, 24, 4)).lower()
+    answer = client.get("/check", params={"code": typed, "lang": "en"}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/v/{run.codes[0]}?lang=en"
+    empty = client.get("/check", params={"code": "  ", "lang": "en"}, follow_redirects=False)
+    assert empty.headers["location"] == "/?lang=en"

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.models import ORG_KINDS, Organization
-from chinhhang.errors import InvalidInput, NotFound
+from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chinhhang.i18n import N_
 
 
@@ -17,7 +17,11 @@ def create_organization(
     if not name or len(name) > 200:
         raise InvalidInput(N_("An organization needs a name of 1 to 200 characters."))
     if kind not in ORG_KINDS:
-        raise InvalidInput(N_("Unknown organization kind."))
+        raise InvalidInput(
+            N_("Unknown organization kind; choose one of: %(kinds)s."), kinds=", ".join(ORG_KINDS)
+        )
+    if find_organization(session, name) is not None:
+        raise Conflict(N_("An organization named %(name)s already exists."), name=name)
     org = Organization(name=name, kind=kind, address=address, next_serial=1)
     session.add(org)
     session.flush()  # the caller prints the new id
@@ -28,6 +32,19 @@ def get_organization(session: Session, org_id: int) -> Organization:
     org = session.get(Organization, org_id)
     if org is None:
         raise NotFound(N_("No such organization."))
+    return org
+
+
+def get_manufacturer(session: Session, org_id: int) -> Organization:
+    """Only manufacturers (brand owners) register products and issue stamps (SPEC section 1):
+    a distributor or a regulator that could would be able to impersonate a brand."""
+    org = get_organization(session, org_id)
+    if org.kind != "manufacturer":
+        raise Forbidden(
+            N_("Only a manufacturer can do this; %(name)s is a %(kind)s."),
+            name=org.name,
+            kind=org.kind,
+        )
     return org
 
 

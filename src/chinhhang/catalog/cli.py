@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import typer
 
-from chinhhang.catalog.services import create_product, get_or_create_batch, get_product
+from chinhhang.catalog.services import create_product, save_batch
 from chinhhang.cli_support import clear_errors, unit_of_work
 
 product_app = typer.Typer(help="Products and their batches (lots).")
@@ -41,10 +43,22 @@ def batch(
     product: int = typer.Option(..., "--product", help="Product id."),
     lot: str = typer.Option(..., "--lot", help="Lot number as printed (GS1 AI 10)."),
     facility: str | None = typer.Option(None, "--facility", help="Where it was made."),
+    produced: datetime | None = typer.Option(
+        None, "--produced", formats=["%Y-%m-%d"], help="Production date, YYYY-MM-DD."
+    ),
+    expires: datetime | None = typer.Option(
+        None, "--expires", formats=["%Y-%m-%d"], help="Expiry date, YYYY-MM-DD."
+    ),
 ) -> None:
-    """Create a batch (lot) of a product, or find the existing one; print its id."""
+    """Create a batch (lot) of a product, or update the one with that lot; print its id."""
     with unit_of_work() as session:
-        get_product(session, product)
-        found = get_or_create_batch(session, product_id=product, lot=lot, facility=facility)
+        found = save_batch(
+            session,
+            product_id=product,
+            lot=lot,
+            facility=facility,
+            production_date=produced.date() if produced else None,
+            expiry_date=expires.date() if expires else None,
+        )
         batch_id = found.id
     typer.echo(batch_id)

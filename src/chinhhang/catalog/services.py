@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chinhhang.accounts.services import get_organization
+from chinhhang.accounts.services import get_manufacturer
 from chinhhang.catalog.gtin import InvalidGtin, canonical_gtin
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.errors import Conflict, InvalidInput, NotFound
@@ -25,7 +25,7 @@ def create_product(
     **details: object,
 ) -> Product:
     """Raises InvalidInput for a bad name or GTIN, Conflict when the GTIN is taken."""
-    org = get_organization(session, org_id)
+    org = get_manufacturer(session, org_id)
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput(N_("A product needs a name of 1 to 200 characters."))
@@ -99,6 +99,28 @@ def get_or_create_batch(
         )
         session.add(batch)
         session.flush()  # stamps will point at its id
+    return batch
+
+
+def save_batch(
+    session: Session,
+    *,
+    product_id: int,
+    lot: str,
+    facility: str | None = None,
+    production_date: date | None = None,
+    expiry_date: date | None = None,
+) -> Batch:
+    """Create the batch, or update the given fields of the one with this lot."""
+    get_product(session, product_id)
+    batch = get_or_create_batch(session, product_id=product_id, lot=lot)
+    updates = {"facility": facility, "production_date": production_date, "expiry_date": expiry_date}
+    for field, value in updates.items():
+        if value is not None:
+            setattr(batch, field, value)
+    if batch.production_date and batch.expiry_date and batch.expiry_date < batch.production_date:
+        raise InvalidInput(N_("The expiry date is before the production date."))
+    session.flush()  # the caller prints the id
     return batch
 
 

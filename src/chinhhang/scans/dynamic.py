@@ -60,7 +60,8 @@ class DynamicScan:
             await _throttled(send, state.pages, lang, json_wanted)
             return
         scan = ScanRequest(
-            code_text=scope["path_params"]["code"],
+            # A trailing slash is something people and link shorteners add; it is not the code.
+            code_text=scope["path_params"]["code"].removesuffix("/"),
             user_agent=headers.get("user-agent"),
             client_address=client,
             seen_cookie=_cookie(headers.get("cookie")),

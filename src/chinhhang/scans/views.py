@@ -20,7 +20,7 @@ from chinhhang.scans.services import (
     static_scan,
 )
 from chinhhang.stamps.codes import InvalidCode, normalise
-from chinhhang.templating import pages_of
+from chinhhang.templating import language_of, pages_of
 
 NO_STORE = {
     "Cache-Control": "no-store",
@@ -31,12 +31,15 @@ NO_STORE = {
 
 async def check_code(request: Request) -> Response:
     """The home page's form: a shopper types the code printed under the scratch-off layer."""
-    text = request.query_params.get("code", "")
+    text = request.query_params.get("code", "").strip()
+    lang = language_of(request)
+    if not text:  # an empty form is not a fake product: back to the form
+        return RedirectResponse(f"/?lang={lang}", status_code=303)
     try:
         code = normalise(text)
     except InvalidCode:
         return pages_of(request).render_fixed(request, "scans/unknown.html", 404, dict(NO_STORE))
-    return RedirectResponse(f"/v/{code}", status_code=303)
+    return RedirectResponse(f"/v/{code}?lang={lang}", status_code=303)
 
 
 _dynamic_scan = DynamicScan()

@@ -15,9 +15,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from chinhhang.catalog.services import get_product
-from chinhhang.cli_support import clear_errors, engine, settings, unit_of_work
-from chinhhang.stamps.services import Selection, activate, create_run, fill_run, void
+from chinhhang.catalog.services import find_batch
+from chinhhang.cli_support import clear_errors, engine, note, settings, unit_of_work
+from chinhhang.stamps.serials import grouped, serial_for
+from chinhhang.stamps.services import (
+    Selection,
+    activate,
+    check_binding,
+    create_run,
+    fill_run,
+    void,
+)
 
 stamps_app = typer.Typer(help="Dynamic stamps: issue runs, activate them, void them.")
 
@@ -52,15 +60,15 @@ def issue(
     batch: str | None = typer.Option(None, "--batch", help="Lot number of the product's batch."),
     do_activate: bool = typer.Option(False, "--activate", help="Activate the run at once."),
 ) -> None:
-    """Issue a run of stamps and print the run id."""
+    """Issue a run of stamps and print the run id (a summary goes to stderr)."""
     if (batch or do_activate) and product is None:
         raise typer.BadParameter("--batch and --activate need --product")
     grace = settings().default_grace_minutes if grace_minutes is None else grace_minutes
     with unit_of_work() as session:
         if product is not None:
-            owner = get_product(session, product).org_id
-            if owner != org:
-                raise typer.BadParameter("the product belongs to another organization")
+            # Everything activation needs is checked before a single stamp is written.
+            check_binding(session, org_id=org, product_id=product, lot=batch)
+            new_lot = batch is not None and find_batch(session, product, batch) is None
         run = create_run(
             session,
             org_id=org,
@@ -71,15 +79,24 @@ def issue(
         )
     with progress_bar(quantity) as advance:
         fill_run(engine(), run, settings().keyring, advance)
+    activated = 0
     if do_activate and product is not None:
         with unit_of_work() as session:
-            activate(
+            activated = activate(
                 session,
                 org_id=org,
                 selection=Selection(run_id=run.id),
                 product_id=product,
                 lot=batch,
             )
+    note(
+        f"Run {run.id}: {quantity:,} stamps, serials {grouped(serial_for(run.first_sequence))}"
+        f" to {grouped(serial_for(run.last_sequence))}, scan limit {scan_limit}, "
+        + (f"{activated:,} activated." if do_activate else "not activated yet.")
+    )
+    if do_activate and batch and new_lot:
+        note(f"Lot {batch} was new for product {product}: it was created.")
+    note(f"Codes: chinhhang stamps export {run.id} --format csv --output run-{run.id}.csv")
     typer.echo(run.id)
 
 
@@ -100,9 +117,13 @@ def activate_command(
 ) -> None:
     """Activate issued stamps (bind them to a product); print how many changed."""
     with unit_of_work() as session:
+        new_lot = batch is not None and find_batch(session, product, batch) is None
         changed = activate(
             session, org_id=org, selection=_selection(run, serials), product_id=product, lot=batch
         )
+    note(f"{changed:,} stamps activated (stamps not in the issued state are left as they are).")
+    if batch and new_lot:
+        note(f"Lot {batch} was new for product {product}: it was created.")
     typer.echo(changed)
 
 
@@ -118,4 +139,5 @@ def void_command(
     """Void stamps (lost, stolen or misprinted); print how many changed."""
     with unit_of_work() as session:
         changed = void(session, org_id=org, selection=_selection(run, serials))
+    note(f"{changed:,} stamps voided (stamps already void are left as they are).")
     typer.echo(changed)

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from chinhhang.accounts.services import get_organization, reserve_serials
-from chinhhang.catalog.models import Batch
-from chinhhang.catalog.services import get_or_create_batch, get_product
+from chinhhang.accounts.services import get_manufacturer, get_organization, reserve_serials
+from chinhhang.catalog.models import Batch, Product
+from chinhhang.catalog.services import get_or_create_batch, get_product, validate_lot
 from chinhhang.db import utcnow
 from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
@@ -49,17 +49,25 @@ class Selection:
         if run_id is not None:
             return cls(run_id=run_id)
         assert serials is not None  # noqa: S101 - narrowed by the check above
-        try:
-            if "-" in serials and "," not in serials:
-                first_text, last_text = serials.split("-", 1)
-                first, last = sequence_of(first_text), sequence_of(last_text)
-                if first > last:
-                    raise InvalidInput(N_("The first serial of a range must not exceed the last."))
-                return cls(first=first, last=last)
-            items = [s for s in serials.split(",") if s.strip()]
-            return cls(sequences=tuple(sorted({sequence_of(s) for s in items})))
-        except InvalidSerial as error:
-            raise InvalidInput(N_("A serial number is not valid: check its digits.")) from error
+        if "-" in serials and "," not in serials:
+            first_text, last_text = serials.split("-", 1)
+            first, last = _sequence(first_text), _sequence(last_text)
+            if first > last:
+                raise InvalidInput(N_("The first serial of a range must not exceed the last."))
+            return cls(first=first, last=last)
+        items = [s for s in serials.split(",") if s.strip()]
+        if not items:
+            raise InvalidInput(N_("Choose either a run or serial numbers."))
+        return cls(sequences=tuple(sorted({_sequence(s) for s in items})))
+
+
+def _sequence(serial: str) -> int:
+    try:
+        return sequence_of(serial)
+    except InvalidSerial as error:
+        raise InvalidInput(
+            N_("Serial number %(serial)s is not valid: check its digits."), serial=serial.strip()
+        ) from error
 
 
 def create_run(
@@ -72,7 +80,7 @@ def create_run(
     key_id: int = 0,
 ) -> StampRun:
     """Raises InvalidInput for a quantity or limit out of range, NotFound for no such org."""
-    org = get_organization(session, org_id)
+    org = get_manufacturer(session, org_id)
     if not 1 <= quantity <= MAX_RUN:
         raise InvalidInput(N_("A run has 1 to 50,000,000 stamps."))
     if not 1 <= scan_limit <= MAX_SCAN_LIMIT:
@@ -161,9 +169,7 @@ def activate(
 
     Only `issued` stamps change: an active stamp keeps its product (void it to withdraw it).
     """
-    product = get_product(session, product_id)
-    if product.org_id != org_id:
-        raise NotFound(N_("No such product."))
+    product = check_binding(session, org_id=org_id, product_id=product_id, lot=lot)
     batch: Batch | None = None
     if lot:
         batch = get_or_create_batch(session, product_id=product.id, lot=lot)
@@ -176,8 +182,21 @@ def activate(
     return _update_selected(session, org_id, selection, [Stamp.status == ISSUED], values)
 
 
+def check_binding(session: Session, *, org_id: int, product_id: int, lot: str | None) -> Product:
+    """What activation will need, checked before anything is written (e.g. before a run is
+    issued with --activate): the product is this organization's, the lot is well formed."""
+    get_organization(session, org_id)
+    product = get_product(session, product_id)
+    if product.org_id != org_id:
+        raise NotFound(N_("No such product in this organization."))
+    if lot is not None:
+        validate_lot(lot)
+    return product
+
+
 def void(session: Session, *, org_id: int, selection: Selection) -> int:
     """Void stamps in any state but void; returns how many changed."""
+    get_organization(session, org_id)
     values = {"status": VOID, "voided_at": utcnow()}
     return _update_selected(session, org_id, selection, [Stamp.status != VOID], values)
 

@@ -6,12 +6,13 @@ from sqlalchemy import select
 from chinhhang.accounts.services import create_organization
 from chinhhang.catalog.services import create_product
 from chinhhang.db import session_scope
-from chinhhang.errors import InvalidInput, NotFound
+from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chinhhang.stamps.models import Stamp, StampRun
 from chinhhang.stamps.serials import serial_for
 from chinhhang.stamps.services import (
     Selection,
     activate,
+    check_binding,
     count_by_status,
     create_run,
     fill_run,
@@ -96,3 +97,41 @@ def test_fill_run_reports_progress(settings, engine, sessions) -> None:
     fill_run(engine, run, settings.keyring, seen.append)
     assert sum(seen) == 120_000
     assert len(seen) == 3
+
+
+@pytest.mark.parametrize("kind", ["distributor", "retailer", "regulator"])
+def test_only_manufacturers_make_products_and_stamps(sessions, kind: str) -> None:
+    with session_scope(sessions) as session:
+        org = create_organization(session, name=f"Not a maker {kind}", kind=kind)
+        with pytest.raises(Forbidden, match="Only a manufacturer"):
+            create_product(session, org_id=org.id, name="Giả", gtin=gtin())
+        with pytest.raises(Forbidden, match="Only a manufacturer"):
+            create_run(session, org_id=org.id, quantity=5)
+
+
+def test_organization_names_are_unique(sessions) -> None:
+    with session_scope(sessions) as session:
+        create_organization(session, name="Công ty A", kind="manufacturer")
+        with pytest.raises(Conflict, match="already exists"):
+            create_organization(session, name=" Công ty A ", kind="distributor")
+
+
+def test_a_bad_serial_is_named_in_the_error() -> None:
+    with pytest.raises(InvalidInput, match="000000000099"):
+        Selection.parse(serials="000000000013-000000000099")
+
+
+def test_actions_on_an_unknown_organization_fail(sessions) -> None:
+    with session_scope(sessions) as session, pytest.raises(NotFound):
+        void(session, org_id=999_999, selection=Selection.parse(serials=serial_for(1)))
+
+
+def test_check_binding_refuses_a_bad_lot_before_anything_is_written(
+    settings, engine, sessions
+) -> None:
+    run = make_run(settings, engine, sessions, quantity=1, state="issued")
+    with session_scope(sessions) as session:
+        with pytest.raises(InvalidInput, match="lot number"):
+            check_binding(session, org_id=run.org_id, product_id=run.product_id, lot="bad lot")
+        with pytest.raises(NotFound):
+            check_binding(session, org_id=run.org_id, product_id=999_999, lot=None)
