@@ -32,6 +32,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "chinhhang_read_only"
 
 
 class Base(DeclarativeBase):
@@ -85,7 +86,9 @@ def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoo
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (make_read_sessionmaker) take no write lock.
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
@@ -106,6 +109,11 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read; on SQLite their transactions begin DEFERRED (no write lock)."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 @contextmanager

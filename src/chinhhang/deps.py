@@ -24,9 +24,21 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for pages that only read: on SQLite it takes no write lock (deferred BEGIN),
+    so shoppers' page views never queue behind, or hold up, the scan writer."""
+    session: Session = request.app.state.read_sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 def get_pages(request: Request) -> Pages:
     return request.app.state.pages  # type: ignore[no-any-return]
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 PagesDep = Annotated[Pages, Depends(get_pages)]

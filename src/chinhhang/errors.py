@@ -43,3 +43,9 @@ class Gone(DomainError):
     """It existed and was withdrawn on purpose (a recalled or discontinued product)."""
 
     status_code = 410
+
+
+class Unavailable(DomainError):
+    """The database cannot take the request now (locked past the timeout, unreachable)."""
+
+    status_code = 503

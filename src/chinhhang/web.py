@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from chinhhang.config import Settings, derive_key
-from chinhhang.db import make_engine, make_sessionmaker
+from chinhhang.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from chinhhang.errors import DomainError
 from chinhhang.i18n import N_, translator
 from chinhhang.scans import views as scan_views
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.read_sessions = make_read_sessionmaker(engine)
     app.state.pages = Pages()
     app.state.throttle = Throttle(settings.scan_rate_limit, settings.redis_url)
     app.state.scanner = Scanner(

@@ -97,7 +97,8 @@ def test_forged_codes_are_rejected_before_any_database_work(client, monkeypatch)
     def no_database(*_args, **_kwargs):
         raise AssertionError("the scan path touched the database for a forged code")
 
-    monkeypatch.setattr(store, "_connection", no_database)
+    for way_in in ("_read", "_sqlite_writer", "_postgres"):  # every path to the database
+        monkeypatch.setattr(store, way_in, no_database)
     for text in ("0" * 24, "0WB7323SFWMMS6ZC66RGG6DX", "x"):
         assert client.get(f"/v/{text}").status_code == 404
         assert client.get(f"/v/{text}", headers={"Accept": "application/json"}).status_code == 404

@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
+from chinhhang.errors import Unavailable
 from chinhhang.i18n import negotiate
 from chinhhang.scans import grace
 from chinhhang.scans.services import GENUINE, PREVIEW, UNKNOWN, Scanner, ScanRequest, Verdict
@@ -70,7 +71,11 @@ class DynamicScan:
             confirmed=scope["method"] == "POST",
         )
         scanner: Scanner = state.scanner
-        verdict = await scanner.scan_soon(scan)
+        try:
+            verdict = await scanner.scan_soon(scan)
+        except Unavailable:
+            await _busy(send, state.pages, lang, json_wanted)
+            return
         extra = [(b"content-language", lang.encode())]
         if verdict.set_cookie:
             secure = "; Secure" if state.settings.base_url.startswith("https://") else ""
@@ -133,12 +138,35 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
 
 
 async def _throttled(send: Send, pages: Pages, lang: str, json_wanted: bool) -> None:
-    headers = [*_PRIVATE, (b"retry-after", b"60"), (b"content-language", lang.encode())]
+    body = b'{"error": {"code": "throttled", "message": "Too many scans from this client."}}'
+    await _refuse(send, pages, lang, json_wanted, 429, "60", body, "errors/throttled.html")
+
+
+async def _busy(send: Send, pages: Pages, lang: str, json_wanted: bool) -> None:
+    """The database could not take the scan (nothing was counted): try again shortly."""
+    body = b'{"error": {"code": "unavailable", "message": "Busy; nothing was counted. Retry."}}'
+    await _refuse(send, pages, lang, json_wanted, 503, "5", body, "errors/busy.html")
+
+
+async def _refuse(
+    send: Send,
+    pages: Pages,
+    lang: str,
+    json_wanted: bool,
+    status: int,
+    retry_after: str,
+    json_body: bytes,
+    template: str,
+) -> None:
+    headers = [
+        *_PRIVATE,
+        (b"retry-after", retry_after.encode()),
+        (b"content-language", lang.encode()),
+    ]
     if json_wanted:
-        body = b'{"error": {"code": "throttled", "message": "Too many scans from this client."}}'
-        await _send(send, 429, body, [_JSON, *headers])
+        await _send(send, status, json_body, [_JSON, *headers])
         return
-    await _send(send, 429, pages.fixed(lang, "errors/throttled.html").encode(), [_HTML, *headers])
+    await _send(send, status, pages.fixed(lang, template).encode(), [_HTML, *headers])
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -23,10 +23,10 @@ from chinhhang.db import utcnow
 from chinhhang.errors import Gone, NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans import grace
-from chinhhang.scans.models import KIND_STATIC, ScanEvent
 from chinhhang.scans.previews import is_preview_agent
 from chinhhang.scans.privacy import clip_user_agent, truncate_address
-from chinhhang.scans.store import ScanContext, ScanStore, StampState
+from chinhhang.scans.sql import ScanContext, StampState
+from chinhhang.scans.store import ScanStore
 from chinhhang.stamps.codes import InvalidCode, Keyring, verify
 from chinhhang.stamps.serials import serial_for
 
@@ -203,7 +203,7 @@ def looks_only(method: str, user_agent: str | None, wants_json: bool) -> bool:
 
 
 def record_static_scan(
-    session: Session,
+    store: ScanStore,
     *,
     product_id: int,
     batch_id: int | None,
@@ -214,18 +214,8 @@ def record_static_scan(
     """Count a static-code scan for statistics; previews are not counted. Returns if counted."""
     if is_preview_agent(user_agent):
         return False
-    session.add(
-        ScanEvent(
-            kind=KIND_STATIC,
-            outcome="product",
-            product_id=product_id,
-            batch_id=batch_id,
-            org_id=org_id,
-            scanned_at=utcnow(),
-            client_net=truncate_address(client_address),
-            user_agent=clip_user_agent(user_agent),
-        )
-    )
+    context = ScanContext(truncate_address(client_address), clip_user_agent(user_agent))
+    store.record_static(product_id, batch_id, org_id, utcnow(), context)
     return True
 
 
@@ -241,6 +231,7 @@ class ProductPage:
 
 def static_scan(
     session: Session,
+    store: ScanStore,
     *,
     product_id: int | None = None,
     gtin: str | None = None,
@@ -266,7 +257,7 @@ def static_scan(
     batch = find_batch(session, product.id, lot) if lot else None
     if count:
         record_static_scan(
-            session,
+            store,
             product_id=product.id,
             batch_id=batch.id if batch else None,
             org_id=product.org_id,

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from chinhhang.deps import PagesDep, SessionDep
+from chinhhang.deps import PagesDep, ReadSessionDep
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.dynamic import DynamicScan
@@ -54,9 +54,12 @@ routes = [
 router = APIRouter(include_in_schema=False)
 
 
-def _product_page(request: Request, session: SessionDep, pages: PagesDep, **where: Any) -> Response:
+def _product_page(
+    request: Request, session: ReadSessionDep, pages: PagesDep, **where: Any
+) -> Response:
     page = static_scan(
         session,
+        request.app.state.scanner.store,
         user_agent=request.headers.get("user-agent"),
         client_address=request.client.host if request.client else None,
         count=request.method != "HEAD",
@@ -69,21 +72,21 @@ def _product_page(request: Request, session: SessionDep, pages: PagesDep, **wher
 
 @router.api_route("/01/{gtin}", methods=["GET", "HEAD"])
 def product_by_gtin_page(
-    gtin: str, request: Request, session: SessionDep, pages: PagesDep
+    gtin: str, request: Request, session: ReadSessionDep, pages: PagesDep
 ) -> Response:
     return _product_page(request, session, pages, gtin=gtin)
 
 
 @router.api_route("/01/{gtin}/10/{lot}", methods=["GET", "HEAD"])
 def product_lot_page(
-    gtin: str, lot: str, request: Request, session: SessionDep, pages: PagesDep
+    gtin: str, lot: str, request: Request, session: ReadSessionDep, pages: PagesDep
 ) -> Response:
     return _product_page(request, session, pages, gtin=gtin, lot=lot)
 
 
 @router.api_route("/p/{product_id}", methods=["GET", "HEAD"])
 def product_page(
-    product_id: str, request: Request, session: SessionDep, pages: PagesDep
+    product_id: str, request: Request, session: ReadSessionDep, pages: PagesDep
 ) -> Response:
     if not product_id.isascii() or not product_id.isdigit() or len(product_id) > 18:
         raise NotFound(N_("No such product."))

@@ -1,0 +1,152 @@
+"""The scan path's SQL and the rows it returns, written by hand on purpose.
+
+DESIGN.md allows the scan path to be hand-tuned: one UPDATE … RETURNING on one stamp row by its
+primary key does the limit check and the count increment atomically, so there is no
+read-then-write race on any database. On SQLite the writer lock makes it exact; on PostgreSQL a
+second UPDATE of the same row waits for the first to commit and re-checks `scan_count <
+scan_limit` against the new row (READ COMMITTED re-evaluation), so exactly `limit` scans win.
+Raw DB-API connections skip the ORM, whose per-call cost would be several times the database's.
+Statements use `:name` placeholders; `for_driver` rewrites them for psycopg.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chinhhang.db import parse_sqlite_timestamp
+
+_CONSUME = """
+UPDATE stamps
+   SET scan_count = scan_count + 1,
+       first_scanned_at = COALESCE(first_scanned_at, :now)
+ WHERE code = :code AND status = 'active' AND scan_count < scan_limit
+RETURNING status, scan_count, scan_limit, sequence, product_id, batch_id, org_id,
+          first_scanned_at
+"""
+_PEEK = """
+SELECT status, scan_count, scan_limit, sequence, product_id, batch_id, org_id, first_scanned_at
+  FROM stamps WHERE code = :code
+"""
+_GRACE = (
+    "SELECT r.grace_minutes FROM stamps s JOIN stamp_runs r ON r.id = s.run_id WHERE s.code = :code"
+)
+_EVENT = """
+INSERT INTO scan_events
+    (kind, outcome, stamp_code, product_id, batch_id, org_id, scan_number, scanned_at,
+     client_net, user_agent)
+VALUES (:kind, :outcome, :code, :product_id, :batch_id, :org_id, :scan_number, :now,
+        :client_net, :user_agent)
+"""
+_DESCRIBE = """
+SELECT p.id, p.name, p.gtin, p.brand, p.description, p.origin, p.image_url, p.standards,
+       p.shelf_life, p.warranty_months, p.website, p.withdrawn,
+       o.id, o.name, o.address, o.website,
+       b.id, b.lot, b.production_date, b.expiry_date, b.facility
+  FROM products p
+  JOIN organizations o ON o.id = p.org_id
+  LEFT JOIN batches b ON b.id = :batch_id AND b.product_id = p.id
+ WHERE p.id = :product_id
+"""
+_STATIC_EVENT = """
+INSERT INTO scan_events
+    (kind, outcome, stamp_code, product_id, batch_id, org_id, scan_number, scanned_at,
+     client_net, user_agent)
+VALUES ('static', 'product', NULL, :product_id, :batch_id, :org_id, NULL, :now,
+        :client_net, :user_agent)
+"""
+STATEMENTS = {
+    "consume": _CONSUME,
+    "peek": _PEEK,
+    "grace": _GRACE,
+    "event": _EVENT,
+    "static_event": _STATIC_EVENT,
+    "describe": _DESCRIBE,
+}
+
+
+def for_driver(paramstyle: str) -> dict[str, str]:
+    """The statements in the driver's placeholder style (sqlite3: named; psycopg: pyformat)."""
+    if paramstyle == "named":
+        return dict(STATEMENTS)
+    return {name: re.sub(r":([a-z_]+)", r"%(\1)s", sql) for name, sql in STATEMENTS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class StampState:
+    status: str
+    scan_count: int
+    scan_limit: int
+    sequence: int
+    product_id: int | None
+    batch_id: int | None
+    org_id: int
+    first_scanned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanContext:
+    """What we keep of the client: truncated network and user agent, never the full address."""
+
+    client_net: str | None
+    user_agent: str | None
+
+
+def _pyformat(sql: str) -> str:
+    """`:name` placeholders to psycopg's `%(name)s`."""
+    return re.sub(r":([a-z_]+)", r"%(\1)s", sql)
+
+
+def row_state(row: Any) -> StampState:
+    status, count, limit, sequence, product_id, batch_id, org_id, first = row
+    return StampState(
+        status,
+        int(count),
+        int(limit),
+        int(sequence),
+        product_id,
+        batch_id,
+        int(org_id),
+        parse_sqlite_timestamp(first),
+    )
+
+
+def described(row: Any) -> dict[str, Any]:
+    if row is None:
+        return {"product": None, "manufacturer": None, "batch": None}
+    product = dict(zip(_PRODUCT_KEYS, row[:12], strict=True))
+    product["withdrawn"] = bool(product["withdrawn"])
+    manufacturer = dict(zip(("id", "name", "address", "website"), row[12:16], strict=True))
+    batch = dict(zip(_BATCH_KEYS, row[16:], strict=True)) if row[16] is not None else None
+    if batch:
+        for key in ("production_date", "expiry_date"):
+            batch[key] = str(batch[key]) if batch[key] is not None else None
+    return {"product": product, "manufacturer": manufacturer, "batch": batch}
+
+
+_PRODUCT_KEYS = (
+    "id",
+    "name",
+    "gtin",
+    "brand",
+    "description",
+    "origin",
+    "image_url",
+    "standards",
+    "shelf_life",
+    "warranty_months",
+    "website",
+    "withdrawn",
+)
+_BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility")
+
+
+def blocked_outcome(state: StampState) -> str:
+    """Why a stamp that exists did not count a scan."""
+    if state.status == "issued":
+        return "not_activated"
+    if state.status == "void":
+        return "void"
+    return "over_limit"
