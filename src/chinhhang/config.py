@@ -30,8 +30,6 @@ class Settings(BaseSettings):
     default_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
     # Per client address, on the scan endpoints; "0" turns it off. `limits` notation.
     scan_rate_limit: str = "120/minute"
-    # How long a client address hash stays linkable; salts rotate daily (see scans/privacy.py).
-    scan_retention_days: int = Field(default=365, ge=1)
 
     @field_validator("base_url")
     @classmethod
@@ -82,18 +80,35 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
     return hmac.digest(secret, purpose.encode(), "sha256")
 
 
+MIN_SECRET_LENGTH = 32
+
+
 def _load_or_create_secret(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    value = secrets.token_urlsafe(48)
-    # O_EXCL: two processes starting at once must not each write a different secret.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
+    if not path.exists():
+        _create_secret(path)
+    value = path.read_text().strip()
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"{path} holds no usable secret (fewer than {MIN_SECRET_LENGTH} characters); "
+            "restore it from your backup, or delete it only if no stamp was ever issued"
+        )
     return value
+
+
+def _create_secret(path: Path) -> None:
+    """Write a fresh secret completely, then link it into place: a process starting at the
+    same moment sees either no file or the whole secret, never a half-written one, and of two
+    racing writers only the first link wins."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()

@@ -14,6 +14,7 @@ Rendering is on the scan's hot path, so three things keep it cheap:
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -104,8 +105,12 @@ def icon(kind: str) -> Markup:
 
 SKELETON_TTL_SECONDS = 10.0
 _SKELETON_CACHE_SIZE = 10_000
-_HOLE = "\ue000{}\ue001"  # private-use characters: no escaping or translation touches them
-_HOLES = re.compile("\ue000([a-z]+)\ue001")
+# Private-use characters around a random per-process token: no escaping or translation touches
+# them, and no product text can forge one (text that happens to contain the characters stays
+# literal text).
+_TOKEN = secrets.token_hex(8)
+_HOLE = "\ue000" + _TOKEN + ":{}\ue001"
+_HOLES = re.compile("\ue000" + _TOKEN + ":([a-z]+)\ue001")
 
 
 def hole(name: str) -> str:

@@ -16,18 +16,21 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from chinhhang.catalog.models import Product
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcnow
 from chinhhang.scans.models import ScanEvent
-from chinhhang.scans.store import ScanContext, ScanStore
+from chinhhang.scans.sql import ScanContext
+from chinhhang.scans.store import ScanStore
 from chinhhang.stamps.models import Stamp
-from tests.conftest import TEST_SECRET, _reset_postgres, make_settings
+from tests.conftest import PHONE, TEST_SECRET, _reset_postgres, make_settings
 from tests.factories import make_run
 
 PHONES = 100
@@ -153,5 +156,63 @@ def test_a_dead_pooled_connection_does_not_lose_a_scan(postgres_url, tmp_path) -
     assert result[0] == "genuine"
     assert result[1].scan_count == 1
     store.close()
+    store.engine.dispose()
+    engine.dispose()
+
+
+async def _mixed_load(base: str, codes: list[str], gtin: str) -> list[int]:
+    async with httpx.AsyncClient(timeout=60, headers={"User-Agent": PHONE}) as browser:
+        requests = [browser.get(f"{base}/01/{gtin}") for _ in range(40)]
+        requests += [browser.get(f"{base}/v/{code}") for code in codes]
+        return [r.status_code for r in await asyncio.gather(*requests)]
+
+
+def test_product_pages_and_scans_together_never_fail(
+    live_server: str, settings, engine, sessions
+) -> None:
+    """Page views (ORM sessions) and scans (the writer) at once: no lock-up, no error page."""
+    run = make_run(settings, engine, sessions, quantity=80, scan_limit=1)
+    with Session(engine) as session:
+        gtin = session.get(Product, run.product_id).gtin
+    statuses = asyncio.run(_mixed_load(live_server, run.codes, str(gtin)))
+    assert statuses == [200] * 120
+    with Session(engine) as session:
+        counted = session.scalar(
+            select(func.sum(Stamp.scan_count)).where(Stamp.run_id == run.run_id)
+        )
+    assert counted == 80
+
+
+@pytest.mark.postgres
+def test_after_a_server_restart_the_whole_pool_is_replaced(postgres_url, tmp_path) -> None:
+    """Every idle pooled connection died: the next scans count, none is lost or doubled."""
+    _reset_postgres(postgres_url)
+    settings = make_settings(tmp_path, postgres_url)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=6, scan_limit=1)
+    store = ScanStore(make_engine(settings, pool_pre_ping=False, pool_size=5, max_overflow=0))
+    with ThreadPoolExecutor(5) as pool:  # fill the pool with five idle connections
+        list(
+            pool.map(
+                lambda code: store.consume(code, utcnow(), ScanContext(None, "t")), run.codes[:5]
+            )
+        )
+    killer = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with killer.begin() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    killer.dispose()
+    result = store.consume(run.codes[5], utcnow(), ScanContext(None, "t"))
+    assert result is not None
+    assert result[0] == "genuine"
+    again = store.consume(run.codes[5], utcnow(), ScanContext(None, "t"))
+    assert again is not None
+    assert again[0] == "over_limit"
+    assert store.peek(run.codes[0]) is not None
     store.engine.dispose()
     engine.dispose()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from chinhhang import db
+from chinhhang.catalog.models import Product
+from chinhhang.db import session_scope
 from chinhhang.scans.models import ScanEvent
 from chinhhang.stamps.codes import new_code
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import grouped, serial_for
+from chinhhang.web import create_app
+from tests.conftest import PHONE
 from tests.factories import make_run
 
 JSON = {"Accept": "application/json"}
@@ -146,3 +153,57 @@ def test_the_typed_code_form_keeps_the_language(client, settings, engine, sessio
     assert answer.headers["location"] == f"/v/{run.codes[0]}?lang=en"
     empty = client.get("/check", params={"code": "  ", "lang": "en"}, follow_redirects=False)
     assert empty.headers["location"] == "/?lang=en"
+
+
+def test_a_throttled_client_gets_429_with_retry_after(settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions)
+    throttled_settings = settings.model_copy(update={"scan_rate_limit": "2/minute"})
+    with TestClient(create_app(throttled_settings), headers={"User-Agent": PHONE}) as phone:
+        answers = [phone.get(f"/v/{run.codes[0]}", headers=JSON) for _ in range(3)]
+        page = phone.get(f"/v/{run.codes[0]}")
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["retry-after"] == "60"
+    assert answers[2].json()["error"]["code"] == "throttled"
+    assert page.status_code == 429
+    assert "Quét quá nhiều lần" in page.text
+
+
+def test_hole_markers_in_product_text_stay_text(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=5)
+    with session_scope(sessions) as session:
+        product = session.get(Product, run.product_id)
+        product.name = "Trà \ue000serial\ue001 \ue000x\ue001"
+    page = client.get(f"/v/{run.codes[0]}")
+    assert page.status_code == 200
+    assert "Trà \ue000serial\ue001 \ue000x\ue001" in page.text
+    assert grouped(serial_for(1)) in page.text
+
+
+def test_a_withdrawn_product_says_so_on_the_verdict(client, settings, engine, sessions) -> None:
+    run = make_run(settings, engine, sessions)
+    with session_scope(sessions) as session:
+        session.get(Product, run.product_id).withdrawn = True
+    page = client.get(f"/v/{run.codes[0]}")
+    assert "Sản phẩm này đã bị nhà sản xuất thu hồi." in page.text
+
+
+def test_a_locked_database_answers_503_and_counts_nothing(sqlite_settings, monkeypatch) -> None:
+    """Something else holds SQLite's write lock past the timeout: a clear 503, not a 500."""
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    engine = db.make_engine(sqlite_settings)
+    run = make_run(sqlite_settings, engine, db.make_sessionmaker(engine))
+    holder = sqlite3.connect(sqlite_settings.data_dir / "chinhhang.db", isolation_level=None)
+    with TestClient(create_app(sqlite_settings), headers={"User-Agent": PHONE}) as phone:
+        holder.execute("BEGIN IMMEDIATE")
+        busy = phone.get(f"/v/{run.codes[0]}", headers=JSON)
+        page = phone.get(f"/v/{run.codes[0]}")
+        holder.rollback()
+        after = phone.get(f"/v/{run.codes[0]}", headers=JSON)
+    holder.close()
+    assert busy.status_code == 503
+    assert busy.json()["error"]["code"] == "unavailable"
+    assert page.status_code == 503
+    assert "Hệ thống đang bận" in page.text
+    assert after.json()["outcome"] == "genuine"
+    assert after.json()["scan_count"] == 1
+    engine.dispose()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.services import get_manufacturer
@@ -32,28 +34,58 @@ def create_product(
     canonical = parse_gtin(gtin) if gtin else None
     if canonical and session.scalar(select(Product.id).where(Product.gtin == canonical)):
         raise Conflict(N_("Another product already has GTIN %(gtin)s."), gtin=canonical)
-    unknown = set(details) - _EDITABLE
-    if unknown:
-        raise InvalidInput(N_("Unknown product fields: %(fields)s."), fields=", ".join(unknown))
-    product = Product(org_id=org.id, name=name, gtin=canonical, **details)
+    product = Product(org_id=org.id, name=name, gtin=canonical, **_checked_details(details))
     session.add(product)
-    session.flush()  # the caller prints the new id
+    try:
+        with session.begin_nested():  # the GTIN check above can lose a race: say so clearly
+            session.flush()  # the caller prints the new id
+    except IntegrityError as error:
+        raise Conflict(N_("Another product already has GTIN %(gtin)s."), gtin=canonical) from error
     return product
 
 
-_EDITABLE = frozenset(
-    {
-        "brand",
-        "description",
-        "origin",
-        "image_url",
-        "standards",
-        "shelf_life",
-        "warranty_months",
-        "website",
-        "redirect_to_website",
-    }
-)
+# Field: longest text allowed (the column's size); None for non-text fields.
+_EDITABLE: dict[str, int | None] = {
+    "brand": 200,
+    "description": 5000,
+    "origin": 200,
+    "image_url": 500,
+    "standards": 300,
+    "shelf_life": 100,
+    "warranty_months": None,
+    "website": 500,
+    "redirect_to_website": None,
+}
+_URL_FIELDS = frozenset({"image_url", "website"})
+
+
+def _checked_details(details: dict[str, object]) -> dict[str, object]:
+    """Known fields only, within their sizes; links only http(s), so no `javascript:` link or
+    redirect to another scheme ever reaches a shopper's page."""
+    unknown = set(details) - set(_EDITABLE)
+    if unknown:
+        raise InvalidInput(
+            N_("Unknown product fields: %(fields)s."), fields=", ".join(sorted(unknown))
+        )
+    checked: dict[str, object] = {}
+    for field, given in details.items():
+        limit = _EDITABLE[field]
+        value = (given.strip() or None) if isinstance(given, str) else given
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            raise InvalidInput(
+                N_("%(field)s is longer than %(limit)s characters."), field=field, limit=limit
+            )
+        if field in _URL_FIELDS and value is not None and not _is_web_link(str(value)):
+            raise InvalidInput(N_("%(field)s must be an http:// or https:// address."), field=field)
+        if field == "warranty_months" and not (isinstance(value, int) and 0 <= value <= 240):
+            raise InvalidInput(N_("The warranty is 0 to 240 months."))
+        checked[field] = value
+    return checked
+
+
+def _is_web_link(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and value.isprintable()
 
 
 def parse_gtin(text: str) -> str:

@@ -252,7 +252,7 @@ class ScanStore:
     def _drop_pool(self, pooled: Any) -> None:
         """After a server restart all pooled connections are dead, not just this one."""
         pooled.invalidate()
-        self.engine.dispose(close=False)
+        self.engine.dispose()  # idle connections closed; those in use are dropped on return
 
     @contextmanager
     def _pg_connection(self) -> Iterator[Any]:

@@ -8,29 +8,58 @@ cost more than the database write (docs/benchmarks.md). A rate of "0" turns thro
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import time
 
 from limits import RateLimitItem, parse, storage, strategies
 
 _MAX_TRACKED_CLIENTS = 100_000
+_WARN_EVERY_SECONDS = 60.0
+log = logging.getLogger(__name__)
+
+
+def _ipv6_prefix(address: str) -> str:
+    try:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    except ValueError:
+        return address
 
 
 class Throttle:
     def __init__(self, rate: str, redis_url: str | None = None) -> None:
         self.item: RateLimitItem | None = None if rate.strip() == "0" else parse(rate)
         self.shared = (
-            strategies.FixedWindowRateLimiter(storage.storage_from_string(redis_url))
+            strategies.FixedWindowRateLimiter(
+                # Short timeouts: this runs on the event loop, and a dead Redis must not stall it.
+                storage.storage_from_string(
+                    redis_url, socket_timeout=0.2, socket_connect_timeout=0.2
+                )
+            )
             if redis_url and self.item
             else None
         )
         self._window = -1
         self._counts: dict[str, int] = {}
+        self._warned_at = -_WARN_EVERY_SECONDS
+
+    def _warn_shared_down(self) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning("scan throttle: Redis unreachable, letting scans through", exc_info=True)
 
     def allow(self, client: str | None) -> bool:
         if self.item is None:
             return True
+        if client and ":" in client:  # IPv6: one subscriber gets a whole /64
+            client = _ipv6_prefix(client)
         if self.shared is not None:
-            return self.shared.hit(self.item, "scan", client or "-")
+            try:
+                return self.shared.hit(self.item, "scan", client or "-")
+            except Exception:  # Redis down: throttling is a guard, scans must go on
+                self._warn_shared_down()
+                return True
         window = int(time.monotonic() // self.item.get_expiry())
         if window != self._window or len(self._counts) > _MAX_TRACKED_CLIENTS:
             self._window, self._counts = window, {}

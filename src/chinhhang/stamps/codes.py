@@ -126,4 +126,4 @@ def guess_probability(issued: int) -> float:
     An attacker who somehow had the tag key still faces 2^80 random parts; one who does not
     must also hit the 35-bit tag. We quote the first, weaker figure.
     """
-    return issued / float(2**80)
+    return issued / float(2 ** (8 * RANDOM_BYTES))

@@ -24,7 +24,13 @@ from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.stamps.codes import Keyring, new_codes
 from chinhhang.stamps.models import ACTIVE, ISSUED, RUN_READY, VOID, Stamp, StampRun
-from chinhhang.stamps.serials import MAX_SEQUENCE, InvalidSerial, sequence_of
+from chinhhang.stamps.serials import (
+    MAX_SEQUENCE,
+    SERIAL_DIGITS,
+    InvalidSerial,
+    is_valid_damm,
+    sequence_of,
+)
 
 MAX_RUN = 50_000_000
 MAX_SCAN_LIMIT = 1_000_000
@@ -49,9 +55,8 @@ class Selection:
         if run_id is not None:
             return cls(run_id=run_id)
         assert serials is not None  # noqa: S101 - narrowed by the check above
-        if "-" in serials and "," not in serials:
-            first_text, last_text = serials.split("-", 1)
-            first, last = _sequence(first_text), _sequence(last_text)
+        if "," not in serials and (bounds := _range_bounds(serials)) is not None:
+            first, last = bounds
             if first > last:
                 raise InvalidInput(N_("The first serial of a range must not exceed the last."))
             return cls(first=first, last=last)
@@ -59,6 +64,41 @@ class Selection:
         if not items:
             raise InvalidInput(N_("Choose either a run or serial numbers."))
         return cls(sequences=tuple(sorted({_sequence(s) for s in items})))
+
+
+def _range_bounds(text: str) -> tuple[int, int] | None:
+    """FIRST-LAST (or FIRST..LAST), where each serial may itself be written with hyphens.
+
+    A hyphen separates the range only where both sides are valid serials; a text that is one
+    valid serial is not a range.
+    """
+    compact = text.replace(" ", "")
+    if ".." in compact:
+        first_text, _, last_text = compact.partition("..")
+        return _sequence(first_text), _sequence(last_text)
+    if "-" not in compact or _is_one_serial(compact):
+        return None
+    splits = [
+        bounds
+        for position, char in enumerate(compact)
+        if char == "-" and (bounds := _split_at(compact, position)) is not None
+    ]
+    if len(splits) == 1:
+        return splits[0]
+    first_text, _, last_text = compact.partition("-")
+    return _sequence(first_text), _sequence(last_text)  # names the first serial that is wrong
+
+
+def _is_one_serial(text: str) -> bool:
+    digits = text.replace("-", "")
+    return len(digits) == SERIAL_DIGITS and is_valid_damm(digits)
+
+
+def _split_at(text: str, position: int) -> tuple[int, int] | None:
+    try:
+        return sequence_of(text[:position]), sequence_of(text[position + 1 :])
+    except InvalidSerial:
+        return None
 
 
 def _sequence(serial: str) -> int:

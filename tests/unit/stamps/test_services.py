@@ -135,3 +135,37 @@ def test_check_binding_refuses_a_bad_lot_before_anything_is_written(
             check_binding(session, org_id=run.org_id, product_id=run.product_id, lot="bad lot")
         with pytest.raises(NotFound):
             check_binding(session, org_id=run.org_id, product_id=999_999, lot=None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{serial_for(1)}-{serial_for(120)}",
+        f"{serial_for(1)}..{serial_for(120)}",
+        "0000-0000-0013-0000-0000-1203",
+        "0000 0000 0013 - 0000 0000 1203",
+    ],
+)
+def test_serial_ranges_in_the_forms_people_write(text: str) -> None:
+    assert Selection.parse(serials=text) == Selection(first=1, last=120)
+
+
+def test_one_hyphenated_serial_is_not_a_range() -> None:
+    assert Selection.parse(serials="0000-0000-0013") == Selection(sequences=(1,))
+
+
+@pytest.mark.parametrize(
+    ("details", "message"),
+    [
+        ({"website": "javascript:alert(1)"}, "http"),
+        ({"image_url": "ftp://example.com/x.png"}, "http"),
+        ({"brand": "x" * 201}, "longer than"),
+        ({"warranty_months": 999}, "240 months"),
+        ({"colour": "red"}, "Unknown product fields"),
+    ],
+)
+def test_product_details_are_checked(sessions, details: dict, message: str) -> None:
+    with session_scope(sessions) as session:
+        org = create_organization(session, name="Kiểm tra", kind="manufacturer")
+        with pytest.raises(InvalidInput, match=message):
+            create_product(session, org_id=org.id, name="X", **details)
