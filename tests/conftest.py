@@ -58,6 +58,16 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+def cli_env(data_dir: Path, *, secret: bool = True, **extra: str) -> dict[str, str]:
+    """The environment for running `chinhhang` in a subprocess on `data_dir`'s SQLite."""
+    env = {**os.environ, "CHINHHANG_DATA_DIR": str(data_dir)}
+    env.pop("CHINHHANG_DATABASE_URL", None)
+    env.pop("CHINHHANG_SECRET_KEY", None)
+    if secret:
+        env["CHINHHANG_SECRET_KEY"] = TEST_SECRET
+    return {**env, **extra}
+
+
 def make_settings(data_dir: Path, database_url: str | None = None, **extra: object) -> Settings:
     values: dict[str, object] = {
         "data_dir": data_dir,

@@ -8,20 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from chinhhang.db import session_scope
 from chinhhang.templating import Pages
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """Commit when the route returns, roll back when it raises (DESIGN: unit of work at edge)."""
-    session: Session = request.app.state.sessions()
-    try:
+    with session_scope(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_read_session(request: Request) -> Iterator[Session]:

@@ -22,7 +22,7 @@ from chinhhang.db import make_engine
 from chinhhang.stamps.models import Stamp, StampRun
 from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.web import create_app
-from tests.conftest import PHONE, TEST_SECRET, make_settings
+from tests.conftest import PHONE, cli_env, make_settings
 from tests.functional.test_concurrency import free_port
 
 COMMANDS = [
@@ -45,8 +45,7 @@ COMMANDS = [
 
 @pytest.fixture
 def cli(tmp_path: Path):
-    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path), "CHINHHANG_SECRET_KEY": TEST_SECRET}
-    env.pop("CHINHHANG_DATABASE_URL", None)
+    env = cli_env(tmp_path)
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -176,8 +175,7 @@ def test_demo_is_idempotent_and_its_urls_work(cli, tmp_path: Path) -> None:
 
 
 def test_secret_is_generated_once_with_mode_600(tmp_path: Path) -> None:
-    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path)}
-    env.pop("CHINHHANG_SECRET_KEY", None)
+    env = cli_env(tmp_path, secret=False)
     subprocess.run(
         [sys.executable, "-m", "chinhhang", "demo"], env=env, check=True, capture_output=True
     )
@@ -192,7 +190,7 @@ def test_secret_is_generated_once_with_mode_600(tmp_path: Path) -> None:
 
 
 def test_placeholder_secret_is_refused(tmp_path: Path) -> None:
-    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path), "CHINHHANG_SECRET_KEY": "changeme"}
+    env = cli_env(tmp_path, secret=False, CHINHHANG_SECRET_KEY="changeme")
     done = subprocess.run(
         [sys.executable, "-m", "chinhhang", "demo"],
         env=env,
@@ -207,13 +205,7 @@ def test_placeholder_secret_is_refused(tmp_path: Path) -> None:
 def test_make_run_serves_the_demo(tmp_path: Path) -> None:
     """What `make run` does: upgrade, demo, serve; a printed URL is genuine once, then not."""
     port = str(_free_port())
-    env = {
-        **os.environ,
-        "CHINHHANG_DATA_DIR": str(tmp_path),
-        "CHINHHANG_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    env.pop("CHINHHANG_SECRET_KEY", None)
-    env.pop("CHINHHANG_DATABASE_URL", None)
+    env = cli_env(tmp_path, secret=False, CHINHHANG_BASE_URL=f"http://127.0.0.1:{port}")
     demo = subprocess.run(
         [sys.executable, "-m", "chinhhang", "demo"],
         env=env,
@@ -260,8 +252,7 @@ def _wait(url: str) -> None:
 def test_issuing_on_a_terminal_shows_a_progress_bar(cli, tmp_path: Path) -> None:
     cli("org", "create", "--name", "T", "--kind", "manufacturer")
     controller, terminal = pty.openpty()
-    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path), "CHINHHANG_SECRET_KEY": TEST_SECRET}
-    env.pop("CHINHHANG_DATABASE_URL", None)
+    env = cli_env(tmp_path)
     done = subprocess.run(
         [
             sys.executable,
@@ -370,9 +361,7 @@ def test_batch_command_updates_an_existing_lot(cli, tmp_path: Path) -> None:
 
 
 def test_a_command_in_a_new_folder_says_it_starts_a_new_database(tmp_path: Path) -> None:
-    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path / "elsewhere")}
-    env.pop("CHINHHANG_SECRET_KEY", None)
-    env.pop("CHINHHANG_DATABASE_URL", None)
+    env = cli_env(tmp_path / "elsewhere", secret=False)
     done = subprocess.run(
         [
             sys.executable,

@@ -131,6 +131,19 @@ def test_hundred_threads_each_with_a_connection(settings, engine, sessions, limi
     assert Counter(outcomes) == {"genuine": limit, "over_limit": PHONES - limit}
 
 
+def restart_connections(postgres_url: str) -> None:
+    """What a PostgreSQL restart does to clients: every connection to the database dies."""
+    killer = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with killer.begin() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    killer.dispose()
+
+
 @pytest.mark.postgres
 def test_a_dead_pooled_connection_does_not_lose_a_scan(postgres_url, tmp_path) -> None:
     """The server dropped the store's idle connections (restart, failover): the next scan
@@ -142,15 +155,7 @@ def test_a_dead_pooled_connection_does_not_lose_a_scan(postgres_url, tmp_path) -
     run = make_run(settings, engine, make_sessionmaker(engine), quantity=2, scan_limit=1)
     store = ScanStore(make_engine(settings, pool_pre_ping=False))
     assert store.consume(run.codes[0], utcnow(), ScanContext(None, "t"))[0] == "genuine"
-    killer = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with killer.begin() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-    killer.dispose()
+    restart_connections(postgres_url)
     result = store.consume(run.codes[1], utcnow(), ScanContext(None, "t"))
     assert result is not None
     assert result[0] == "genuine"
@@ -198,15 +203,7 @@ def test_after_a_server_restart_the_whole_pool_is_replaced(postgres_url, tmp_pat
                 lambda code: store.consume(code, utcnow(), ScanContext(None, "t")), run.codes[:5]
             )
         )
-    killer = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with killer.begin() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-    killer.dispose()
+    restart_connections(postgres_url)
     result = store.consume(run.codes[5], utcnow(), ScanContext(None, "t"))
     assert result is not None
     assert result[0] == "genuine"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from chinhhang.db import make_engine
 from chinhhang.stamps.models import Stamp
-from tests.conftest import TEST_SECRET, make_settings
+from tests.conftest import cli_env, make_settings
 
 MEASURE = """
 import resource, runpy, sys
@@ -26,8 +25,7 @@ print("maxrss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def issue(tmp_path: Path, quantity: int) -> tuple[int, str]:
-    env = {**os.environ, "CHINHHANG_DATA_DIR": str(tmp_path), "CHINHHANG_SECRET_KEY": TEST_SECRET}
-    env.pop("CHINHHANG_DATABASE_URL", None)
+    env = cli_env(tmp_path)
     subprocess.run(
         [
             sys.executable,
