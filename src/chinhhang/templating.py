@@ -143,13 +143,8 @@ class Pages:
         try:
             other = "en" if lang == "vi" else "vi"
             # A query-only link switches language on whatever page it is on.
-            return (
-                self.envs[lang]
-                .get_template(name)
-                .render(
-                    **(context or {}), lang=lang, other_lang=other, other_lang_url=f"?lang={other}"
-                )
-            )
+            values = {"other_lang_url": f"?lang={other}", **(context or {})}
+            return self.envs[lang].get_template(name).render(**values, lang=lang, other_lang=other)
         finally:
             _language.reset(token)
 

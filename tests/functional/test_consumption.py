@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -127,3 +129,49 @@ def test_a_voided_stamp_is_not_genuine_even_inside_grace(
     with session_scope(sessions) as session:
         void(session, org_id=run.org_id, selection=Selection(run_id=run.run_id))
     assert client.get(f"/v/{run.codes[0]}", headers=JSON).json()["outcome"] == "void"
+
+
+def language_link(page_html: str) -> str:
+    match = re.search(r'class="lang" href="([^"]+)"', page_html)
+    assert match
+    return html.unescape(match.group(1))
+
+
+def test_switching_language_on_a_genuine_page_counts_nothing(
+    client, settings, engine, sessions
+) -> None:
+    """Even on a strict run (grace 0) and with cookies blocked, the language link re-shows the
+    verdict instead of counting a second scan (which would show 'already verified')."""
+    run = make_run(settings, engine, sessions, scan_limit=1, grace_minutes=0)
+    first = client.get(f"/v/{run.codes[0]}")
+    link = language_link(first.text)
+    assert "seen=" in link
+    client.cookies.clear()
+    english = client.get(f"/v/{run.codes[0]}{link}")
+    assert "Genuine product" in english.text
+    assert "you verified this at" in english.text
+    assert scan_count(engine, run.codes[0]) == 1
+    back = client.get(f"/v/{run.codes[0]}{language_link(english.text)}")
+    assert "Hàng chính hãng" in back.text
+    assert scan_count(engine, run.codes[0]) == 1
+
+
+def test_a_view_token_is_for_its_code_and_a_few_minutes_only(
+    client, settings, engine, sessions
+) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1, grace_minutes=0)
+    link = language_link(client.get(f"/v/{run.codes[0]}").text)
+    client.get(f"/v/{run.codes[1]}")
+    client.cookies.clear()
+    other_code = client.get(f"/v/{run.codes[1]}{link}", headers=JSON).json()
+    assert other_code["outcome"] == "over_limit"  # the token names another code
+    forged = link.split("seen=")[0] + "seen=1700000000.AAAAAAAAAAAAAAAAAAAAAA"
+    assert client.get(f"/v/{run.codes[0]}{forged}", headers=JSON).json()["outcome"] == "over_limit"
+    scanner = client.app.state.scanner
+    real_clock = scanner.clock
+    scanner.clock = lambda: real_clock() + timedelta(minutes=grace.VIEW_TOKEN_MINUTES + 1)
+    try:
+        late = client.get(f"/v/{run.codes[0]}{link}", headers=JSON).json()
+    finally:
+        scanner.clock = real_clock
+    assert late["outcome"] == "over_limit"

@@ -56,7 +56,7 @@ class DynamicScan:
         accept = headers.get("accept", "")
         json_wanted = "application/json" in accept and "text/html" not in accept
         client = scope["client"][0] if scope.get("client") else None
-        lang = negotiate(_query_lang(scope), headers.get("accept-language"))
+        lang = negotiate(_query(scope, "lang"), headers.get("accept-language"))
         if not state.throttle.allow(client):
             await _throttled(send, state.pages, lang, json_wanted)
             return
@@ -66,6 +66,7 @@ class DynamicScan:
             user_agent=headers.get("user-agent"),
             client_address=client,
             seen_cookie=_cookie(headers.get("cookie")),
+            view_token=_query(scope, "seen"),
             method=scope["method"],
             wants_json=json_wanted,
             confirmed=scope["method"] == "POST",
@@ -106,9 +107,11 @@ def _page(pages: Pages, lang: str, verdict: Verdict) -> str:
 def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
     """The verdict page from a per-product skeleton: only the stamp's own values vary."""
     template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
+    other = "en" if lang == "vi" else "vi"
 
     def skeleton() -> dict[str, Any]:
         return {
+            "other_lang_url": hole("langlink"),
             "verdict": replace(
                 verdict,
                 serial=hole("serial") if verdict.serial else None,
@@ -116,7 +119,7 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
                 scan_limit=hole("limit"),  # type: ignore[arg-type]
                 first_scanned_at=hole("first") if verdict.first_scanned_at else None,  # type: ignore[arg-type]
                 seen_at=hole("seen") if verdict.seen_at else None,  # type: ignore[arg-type]
-            )
+            ),
         }
 
     key = (
@@ -133,6 +136,9 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
         "limit": str(verdict.scan_limit),
         "first": when(verdict.first_scanned_at),
         "seen": clock(verdict.seen_at),
+        "langlink": f"?lang={other}&seen={verdict.view_token}"
+        if verdict.view_token
+        else f"?lang={other}",
     }
     return pages.skeleton(lang, template, key, skeleton, fills)
 
@@ -185,12 +191,12 @@ def _headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-def _query_lang(scope: Scope) -> str | None:
+def _query(scope: Scope, name: str) -> str | None:
     query: bytes = scope.get("query_string", b"")
     if not query:
         return None
     for key, value in parse_qsl(query.decode("latin-1")):
-        if key == "lang":
+        if key == name:
             return value
     return None
 

@@ -46,6 +46,33 @@ def read(key: bytes, cookie: str | None) -> dict[str, datetime]:
     return seen
 
 
+# How long a language switch on a genuine page re-shows it without counting (see view_token).
+VIEW_TOKEN_MINUTES = 10
+
+
+def view_token(key: bytes, code: str, when: datetime) -> str:
+    """A short-lived, signed "this was verified at `when`" for one code, carried in the URL.
+
+    The verdict page's language link carries it, so that switching language re-shows the
+    verdict instead of counting a second scan, even with cookies blocked or a strict run.
+    It names the code and the time, expires after VIEW_TOKEN_MINUTES, and cannot be made
+    without the server's key.
+    """
+    stamp = str(int(when.timestamp()))
+    return f"{stamp}.{_sign(key, code + ':' + stamp)}"
+
+
+def read_view_token(key: bytes, code: str, token: str | None, now: datetime) -> datetime | None:
+    if not token or len(token) > 64 or not token.isascii():
+        return None
+    stamp, _, signature = token.partition(".")
+    if not stamp.isdigit() or not hmac.compare_digest(_sign(key, code + ":" + stamp), signature):
+        return None
+    when = datetime.fromtimestamp(int(stamp), UTC)
+    age = (now - when).total_seconds()
+    return when if 0 <= age <= VIEW_TOKEN_MINUTES * 60 else None
+
+
 def write(key: bytes, seen: dict[str, datetime], code: str, when: datetime) -> str:
     """The cookie value after this browser verified `code` at `when`."""
     entries = {c: t for c, t in seen.items() if c != code}

@@ -47,6 +47,7 @@ class ScanRequest:
     user_agent: str | None = None
     client_address: str | None = None
     seen_cookie: str | None = None
+    view_token: str | None = None
     method: str = "GET"
     wants_json: bool = False
     # The preview page's button posts: a person asked, whatever their browser calls itself.
@@ -67,6 +68,8 @@ class Verdict:
     # Set when the answer comes from this browser's earlier scan (grace period): nothing counted.
     seen_at: datetime | None = None
     set_cookie: str | None = field(default=None, repr=False)
+    # For the page's language link: re-showing this verdict in the other language is not a scan.
+    view_token: str | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -146,7 +149,7 @@ class Scanner:
     def _prepare(self, code: str, request: ScanRequest) -> Verdict | _Pending:
         """After the checks, before the count: the grace period's answer, or the scan."""
         now = self.clock()
-        remembered = self._within_grace(code, request.seen_cookie, now)
+        remembered = self._within_grace(code, request, now)
         if remembered is not None:
             return remembered
         context = ScanContext(
@@ -162,20 +165,33 @@ class Scanner:
         if outcome == GENUINE:
             seen = grace.read(self.cookie_key, step.seen_cookie)
             verdict.set_cookie = grace.write(self.cookie_key, seen, step.code, step.now)
+            verdict.view_token = grace.view_token(self.cookie_key, step.code, step.now)
         return verdict
 
-    def _within_grace(self, code: str, cookie: str | None, now: datetime) -> Verdict | None:
-        seen_at = grace.read(self.cookie_key, cookie).get(code)
+    def _within_grace(self, code: str, request: ScanRequest, now: datetime) -> Verdict | None:
+        """This browser verified the code a moment ago: show it again, count nothing.
+
+        Either its grace cookie says so (within the run's grace period), or the URL carries a
+        view token from that genuine page's language link (within VIEW_TOKEN_MINUTES).
+        """
+        seen_at = grace.read(self.cookie_key, request.seen_cookie).get(code)
+        window: timedelta | None = None
+        if seen_at is None:
+            seen_at = grace.read_view_token(self.cookie_key, code, request.view_token, now)
+            window = timedelta(minutes=grace.VIEW_TOKEN_MINUTES)
         if seen_at is None:
             return None
         found = self.store.peek(code)
         if found is None:
             return None
         state, grace_minutes = found
-        if state.status != "active" or now - seen_at > timedelta(minutes=grace_minutes):
+        if window is None:
+            window = timedelta(minutes=grace_minutes)
+        if state.status != "active" or now - seen_at > window:
             return None
         verdict = self._verdict(GENUINE, code, state)
         verdict.seen_at = seen_at
+        verdict.view_token = grace.view_token(self.cookie_key, code, seen_at)
         return verdict
 
     def _verdict(self, outcome: str, code: str, state: StampState) -> Verdict:
