@@ -1,22 +1,24 @@
 """Scan reads and writes over raw DB-API connections (see scans/sql.py for the statements).
 
-SQLite: writes go through one writer thread that group-commits (scans/writer.py); reads use one
-connection of their own, guarded by a lock, short enough to run on the event loop (WAL readers
-never wait for the writer). PostgreSQL: pooled connections, one per call, run in the thread
+SQLite: scans from the event loop are group-committed there (scans/writer.py); writes from
+other threads (static-page scans, the CLI, tests) use a pooled connection each, waiting for the
+write lock as long as the busy timeout allows; reads use one connection of their own, guarded
+by a lock, short enough to run on the event loop (WAL readers never wait for the writer).
+PostgreSQL: pooled connections, one per call, run in the thread
 pool so that network round trips overlap; a connection found dead is replaced and the call
 retried once, when nothing can have been written yet.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 
@@ -31,7 +33,7 @@ from chinhhang.scans.sql import (
     for_driver,
     row_state,
 )
-from chinhhang.scans.writer import GroupWriter
+from chinhhang.scans.writer import LoopWriter, transaction
 
 T = TypeVar("T")
 Counted = tuple[str, StampState] | None
@@ -48,8 +50,7 @@ class ScanStore:
         self._sql = for_driver("named" if self.is_sqlite else "pyformat")
         self._read_lock = threading.Lock()
         self._reader: Any = None
-        self._writer: GroupWriter | None = None
-        self._start_lock = threading.Lock()
+        self._writer: LoopWriter | None = None
         self._described: dict[tuple[int, int | None], tuple[float, dict[str, Any]]] = {}
 
     @property
@@ -67,13 +68,13 @@ class ScanStore:
         """
         job = self._count_job(code, now, context)
         if self.is_sqlite:
-            return self._sqlite_writer().submit(job).result()  # type: ignore[no-any-return]
+            return self._sqlite_direct(job)
         return self._postgres(job, writes=True)
 
     async def consume_soon(self, code: str, now: datetime, context: ScanContext) -> Counted:
         """`consume` for the event loop (SQLite): waits for the group commit without blocking."""
-        future = self._sqlite_writer().submit(self._count_job(code, now, context))
-        return await asyncio.wrap_future(future)
+        result: Counted = await self._sqlite_writer().submit(self._count_job(code, now, context))
+        return result
 
     def record_static(
         self,
@@ -96,7 +97,7 @@ class ScanStore:
             cursor.execute(self._sql["static_event"], params)
 
         if self.is_sqlite:
-            self._sqlite_writer().submit(job).result()
+            self._sqlite_direct(job)
         else:
             self._postgres(job, writes=True)
 
@@ -199,12 +200,22 @@ class ScanStore:
 
     # -- connections ------------------------------------------------------------------------
 
-    def _sqlite_writer(self) -> GroupWriter:
+    def _sqlite_writer(self) -> LoopWriter:
         if self._writer is None:
-            with self._start_lock:
-                if self._writer is None:
-                    self._writer = GroupWriter(self.engine.raw_connection)
+            self._writer = LoopWriter(self.engine.raw_connection)
         return self._writer
+
+    def _sqlite_direct(self, job: Callable[[Any], T]) -> T:
+        """One job in its own transaction, off the event loop (it may wait for the lock)."""
+        pooled = self.engine.raw_connection()
+        try:
+            connection = cast("sqlite3.Connection", pooled.driver_connection)
+            result: T = transaction(connection, [job])[0]
+            return result
+        except sqlite3.OperationalError as error:
+            raise Unavailable(_BUSY) from error
+        finally:
+            pooled.close()
 
     def _postgres(self, work: Callable[[Any], T], *, writes: bool) -> T:
         """Run `work` in a transaction; once more on a fresh pool if the connection was dead.

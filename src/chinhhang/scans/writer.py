@@ -1,30 +1,32 @@
-"""SQLite's scan writer: one thread, group commits, never the event loop.
+"""SQLite's scan writer: group commits on the event loop that never wait for a lock there.
 
-SQLite has one writer at a time, and most of a scan's write cost is BEGIN and COMMIT. All
-scans of the process go through this thread, which writes whatever has queued up in one
-transaction and then answers each caller. Waiting for the database's write lock (held by the
-portal, an issuance chunk, another worker) happens here, so the event loop keeps serving; an
-earlier design that committed on the event loop could deadlock against a request whose session
-held the lock until its teardown ran on that same loop.
+SQLite has one writer at a time, and most of a scan's write cost is BEGIN and COMMIT. Scans
+waiting on the event loop are written together in one transaction, and each caller is answered
+after the COMMIT that recorded its scan. The write runs on the event loop itself: a writer
+thread was measured 25 % slower (the two threads trade the GIL on every batch;
+docs/benchmarks.md).
 
-Each job is a function run with a cursor inside the shared transaction. If the batch fails
-because of one job, the others are retried one by one, so one bad scan cannot fail its
-neighbours; if the database itself fails (locked past the timeout, disk error), every job of the
-batch fails at once with Unavailable. A job whose caller has gone (a cancelled request) is not
-written. The thread also checkpoints the WAL when idle: a checkpoint fsyncs, and it must not
-delay scans.
+The loop must never wait for SQLite's write lock, though: another connection (an issuance
+chunk, the portal, another worker) may hold it, perhaps until a request on this very loop
+finishes. So this connection's busy timeout is 0: when the lock is taken, the batch is put back
+and retried a little later (backoff up to 20 ms) while the loop goes on serving, and only when
+the oldest scan has waited BUSY_DEADLINE_SECONDS does the batch fail with Unavailable (503).
+
+If a batch fails because of one job, the others are retried one by one, so one bad scan cannot
+fail its neighbours. A job whose caller has gone (a cancelled request) is not written. WAL
+checkpoints run in a daemon thread, never here: a checkpoint fsyncs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from chinhhang.errors import Unavailable
@@ -33,87 +35,127 @@ from chinhhang.i18n import N_
 log = logging.getLogger(__name__)
 
 Job = Callable[[sqlite3.Cursor], Any]
-# Jobs written in one transaction at most: bounds how long one batch holds the write lock.
+# Jobs written in one transaction at most: bounds how long one batch holds the loop.
 MAX_GROUP = 256
+BUSY_DEADLINE_SECONDS = 10.0
+_FIRST_BACKOFF, _MAX_BACKOFF = 0.0005, 0.02
 CHECKPOINT_INTERVAL_SECONDS = 0.5
-_STOP = object()
+_BUSY = N_("The service is busy; please try again.")
 
 
-class GroupWriter:
+class LoopWriter:
     def __init__(self, connect: Callable[[], Any]) -> None:
-        """`connect` gives a pooled connection (SQLAlchemy's), kept for the thread's life."""
+        """`connect` gives a pooled connection (SQLAlchemy's), kept for the writer's life."""
         self._connect = connect
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
-        self._thread.start()
+        self._pooled: Any = None
+        self._waiting: deque[tuple[Job, asyncio.Future[Any], float]] = deque()
+        self._scheduled = False
+        self._backoff = _FIRST_BACKOFF
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
-    def submit(self, job: Job) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._jobs.put((job, future))
+    def submit(self, job: Job) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._waiting.append((job, future, time.monotonic()))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
         return future
 
-    def close(self) -> None:
-        self._jobs.put(_STOP)
-        self._thread.join(timeout=10)
+    def _connection(self) -> sqlite3.Connection:
+        if self._pooled is None:
+            self._pooled = self._connect()
+            connection: sqlite3.Connection = self._pooled.driver_connection
+            connection.execute("PRAGMA busy_timeout=0")  # never wait on the loop
+            connection.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer does it
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_forever, name="sqlite-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
+        return self._pooled.driver_connection  # type: ignore[no-any-return]
 
-    def _run(self) -> None:
-        pooled = self._connect()
-        connection: sqlite3.Connection = pooled.driver_connection
-        connection.execute("PRAGMA wal_autocheckpoint=0")  # this thread checkpoints, when idle
-        last_checkpoint = time.monotonic()
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch = [self._waiting.popleft() for _ in range(min(MAX_GROUP, len(self._waiting)))]
+        live = [item for item in batch if not item[1].done()]
+        if live:
+            self._write(live)
+        if self._waiting and not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _write(self, live: list[tuple[Job, asyncio.Future[Any], float]]) -> None:
+        connection = self._connection()
         try:
-            while True:
+            results = transaction(connection, [job for job, _, _ in live])
+        except sqlite3.OperationalError as error:
+            if _is_busy(error) and time.monotonic() - live[0][2] < BUSY_DEADLINE_SECONDS:
+                self._retry_later(live)
+                return
+            log.warning("scan batch of %d failed: %s", len(live), error)
+            for _, future, _ in live:
+                _settle(future, error=Unavailable(_BUSY))
+            return
+        except Exception:  # one job's fault: find it by writing each alone
+            for job, future, _ in live:
                 try:
-                    first = self._jobs.get(timeout=CHECKPOINT_INTERVAL_SECONDS)
-                except queue.Empty:
-                    first = None
-                if first is _STOP:
-                    return
-                if time.monotonic() - last_checkpoint >= CHECKPOINT_INTERVAL_SECONDS:
-                    _checkpoint(connection)
-                    last_checkpoint = time.monotonic()
-                if first is None:
-                    continue
-                batch = [first, *self._drain()]
-                stop = _STOP in batch
-                self._write(connection, [item for item in batch if item is not _STOP])
-                if stop:
-                    return
+                    _settle(future, result=transaction(connection, [job])[0])
+                except Exception as error:
+                    _settle(future, error=error)
+            return
+        self._backoff = _FIRST_BACKOFF
+        for (_, future, _), result in zip(live, results, strict=True):
+            _settle(future, result=result)
+
+    def _retry_later(self, live: list[tuple[Job, asyncio.Future[Any], float]]) -> None:
+        self._waiting.extendleft(reversed(live))
+        loop = asyncio.get_running_loop()
+        self._scheduled = True
+        loop.call_later(self._backoff, self._flush)
+        self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
+
+    def _checkpoint_forever(self) -> None:
+        while not self._closing.wait(CHECKPOINT_INTERVAL_SECONDS):
+            try:
+                self._checkpoint_once()
+            except Exception:  # a busy or closed database: try again next time
+                log.debug("WAL checkpoint skipped", exc_info=True)
+
+    def _checkpoint_once(self) -> None:
+        pooled = self._connect()  # its own connection, in autocommit: no BEGIN around it
+        try:
+            pooled.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             pooled.close()
 
-    def _drain(self) -> list[Any]:
-        items: list[Any] = []
-        while len(items) < MAX_GROUP - 1:
-            try:
-                items.append(self._jobs.get_nowait())
-            except queue.Empty:
-                break
-        return items
-
-    def _write(self, connection: sqlite3.Connection, batch: list[tuple[Job, Future[Any]]]) -> None:
-        live = [(job, future) for job, future in batch if future.set_running_or_notify_cancel()]
-        if not live:
-            return
-        try:
-            results = _transaction(connection, [job for job, _ in live])
-        except sqlite3.OperationalError as error:  # the database, not a scan: fail them all
-            log.warning("scan batch of %d failed: %s", len(live), error)
-            for _, future in live:
-                future.set_exception(Unavailable(N_("The service is busy; please try again.")))
-            return
-        except Exception:  # one job's fault: find it by writing each alone
-            for job, future in live:
-                try:
-                    future.set_result(_transaction(connection, [job])[0])
-                except Exception as error:
-                    future.set_exception(error)
-            return
-        for (_, future), result in zip(live, results, strict=True):
-            future.set_result(result)
+    def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
+        if self._pooled is not None:
+            self._pooled.close()
+            self._pooled = None
 
 
-def _transaction(connection: sqlite3.Connection, jobs: list[Job]) -> list[Any]:
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(error)
+
+
+def _settle(
+    future: asyncio.Future[Any], *, result: Any = None, error: Exception | None = None
+) -> None:
+    if future.done():  # the caller went away meanwhile
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def transaction(connection: sqlite3.Connection, jobs: list[Job]) -> list[Any]:
+    """Run `jobs` in one BEGIN IMMEDIATE … COMMIT; roll back and raise on any error."""
     cursor = connection.cursor()
     try:
         cursor.execute("BEGIN IMMEDIATE")
@@ -126,10 +168,3 @@ def _transaction(connection: sqlite3.Connection, jobs: list[Job]) -> list[Any]:
     finally:
         cursor.close()
     return results
-
-
-def _checkpoint(connection: sqlite3.Connection) -> None:
-    try:
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    except sqlite3.Error:  # busy: next time
-        log.debug("WAL checkpoint skipped", exc_info=True)

@@ -1,15 +1,17 @@
-"""The SQLite group-commit writer: batches, isolation of a bad job, cancelled callers."""
+"""SQLite's group-commit writer on the event loop: batches, isolation of a bad job, cancelled
+callers, and a held write lock that is waited out without blocking the loop."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from chinhhang.errors import Unavailable
-from chinhhang.scans.writer import GroupWriter
+from chinhhang.scans import writer as writer_module
+from chinhhang.scans.writer import LoopWriter
 
 
 class Pooled:
@@ -19,7 +21,6 @@ class Pooled:
         self.driver_connection = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False
         )
-        self.driver_connection.execute("PRAGMA busy_timeout=200")
 
     def close(self) -> None:
         self.driver_connection.close()
@@ -31,6 +32,7 @@ def database(tmp_path: Path) -> Path:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)")
+    conn.close()
     return path
 
 
@@ -43,55 +45,92 @@ def insert(value: int):
 
 
 def values(path: Path) -> list[int]:
-    with sqlite3.connect(path) as conn:
+    conn = sqlite3.connect(path)
+    try:
         return [v for (v,) in conn.execute("SELECT v FROM t ORDER BY v")]
+    finally:
+        conn.close()
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
 
 
 def test_every_job_is_committed_and_answered(database: Path) -> None:
-    writer = GroupWriter(lambda: Pooled(database))
-    futures = [writer.submit(insert(i)) for i in range(50)]
-    assert [f.result(timeout=10) for f in futures] == list(range(50))
+    writer = LoopWriter(lambda: Pooled(database))
+
+    async def scans() -> list[int]:
+        return list(await asyncio.gather(*(writer.submit(insert(i)) for i in range(50))))
+
+    assert run(scans()) == list(range(50))
     writer.close()
     assert values(database) == list(range(50))
 
 
 def test_one_bad_job_does_not_fail_its_neighbours(database: Path) -> None:
-    writer = GroupWriter(lambda: Pooled(database))
-    writer._write(
-        writer_connection := Pooled(database).driver_connection,
-        [(insert(1), f1 := Future()), (insert(1), f2 := Future()), (insert(2), f3 := Future())],
-    )
-    writer_connection.close()
+    writer = LoopWriter(lambda: Pooled(database))
+
+    async def scans() -> list[object]:
+        jobs = [writer.submit(insert(1)), writer.submit(insert(1)), writer.submit(insert(2))]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    first, duplicate, third = run(scans())
     writer.close()
-    assert f1.result() == 1
-    assert f3.result() == 2
-    with pytest.raises(sqlite3.IntegrityError):
-        f2.result()
+    assert (first, third) == (1, 2)
+    assert isinstance(duplicate, sqlite3.IntegrityError)
     assert values(database) == [1, 2]
 
 
 def test_a_cancelled_caller_is_not_written(database: Path) -> None:
-    writer = GroupWriter(lambda: Pooled(database))
-    gone: Future[int] = Future()
-    gone.cancel()
-    kept: Future[int] = Future()
-    connection = Pooled(database).driver_connection
-    writer._write(connection, [(insert(7), gone), (insert(8), kept)])
-    connection.close()
+    writer = LoopWriter(lambda: Pooled(database))
+
+    async def scans() -> int:
+        gone = writer.submit(insert(7))
+        kept = writer.submit(insert(8))
+        gone.cancel()
+        return await kept
+
+    assert run(scans()) == 8
     writer.close()
-    assert kept.result() == 8
     assert values(database) == [8]
 
 
-def test_a_locked_database_fails_the_batch_fast_with_unavailable(database: Path) -> None:
+def test_a_held_lock_is_waited_out_while_the_loop_keeps_serving(database: Path) -> None:
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
-    writer = GroupWriter(lambda: Pooled(database))
-    futures = [writer.submit(insert(i)) for i in range(3)]
-    for future in futures:
-        with pytest.raises(Unavailable):
-            future.result(timeout=10)
+    writer = LoopWriter(lambda: Pooled(database))
+    ticks = 0
+
+    async def scans() -> list[int]:
+        nonlocal ticks
+        pending = asyncio.gather(*(writer.submit(insert(i)) for i in range(3)))
+        for _ in range(20):  # the loop is free while the writer waits for the lock
+            await asyncio.sleep(0.005)
+            ticks += 1
+        holder.rollback()
+        return list(await pending)
+
+    assert run(scans()) == [0, 1, 2]
+    assert ticks == 20
+    holder.close()
+    writer.close()
+
+
+def test_a_lock_held_past_the_deadline_fails_the_batch_with_unavailable(
+    database: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(writer_module, "BUSY_DEADLINE_SECONDS", 0.1)
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    writer = LoopWriter(lambda: Pooled(database))
+
+    async def scans() -> list[object]:
+        jobs = [writer.submit(insert(i)) for i in range(3)]
+        return list(await asyncio.gather(*jobs, return_exceptions=True))
+
+    outcomes = run(scans())
     holder.rollback()
     holder.close()
-    assert writer.submit(insert(9)).result(timeout=10) == 9
     writer.close()
+    assert all(isinstance(outcome, Unavailable) for outcome in outcomes)
+    assert values(database) == []
