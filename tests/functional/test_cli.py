@@ -362,41 +362,20 @@ def test_batch_command_updates_an_existing_lot(cli, tmp_path: Path) -> None:
 
 def test_a_command_in_a_new_folder_says_it_starts_a_new_database(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "elsewhere", secret=False)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chinhhang",
-            "org",
-            "create",
-            "--name",
-            "N",
-            "--kind",
-            "manufacturer",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+
+    def create(name: str) -> subprocess.CompletedProcess[str]:
+        command = ["org", "create", "--name", name, "--kind", "manufacturer"]
+        return subprocess.run(
+            [sys.executable, "-m", "chinhhang", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    done = create("N")
     assert "Creating a new database" in done.stderr
     assert "Generating the secret key" in done.stderr
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chinhhang",
-            "org",
-            "create",
-            "--name",
-            "M",
-            "--kind",
-            "manufacturer",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    again = create("M")
     assert "Creating" not in again.stderr
     assert "Generating" not in again.stderr
