@@ -50,10 +50,10 @@ messages: $(TEST_STAMP)
 	for lang in vi en; do $(BIN)/pybabel update --no-location --omit-header -i /tmp/chinhhang.pot \
 	  -d src/chinhhang/i18n -l $$lang --width 100; done
 
-## make bench: the figures in docs/benchmarks.md (needs wrk; installed from Debian if missing)
+## make bench: the figures in docs/benchmarks.md (wrk is installed from Debian if missing; needs PostgreSQL for its rows)
 bench: $(TEST_STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python bench/scan_throughput.py
+	$(BIN)/python bench/scan_throughput.py --postgres
 	$(BIN)/python bench/issuance.py
 
 clean:
