@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache, wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -75,8 +75,3 @@ def clear_errors(command: Callable[P, R]) -> Callable[P, R]:
 def note(message: str) -> None:
     """A sentence for the person at the terminal, on stderr: stdout stays machine-readable."""
     typer.echo(message, err=True)
-
-
-def echo_kv(**values: Any) -> None:
-    for key, value in values.items():
-        typer.echo(f"{key}: {value}")

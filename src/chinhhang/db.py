@@ -8,7 +8,6 @@ transactions, the usual trade for an embedded server. Write transactions start w
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -128,10 +127,6 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def is_sqlite_connection(connection: Any) -> bool:
-    return isinstance(connection, sqlite3.Connection)
 
 
 def alembic_config(settings: Settings) -> Config:

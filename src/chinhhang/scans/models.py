@@ -1,6 +1,6 @@
 """Scan events: one row per scan that reached a verdict worth keeping.
 
-Written by the hot path with hand-written SQL (scans/store.py); the ORM class is for reading,
+Written by the hot path with hand-written SQL (scans/sql.py); the ORM class is for reading,
 migrations and the drift check. Client addresses are stored truncated (IPv4 /24, IPv6 /48),
 never whole (SPEC section 9).
 """
@@ -14,8 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime
 from chinhhang.stamps.models import CODE_TYPE
-
-KIND_DYNAMIC, KIND_STATIC = "dynamic", "static"
 
 
 class ScanEvent(Base):
