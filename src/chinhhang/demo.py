@@ -62,7 +62,6 @@ class DemoResult:
     manufacturer_id: int
     distributor_id: int
     regulator_id: int
-    product_ids: list[int]
     gtins: list[str]
     lots: list[str]
     genuine_codes: list[str] = field(default_factory=list)
@@ -81,7 +80,6 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
             maker.id,
             distributor.id,
             regulator.id,
-            [p.id for p in products],
             [str(p.gtin) for p in products],
             [str(spec["lot"]) for spec in PRODUCTS],
         )

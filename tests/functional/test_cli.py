@@ -43,19 +43,26 @@ COMMANDS = [
 ]
 
 
+def chinhhang(
+    env: dict[str, str], *args: str, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`python -m chinhhang ARGS` in `env`, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "chinhhang", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=check,
+    )
+
+
 @pytest.fixture
 def cli(tmp_path: Path):
     env = cli_env(tmp_path)
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "chinhhang", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = chinhhang(env, *args)
         if ok:
             assert done.returncode == 0, done.stderr
         return done
@@ -176,28 +183,18 @@ def test_demo_is_idempotent_and_its_urls_work(cli, tmp_path: Path) -> None:
 
 def test_secret_is_generated_once_with_mode_600(tmp_path: Path) -> None:
     env = cli_env(tmp_path, secret=False)
-    subprocess.run(
-        [sys.executable, "-m", "chinhhang", "demo"], env=env, check=True, capture_output=True
-    )
+    chinhhang(env, "demo", check=True)
     secret = tmp_path / "secret_key"
     assert secret.stat().st_mode & 0o777 == 0o600
     before = secret.read_text()
-    subprocess.run(
-        [sys.executable, "-m", "chinhhang", "demo"], env=env, check=True, capture_output=True
-    )
+    chinhhang(env, "demo", check=True)
     assert secret.read_text() == before
     assert len(before) >= 32
 
 
 def test_placeholder_secret_is_refused(tmp_path: Path) -> None:
     env = cli_env(tmp_path, secret=False, CHINHHANG_SECRET_KEY="changeme")
-    done = subprocess.run(
-        [sys.executable, "-m", "chinhhang", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = chinhhang(env, "demo")
     assert done.returncode == 2
     assert "CHINHHANG_SECRET_KEY" in done.stderr
 
@@ -206,13 +203,7 @@ def test_make_run_serves_the_demo(tmp_path: Path) -> None:
     """What `make run` does: upgrade, demo, serve; a printed URL is genuine once, then not."""
     port = str(_free_port())
     env = cli_env(tmp_path, secret=False, CHINHHANG_BASE_URL=f"http://127.0.0.1:{port}")
-    demo = subprocess.run(
-        [sys.executable, "-m", "chinhhang", "demo"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    demo = chinhhang(env, "demo", check=True)
     url = re.search(r"(http://\S+/v/\S+)", demo.stdout)
     assert url
     with (tmp_path / "serve.log").open("wb") as log:
@@ -364,14 +355,7 @@ def test_a_command_in_a_new_folder_says_it_starts_a_new_database(tmp_path: Path)
     env = cli_env(tmp_path / "elsewhere", secret=False)
 
     def create(name: str) -> subprocess.CompletedProcess[str]:
-        command = ["org", "create", "--name", name, "--kind", "manufacturer"]
-        return subprocess.run(
-            [sys.executable, "-m", "chinhhang", *command],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        return chinhhang(env, "org", "create", "--name", name, "--kind", "manufacturer", check=True)
 
     done = create("N")
     assert "Creating a new database" in done.stderr

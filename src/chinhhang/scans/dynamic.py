@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import negotiate
 from chinhhang.scans import grace
-from chinhhang.scans.services import GENUINE, PREVIEW, UNKNOWN, Scanner, ScanRequest, Verdict
+from chinhhang.scans.services import PREVIEW, Scanner, ScanRequest, Verdict
+from chinhhang.scans.sql import GENUINE, UNKNOWN
 from chinhhang.stamps.serials import grouped
 from chinhhang.templating import Pages, clock, hole, when
 

@@ -25,18 +25,11 @@ from chinhhang.i18n import N_
 from chinhhang.scans import grace
 from chinhhang.scans.previews import is_preview_agent
 from chinhhang.scans.privacy import clip_user_agent, truncate_address
-from chinhhang.scans.sql import ScanContext, StampState
+from chinhhang.scans.sql import GENUINE, UNKNOWN, ScanContext, StampState
 from chinhhang.scans.store import ScanStore
 from chinhhang.stamps.codes import InvalidCode, Keyring, verify
 from chinhhang.stamps.serials import serial_for
 
-GENUINE, OVER_LIMIT, NOT_ACTIVATED, VOID, UNKNOWN = (
-    "genuine",
-    "over_limit",
-    "not_activated",
-    "void",
-    "unknown",
-)
 # Not an outcome of the JSON contract: the neutral page for previews and HEAD.
 PREVIEW = "preview"
 

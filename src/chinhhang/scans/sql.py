@@ -57,6 +57,15 @@ INSERT INTO scan_events
 VALUES ('static', 'product', NULL, :product_id, :batch_id, :org_id, NULL, :now,
         :client_net, :user_agent)
 """
+# The outcomes of the JSON contract (SPEC section 5); the first four are written as scan events.
+GENUINE, OVER_LIMIT, NOT_ACTIVATED, VOID, UNKNOWN = (
+    "genuine",
+    "over_limit",
+    "not_activated",
+    "void",
+    "unknown",
+)
+
 STATEMENTS = {
     "consume": _CONSUME,
     "peek": _PEEK,
@@ -92,11 +101,6 @@ class ScanContext:
 
     client_net: str | None
     user_agent: str | None
-
-
-def _pyformat(sql: str) -> str:
-    """`:name` placeholders to psycopg's `%(name)s`."""
-    return re.sub(r":([a-z_]+)", r"%(\1)s", sql)
 
 
 def row_state(row: Any) -> StampState:
@@ -146,7 +150,7 @@ _BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility")
 def blocked_outcome(state: StampState) -> str:
     """Why a stamp that exists did not count a scan."""
     if state.status == "issued":
-        return "not_activated"
+        return NOT_ACTIVATED
     if state.status == "void":
-        return "void"
-    return "over_limit"
+        return VOID
+    return OVER_LIMIT

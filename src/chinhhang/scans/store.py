@@ -26,6 +26,7 @@ from chinhhang.db import sqlite_timestamp
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import N_
 from chinhhang.scans.sql import (
+    GENUINE,
     ScanContext,
     StampState,
     blocked_outcome,
@@ -119,7 +120,7 @@ class ScanStore:
                         "product_id": state.product_id,
                         "batch_id": state.batch_id,
                         "org_id": state.org_id,
-                        "scan_number": state.scan_count if outcome == "genuine" else None,
+                        "scan_number": state.scan_count if outcome == GENUINE else None,
                         "client_net": context.client_net,
                         "user_agent": context.user_agent,
                     },
@@ -133,7 +134,7 @@ class ScanStore:
             cursor.execute(self._sql["consume"], params)
             row = cursor.fetchone()
             if row is not None:
-                return "genuine", row_state(row)
+                return GENUINE, row_state(row)
             cursor.execute(self._sql["peek"], params)
             found = cursor.fetchone()
             if found is None:
