@@ -22,6 +22,7 @@ sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 
 from sqlalchemy import Engine, text  # noqa: E402
 
+from chinhhang.accounts.actor import Actor  # noqa: E402
 from chinhhang.accounts.services import create_organization  # noqa: E402
 from chinhhang.config import Settings  # noqa: E402
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database  # noqa: E402
@@ -46,7 +47,7 @@ def fresh_database(database_url: str | None) -> tuple[Settings, Engine, StampRun
 
 def new_run(engine: Engine, org_id: int, quantity: int) -> StampRun:
     with session_scope(make_sessionmaker(engine)) as session:
-        return services.create_run(session, org_id=org_id, quantity=quantity)
+        return services.create_run(session, Actor.command_line(org_id), quantity=quantity)
 
 
 def ours(database_url: str | None, quantity: int) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import create_organization
 from chinhhang.catalog.gtin import check_digit
 from chinhhang.catalog.services import create_product
@@ -46,11 +47,15 @@ def make_run(
     with session_scope(sessions) as session:
         org = create_organization(session, name=f"Org {next(_counter)}", kind="manufacturer")
         product = create_product(
-            session, org_id=org.id, name="Nước mắm thử nghiệm", gtin=gtin(), brand="Thử"
+            session,
+            Actor.command_line(org.id),
+            name="Nước mắm thử nghiệm",
+            gtin=gtin(),
+            brand="Thử",
         )
         run = create_run(
             session,
-            org_id=org.id,
+            Actor.command_line(org.id),
             quantity=quantity,
             scan_limit=scan_limit,
             grace_minutes=grace_minutes,
@@ -61,13 +66,13 @@ def make_run(
         if state in ("active", "void"):
             activate(
                 session,
-                org_id=ids[0],
+                Actor.command_line(ids[0]),
                 selection=Selection(run_id=run.id),
                 product_id=ids[1],
                 lot=lot,
             )
         if state == "void":
-            void(session, org_id=ids[0], selection=Selection(run_id=run.id))
+            void(session, Actor.command_line(ids[0]), selection=Selection(run_id=run.id))
         codes = list(
             session.scalars(
                 select(Stamp.code).where(Stamp.run_id == run.id).order_by(Stamp.sequence)

@@ -5,11 +5,19 @@ from __future__ import annotations
 import typer
 import uvicorn
 
-from chinhhang.accounts.cli import org_app
+from chinhhang.accounts.cli import org_app, token_app, user_app
 from chinhhang.catalog.cli import product_app
 from chinhhang.cli_support import clear_errors, engine, settings
 from chinhhang.db import make_sessionmaker, upgrade_database
-from chinhhang.demo import DISTRIBUTOR, MANUFACTURER, REGULATOR, load_demo
+from chinhhang.demo import (
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    DISTRIBUTOR,
+    MANUFACTURER,
+    REGULATOR,
+    RETAILER,
+    load_demo,
+)
 from chinhhang.printing.cli import export
 from chinhhang.stamps.cli import stamps_app
 
@@ -23,6 +31,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(product_app, name="product")
 app.add_typer(stamps_app, name="stamps")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 # Exports belong to printing, which sits above stamps; the command still reads `stamps export`.
 stamps_app.command("export")(export)
 
@@ -63,10 +73,16 @@ def demo() -> None:
     """Load demo organizations, products and stamp runs; print URLs to try. Idempotent."""
     result = load_demo(engine(), make_sessionmaker(engine()), settings().keyring)
     base = settings().base_url
-    typer.echo("Demo organizations (logins arrive with the business portal):")
+    typer.echo("Demo organizations:")
     typer.echo(f"  manufacturer  #{result.manufacturer_id}  {MANUFACTURER}")
     typer.echo(f"  distributor   #{result.distributor_id}  {DISTRIBUTOR}")
+    typer.echo(f"  retailer      #{result.retailer_id}  {RETAILER}")
     typer.echo(f"  regulator     #{result.regulator_id}  {REGULATOR}")
+    typer.echo(f"\nPortal {base}/portal — every demo login has the password {DEMO_PASSWORD}:")
+    for email, org_name, role in DEMO_USERS:
+        typer.echo(
+            f"  {email:<26} {role or 'platform operator'}" + (f", {org_name}" if org_name else "")
+        )
     typer.echo("\nStatic product codes (scan as often as you like):")
     for gtin, lot in zip(result.gtins, result.lots, strict=True):
         typer.echo(f"  {base}/01/{gtin}    {base}/01/{gtin}/10/{lot}")

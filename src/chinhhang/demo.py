@@ -9,19 +9,49 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import Organization
-from chinhhang.accounts.services import create_organization, find_organization
+from chinhhang.accounts.services import (
+    add_membership,
+    create_organization,
+    create_user,
+    find_organization,
+    find_user,
+)
 from chinhhang.catalog.gtin import check_digit
 from chinhhang.catalog.models import Product
 from chinhhang.catalog.services import create_product, get_or_create_batch
 from chinhhang.db import session_scope
 from chinhhang.stamps.codes import Keyring
 from chinhhang.stamps.models import Stamp, StampRun
-from chinhhang.stamps.services import Selection, activate, create_run, fill_run, void
+from chinhhang.stamps.services import (
+    Selection,
+    activate,
+    create_run,
+    fill_run,
+    get_run,
+    receive,
+    ship,
+    void,
+)
 
 MANUFACTURER = "Công ty CP Thực phẩm Sen Vàng (demo)"
 DISTRIBUTOR = "Nhà phân phối Miền Nam (demo)"
+RETAILER = "Cửa hàng Tạp hóa Bến Thành (demo)"
 REGULATOR = "Chi cục Quản lý thị trường (demo)"
+# Printed by `chinhhang demo` and listed in the README: a demo, not a secret.
+DEMO_PASSWORD = "chinhhang-demo"  # noqa: S105
+# (e-mail, organization, role); the operator's account belongs to no organization.
+DEMO_USERS: tuple[tuple[str, str | None, str | None], ...] = (
+    ("owner@senvang.demo", MANUFACTURER, "owner"),
+    ("admin@senvang.demo", MANUFACTURER, "admin"),
+    ("operator@senvang.demo", MANUFACTURER, "operator"),
+    ("viewer@senvang.demo", MANUFACTURER, "viewer"),
+    ("kho@miennam.demo", DISTRIBUTOR, "owner"),
+    ("cuahang@benthanh.demo", RETAILER, "owner"),
+    ("thanhtra@qltt.demo", REGULATOR, "owner"),
+    ("operator@chinhhang.demo", None, None),
+)
 
 
 def _gtin(body: str) -> str:
@@ -61,6 +91,7 @@ PRODUCTS: tuple[dict[str, Any], ...] = (
 class DemoResult:
     manufacturer_id: int
     distributor_id: int
+    retailer_id: int
     regulator_id: int
     gtins: list[str]
     lots: list[str]
@@ -74,11 +105,14 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
     with session_scope(sessions) as session:
         maker = _org(session, MANUFACTURER, "manufacturer", "Số 1 Đường Số 3, KCN VSIP, Bình Dương")
         distributor = _org(session, DISTRIBUTOR, "distributor", "Quận 7, TP. Hồ Chí Minh")
+        retailer = _org(session, RETAILER, "retailer", "Chợ Bến Thành, Quận 1, TP. Hồ Chí Minh")
         regulator = _org(session, REGULATOR, "regulator", None)
+        _users(session)
         products = [_product(session, maker.id, spec) for spec in PRODUCTS]
         result = DemoResult(
             maker.id,
             distributor.id,
+            retailer.id,
             regulator.id,
             [str(p.gtin) for p in products],
             [str(spec["lot"]) for spec in PRODUCTS],
@@ -93,7 +127,7 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
         have_runs = session.scalar(select(StampRun.id).where(StampRun.org_id == maker.id))
     if not have_runs:
         for index, quantity, limit, action in plan:
-            _run(
+            last_run = _run(
                 engine,
                 sessions,
                 keyring,
@@ -104,6 +138,8 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
                 limit,
                 action,
             )
+            if index == 1:
+                _ship_demo(sessions, maker.id, distributor.id, retailer.id, last_run)
     with session_scope(sessions) as session:
         _collect_codes(session, maker.id, result)
     if len(result.genuine_codes) < 3:  # used up by earlier demos: top up, so URLs always print
@@ -129,11 +165,60 @@ def _org(session: Session, name: str, kind: str, address: str | None) -> Organiz
     )
 
 
+def _users(session: Session) -> None:
+    for email, org_name, role in DEMO_USERS:
+        if find_user(session, email) is not None:
+            continue
+        user = create_user(
+            session, email=email, password=DEMO_PASSWORD, platform_admin=org_name is None
+        )
+        org = find_organization(session, org_name) if org_name else None
+        if org is not None and role is not None:
+            add_membership(session, user_id=user.id, org_id=org.id, role=role)
+
+
+def _ship_demo(
+    sessions: sessionmaker[Session],
+    maker_id: int,
+    distributor_id: int,
+    retailer_id: int,
+    run_id: int,
+) -> None:
+    """The chain: the water filters' first ten stamps go to the distributor, who receives
+    them and passes five on to the retailer; five more are on their way to the distributor."""
+    with session_scope(sessions) as session:
+        first = get_run(session, run_id).first_sequence
+        maker = Actor.command_line(maker_id)
+        received = ship(
+            session,
+            maker,
+            to_org_id=distributor_id,
+            selection=Selection(first=first, last=first + 9),
+            reference="PX-0001",
+        )
+        receive(session, Actor.command_line(distributor_id), received.id)
+        onward = ship(
+            session,
+            Actor.command_line(distributor_id),
+            to_org_id=retailer_id,
+            selection=Selection(first=first, last=first + 4, issuer_org_id=maker_id),
+            reference="PX-0002",
+        )
+        receive(session, Actor.command_line(retailer_id), onward.id)
+        ship(
+            session,
+            maker,
+            to_org_id=distributor_id,
+            selection=Selection(first=first + 10, last=first + 14),
+            reference="PX-0003",
+        )
+
+
 def _product(session: Session, org_id: int, spec: dict[str, Any]) -> Product:
     existing = session.scalars(select(Product).where(Product.gtin == spec["gtin"])).first()
     product = existing or create_product(
         session,
-        org_id=org_id,
+        Actor.command_line(org_id),
         name=str(spec["name"]),
         gtin=str(spec["gtin"]),
         brand=spec["brand"],
@@ -164,16 +249,18 @@ def _run(
     quantity: int,
     limit: int,
     action: str,
-) -> None:
+) -> int:
+    actor = Actor.command_line(org_id)
     with session_scope(sessions) as session:
-        run = create_run(session, org_id=org_id, quantity=quantity, scan_limit=limit)
+        run = create_run(session, actor, quantity=quantity, scan_limit=limit)
     fill_run(engine, run, keyring)
     with session_scope(sessions) as session:
         selection = Selection(run_id=run.id)
         if action in ("activate", "void"):
-            activate(session, org_id=org_id, selection=selection, product_id=product_id, lot=lot)
+            activate(session, actor, selection=selection, product_id=product_id, lot=lot)
         if action == "void":
-            void(session, org_id=org_id, selection=selection)
+            void(session, actor, selection=selection)
+    return run.id
 
 
 def _collect_codes(session: Session, org_id: int, result: DemoResult) -> None:

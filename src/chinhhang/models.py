@@ -1,8 +1,32 @@
 """Imports every domain's models so that metadata (migrations, drift check) sees all tables."""
 
-from chinhhang.accounts.models import Organization
+from chinhhang.accounts.models import (
+    ApiToken,
+    AuditEntry,
+    Invitation,
+    LoginSession,
+    Membership,
+    Organization,
+    User,
+)
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.scans.models import ScanEvent
-from chinhhang.stamps.models import Stamp, StampRun
+from chinhhang.stamps.models import Shipment, ShipmentRange, Stamp, StampEvent, StampRun
 
-__all__ = ["Batch", "Organization", "Product", "ScanEvent", "Stamp", "StampRun"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Batch",
+    "Invitation",
+    "LoginSession",
+    "Membership",
+    "Organization",
+    "Product",
+    "ScanEvent",
+    "Shipment",
+    "ShipmentRange",
+    "Stamp",
+    "StampEvent",
+    "StampRun",
+    "User",
+]

@@ -162,7 +162,7 @@ def test_demo_is_idempotent_and_its_urls_work(cli, tmp_path: Path) -> None:
     first = cli("demo").stdout
     second = cli("demo").stdout
     assert "#1" in second
-    assert "#4" not in second
+    assert "#5" not in second
     codes = re.findall(r"/v/([0-9A-Z]{24})", first)
     assert len(codes) == 6
     settings = make_settings(tmp_path, base_url="http://127.0.0.1:8000")

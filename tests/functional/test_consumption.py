@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chinhhang.accounts.actor import Actor
 from chinhhang.db import session_scope, utcnow
 from chinhhang.scans import grace
 from chinhhang.stamps.models import Stamp
@@ -127,7 +128,7 @@ def test_a_voided_stamp_is_not_genuine_even_inside_grace(
     run = make_run(settings, engine, sessions, scan_limit=1)
     client.get(f"/v/{run.codes[0]}")
     with session_scope(sessions) as session:
-        void(session, org_id=run.org_id, selection=Selection(run_id=run.run_id))
+        void(session, Actor.command_line(run.org_id), selection=Selection(run_id=run.run_id))
     assert client.get(f"/v/{run.codes[0]}", headers=JSON).json()["outcome"] == "void"
 
 

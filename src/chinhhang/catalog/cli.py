@@ -6,7 +6,8 @@ from datetime import datetime
 
 import typer
 
-from chinhhang.catalog.services import create_product, save_batch
+from chinhhang.accounts.actor import Actor
+from chinhhang.catalog.services import create_product, get_product, save_batch
 from chinhhang.cli_support import clear_errors, unit_of_work
 
 product_app = typer.Typer(help="Products and their batches (lots).")
@@ -26,7 +27,7 @@ def create(
     with unit_of_work() as session:
         product = create_product(
             session,
-            org_id=org,
+            Actor.command_line(org),
             name=name,
             gtin=gtin,
             brand=brand,
@@ -54,6 +55,7 @@ def batch(
     with unit_of_work() as session:
         found = save_batch(
             session,
+            Actor.command_line(get_product(session, product).org_id),
             product_id=product,
             lot=lot,
             facility=facility,

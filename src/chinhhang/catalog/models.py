@@ -22,7 +22,10 @@ class Product(Base):
     description: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str | None] = mapped_column(String(200))
     image_url: Mapped[str | None] = mapped_column(String(500))
+    # An image uploaded through the portal, re-encoded, under the data folder's media/.
+    image_file: Mapped[str | None] = mapped_column(String(100))
     standards: Mapped[str | None] = mapped_column(String(300))
+    certifications: Mapped[str | None] = mapped_column(String(500))
     shelf_life: Mapped[str | None] = mapped_column(String(100))
     warranty_months: Mapped[int] = mapped_column(default=0)
     # When set and redirect is on, static scans go to the manufacturer's own page.

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from chinhhang.accounts.services import get_manufacturer
+from chinhhang.accounts.actor import Actor
+from chinhhang.accounts.services import can_oversee, record, require
 from chinhhang.catalog.gtin import InvalidGtin, canonical_gtin
+from chinhhang.catalog.images import store_image
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.errors import Conflict, InvalidInput, NotFound
 from chinhhang.i18n import N_
@@ -20,17 +24,15 @@ MAX_LOT_LENGTH = 20  # GS1 AI (10) allows up to 20 characters
 
 def create_product(
     session: Session,
+    actor: Actor,
     *,
-    org_id: int,
     name: str,
     gtin: str | None = None,
     **details: object,
 ) -> Product:
     """Raises InvalidInput for a bad name or GTIN, Conflict when the GTIN is taken."""
-    org = get_manufacturer(session, org_id)
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput(N_("A product needs a name of 1 to 200 characters."))
+    org = require(session, actor, "manage_products")
+    name = _checked_name(name)
     canonical = parse_gtin(gtin) if gtin else None
     if canonical and session.scalar(select(Product.id).where(Product.gtin == canonical)):
         raise Conflict(N_("Another product already has GTIN %(gtin)s."), gtin=canonical)
@@ -41,7 +43,76 @@ def create_product(
             session.flush()  # the caller prints the new id
     except IntegrityError as error:
         raise Conflict(N_("Another product already has GTIN %(gtin)s."), gtin=canonical) from error
+    record(session, actor, "product.create", f"product:{product.id}", name=name, gtin=canonical)
     return product
+
+
+def update_product(
+    session: Session,
+    actor: Actor,
+    product_id: int,
+    *,
+    name: str | None = None,
+    gtin: str | None = None,
+    **details: object,
+) -> Product:
+    """Change the given fields (None leaves a field as it is; an empty text clears it).
+
+    The GTIN can be set once but not changed: printed static codes carry it.
+    """
+    org = require(session, actor, "manage_products")
+    product = get_product(session, product_id)
+    if product.org_id != org.id:
+        raise NotFound(N_("No such product."))
+    if name is not None:
+        product.name = _checked_name(name)
+    if gtin:
+        canonical = parse_gtin(gtin)
+        if product.gtin not in (None, canonical):
+            raise Conflict(N_("A product's GTIN cannot be changed once set."))
+        if product.gtin is None and session.scalar(
+            select(Product.id).where(Product.gtin == canonical)
+        ):
+            raise Conflict(N_("Another product already has GTIN %(gtin)s."), gtin=canonical)
+        product.gtin = canonical
+    for field, value in _checked_details(details).items():
+        setattr(product, field, value)
+    session.flush()
+    record(session, actor, "product.edit", f"product:{product.id}", fields=sorted(details))
+    return product
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise InvalidInput(N_("A product needs a name of 1 to 200 characters."))
+    return name
+
+
+def product_for(session: Session, actor: Actor, product_id: int) -> Product:
+    """A product as its maker (or a regulator) sees it in the portal; NotFound to others."""
+    org = require(session, actor, "view")
+    product = session.get(Product, product_id)
+    if product is None or (product.org_id != org.id and not can_oversee(session, actor)):
+        raise NotFound(N_("No such product."))
+    return product
+
+
+def list_products(
+    session: Session, actor: Actor, *, before: int | None = None, limit: int = 50
+) -> Sequence[Product]:
+    org = require(session, actor, "view")
+    query = select(Product).where(Product.org_id == org.id)
+    if before is not None:
+        query = query.where(Product.id < before)
+    return session.scalars(query.order_by(Product.id.desc()).limit(limit)).all()
+
+
+def list_batches(session: Session, actor: Actor, product_id: int) -> Sequence[Batch]:
+    product = product_for(session, actor, product_id)
+    return session.scalars(
+        select(Batch).where(Batch.product_id == product.id).order_by(Batch.id.desc())
+    ).all()
 
 
 # Field: longest text allowed (the column's size); None for non-text fields.
@@ -51,11 +122,14 @@ _EDITABLE: dict[str, int | None] = {
     "origin": 200,
     "image_url": 500,
     "standards": 300,
+    "certifications": 500,
     "shelf_life": 100,
     "warranty_months": None,
     "website": 500,
     "redirect_to_website": None,
+    "withdrawn": None,
 }
+_FLAGS = frozenset({"redirect_to_website", "withdrawn"})
 _URL_FIELDS = frozenset({"image_url", "website"})
 
 
@@ -77,8 +151,12 @@ def _checked_details(details: dict[str, object]) -> dict[str, object]:
             )
         if field in _URL_FIELDS and value is not None and not _is_web_link(str(value)):
             raise InvalidInput(N_("%(field)s must be an http:// or https:// address."), field=field)
-        if field == "warranty_months" and not (isinstance(value, int) and 0 <= value <= 240):
+        if field == "warranty_months" and not (
+            isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 240
+        ):
             raise InvalidInput(N_("The warranty is 0 to 240 months."))
+        if field in _FLAGS and not isinstance(value, bool):
+            raise InvalidInput(N_("%(field)s is yes or no."), field=field)
         checked[field] = value
     return checked
 
@@ -136,6 +214,7 @@ def get_or_create_batch(
 
 def save_batch(
     session: Session,
+    actor: Actor,
     *,
     product_id: int,
     lot: str,
@@ -144,7 +223,14 @@ def save_batch(
     expiry_date: date | None = None,
 ) -> Batch:
     """Create the batch, or update the given fields of the one with this lot."""
-    get_product(session, product_id)
+    org = require(session, actor, "manage_products")
+    product = get_product(session, product_id)
+    if product.org_id != org.id:
+        raise NotFound(N_("No such product."))
+    if facility is not None and len(facility.strip()) > 200:
+        raise InvalidInput(
+            N_("%(field)s is longer than %(limit)s characters."), field="facility", limit=200
+        )
     batch = get_or_create_batch(session, product_id=product_id, lot=lot)
     updates = {"facility": facility, "production_date": production_date, "expiry_date": expiry_date}
     for field, value in updates.items():
@@ -153,6 +239,7 @@ def save_batch(
     if batch.production_date and batch.expiry_date and batch.expiry_date < batch.production_date:
         raise InvalidInput(N_("The expiry date is before the production date."))
     session.flush()  # the caller prints the id
+    record(session, actor, "batch.save", f"batch:{batch.id}", product=product_id, lot=batch.lot)
     return batch
 
 
@@ -170,3 +257,16 @@ def validate_lot(lot: str) -> str:
     if " " in lot or any(ch in lot for ch in "#$@[\\]^`{|}~"):
         raise InvalidInput(N_("A lot number has 1 to 20 letters, digits or symbols."))
     return lot
+
+
+def set_product_image(
+    session: Session, actor: Actor, product_id: int, data: bytes, media_dir: Path
+) -> Product:
+    """Raises InvalidInput for a file that is not an accepted image (nothing is changed)."""
+    org = require(session, actor, "manage_products")
+    product = get_product(session, product_id)
+    if product.org_id != org.id:
+        raise NotFound(N_("No such product."))
+    product.image_file = store_image(data, media_dir, "products")
+    record(session, actor, "product.image", f"product:{product.id}")
+    return product

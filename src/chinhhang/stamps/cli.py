@@ -15,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from chinhhang.accounts.actor import Actor
 from chinhhang.catalog.services import find_batch
 from chinhhang.cli_support import clear_errors, engine, note, settings, unit_of_work
 from chinhhang.stamps.serials import grouped, serial_for
@@ -71,7 +72,7 @@ def issue(
             new_lot = batch is not None and find_batch(session, product, batch) is None
         run = create_run(
             session,
-            org_id=org,
+            Actor.command_line(org),
             quantity=quantity,
             scan_limit=scan_limit,
             grace_minutes=grace,
@@ -84,7 +85,7 @@ def issue(
         with unit_of_work() as session:
             activated = activate(
                 session,
-                org_id=org,
+                Actor.command_line(org),
                 selection=Selection(run_id=run.id),
                 product_id=product,
                 lot=batch,
@@ -119,7 +120,11 @@ def activate_command(
     with unit_of_work() as session:
         new_lot = batch is not None and find_batch(session, product, batch) is None
         changed = activate(
-            session, org_id=org, selection=_selection(run, serials), product_id=product, lot=batch
+            session,
+            Actor.command_line(org),
+            selection=_selection(run, serials),
+            product_id=product,
+            lot=batch,
         )
     note(f"{changed:,} stamps activated (stamps not in the issued state are left as they are).")
     if batch and new_lot:
@@ -138,6 +143,6 @@ def void_command(
 ) -> None:
     """Void stamps (lost, stolen or misprinted); print how many changed."""
     with unit_of_work() as session:
-        changed = void(session, org_id=org, selection=_selection(run, serials))
+        changed = void(session, Actor.command_line(org), selection=_selection(run, serials))
     note(f"{changed:,} stamps voided (stamps already void are left as they are).")
     typer.echo(changed)

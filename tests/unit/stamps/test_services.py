@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import create_organization
 from chinhhang.catalog.services import create_product
 from chinhhang.db import session_scope
@@ -27,7 +28,7 @@ def test_a_run_gets_consecutive_serials_and_ready_status(settings, engine, sessi
         run = session.get(StampRun, first.run_id)
         assert run.status == "ready"
         sequences = session.scalars(select(Stamp.sequence).where(Stamp.run_id == run.id)).all()
-        second = create_run(session, org_id=first.org_id, quantity=3)
+        second = create_run(session, Actor.command_line(first.org_id), quantity=3)
     assert sorted(sequences) == [1, 2, 3, 4, 5]
     assert second.first_sequence == 6
 
@@ -37,13 +38,22 @@ def test_activation_binds_only_issued_stamps(settings, engine, sessions) -> None
     with session_scope(sessions) as session:
         ranged = Selection.parse(serials=f"{serial_for(2)}-{serial_for(4)}")
         assert (
-            activate(session, org_id=run.org_id, selection=ranged, product_id=run.product_id) == 3
+            activate(
+                session, Actor.command_line(run.org_id), selection=ranged, product_id=run.product_id
+            )
+            == 3
         )
         listed = Selection.parse(serials=f"{serial_for(4)}, {serial_for(9)}")
         assert (
-            activate(session, org_id=run.org_id, selection=listed, product_id=run.product_id) == 1
+            activate(
+                session, Actor.command_line(run.org_id), selection=listed, product_id=run.product_id
+            )
+            == 1
         )
-        assert void(session, org_id=run.org_id, selection=Selection(run_id=run.run_id)) == 10
+        assert (
+            void(session, Actor.command_line(run.org_id), selection=Selection(run_id=run.run_id))
+            == 10
+        )
         assert count_by_status(session, run.run_id) == {"void": 10}
 
 
@@ -51,15 +61,22 @@ def test_another_organization_cannot_touch_the_stamps(settings, engine, sessions
     run = make_run(settings, engine, sessions, quantity=4, state="issued")
     with session_scope(sessions) as session:
         intruder = create_organization(session, name="Đối thủ", kind="manufacturer")
-        theirs = create_product(session, org_id=intruder.id, name="Giả", gtin=gtin())
+        theirs = create_product(session, Actor.command_line(intruder.id), name="Giả", gtin=gtin())
         with pytest.raises(NotFound):
-            void(session, org_id=intruder.id, selection=Selection(run_id=run.run_id))
+            void(session, Actor.command_line(intruder.id), selection=Selection(run_id=run.run_id))
         by_serial = Selection.parse(serials=f"{serial_for(1)}-{serial_for(4)}")
-        assert void(session, org_id=intruder.id, selection=by_serial) == 0
+        assert void(session, Actor.command_line(intruder.id), selection=by_serial) == 0
         with pytest.raises(NotFound):
-            activate(session, org_id=intruder.id, selection=by_serial, product_id=run.product_id)
+            activate(
+                session,
+                Actor.command_line(intruder.id),
+                selection=by_serial,
+                product_id=run.product_id,
+            )
         with pytest.raises(NotFound):  # nor can a maker put its stamps on another's product
-            activate(session, org_id=run.org_id, selection=by_serial, product_id=theirs.id)
+            activate(
+                session, Actor.command_line(run.org_id), selection=by_serial, product_id=theirs.id
+            )
     with session_scope(sessions) as session:
         assert count_by_status(session, run.run_id) == {"issued": 4}
 
@@ -77,7 +94,7 @@ def test_run_limits(sessions, kwargs, message) -> None:
     with session_scope(sessions) as session:
         org = create_organization(session, name="Org", kind="manufacturer")
         with pytest.raises(InvalidInput, match=message):
-            create_run(session, org_id=org.id, **kwargs)
+            create_run(session, Actor.command_line(org.id), **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +109,7 @@ def test_bad_selections(run_id, serials) -> None:
 def test_fill_run_reports_progress(settings, engine, sessions) -> None:
     with session_scope(sessions) as session:
         org = create_organization(session, name="P", kind="manufacturer")
-        run = create_run(session, org_id=org.id, quantity=120_000)
+        run = create_run(session, Actor.command_line(org.id), quantity=120_000)
     seen: list[int] = []
     fill_run(engine, run, settings.keyring, seen.append)
     assert sum(seen) == 120_000
@@ -103,10 +120,10 @@ def test_fill_run_reports_progress(settings, engine, sessions) -> None:
 def test_only_manufacturers_make_products_and_stamps(sessions, kind: str) -> None:
     with session_scope(sessions) as session:
         org = create_organization(session, name=f"Not a maker {kind}", kind=kind)
-        with pytest.raises(Forbidden, match="Only a manufacturer"):
-            create_product(session, org_id=org.id, name="Giả", gtin=gtin())
-        with pytest.raises(Forbidden, match="Only a manufacturer"):
-            create_run(session, org_id=org.id, quantity=5)
+        with pytest.raises(Forbidden, match="cannot do this"):
+            create_product(session, Actor.command_line(org.id), name="Giả", gtin=gtin())
+        with pytest.raises(Forbidden, match="cannot do this"):
+            create_run(session, Actor.command_line(org.id), quantity=5)
 
 
 def test_organization_names_are_unique(sessions) -> None:
@@ -123,7 +140,7 @@ def test_a_bad_serial_is_named_in_the_error() -> None:
 
 def test_actions_on_an_unknown_organization_fail(sessions) -> None:
     with session_scope(sessions) as session, pytest.raises(NotFound):
-        void(session, org_id=999_999, selection=Selection.parse(serials=serial_for(1)))
+        void(session, Actor.command_line(999_999), selection=Selection.parse(serials=serial_for(1)))
 
 
 def test_check_binding_refuses_a_bad_lot_before_anything_is_written(
@@ -168,4 +185,4 @@ def test_product_details_are_checked(sessions, details: dict, message: str) -> N
     with session_scope(sessions) as session:
         org = create_organization(session, name="Kiểm tra", kind="manufacturer")
         with pytest.raises(InvalidInput, match=message):
-            create_product(session, org_id=org.id, name="X", **details)
+            create_product(session, Actor.command_line(org.id), name="X", **details)

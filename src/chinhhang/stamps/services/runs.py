@@ -3,20 +3,23 @@
 Issuing is split in two because a run of millions cannot live in one request's unit of work:
 `create_run` reserves the serials and records the run (caller commits), then `fill_run` streams
 the stamps in chunks, each its own short transaction so shoppers' scans are never blocked for
-long, and marks the run ready. A run left `issuing` by a crash is visible as such.
+long, and marks the run ready. Each chunk also advances the run's `filled` count in the same
+transaction, so the portal shows progress and a fill interrupted by a crash resumes where it
+stopped (`resume_run`) instead of leaving a half-issued run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from chinhhang.accounts.services import get_manufacturer, get_organization, reserve_serials
+from chinhhang.accounts.actor import Actor
+from chinhhang.accounts.models import Organization
+from chinhhang.accounts.services import can_oversee, record, require, reserve_serials
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.catalog.services import get_or_create_batch, get_product, validate_lot
 from chinhhang.db import utcnow
@@ -24,13 +27,9 @@ from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.stamps.codes import Keyring, new_codes
 from chinhhang.stamps.models import ACTIVE, ISSUED, RUN_READY, VOID, Stamp, StampRun
-from chinhhang.stamps.serials import (
-    MAX_SEQUENCE,
-    SERIAL_DIGITS,
-    InvalidSerial,
-    is_valid_damm,
-    sequence_of,
-)
+from chinhhang.stamps.serials import MAX_SEQUENCE
+from chinhhang.stamps.services.events import record_event
+from chinhhang.stamps.services.selection import Selection
 
 MAX_RUN = 50_000_000
 MAX_SCAN_LIMIT = 1_000_000
@@ -38,89 +37,18 @@ CHUNK = 50_000
 _IN_LIST_CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """Which stamps of an organization an action applies to: a run, a serial range or a list."""
-
-    run_id: int | None = None
-    first: int | None = None
-    last: int | None = None
-    sequences: tuple[int, ...] = ()
-
-    @classmethod
-    def parse(cls, *, run_id: int | None = None, serials: str | None = None) -> Selection:
-        """`serials` is "FIRST-LAST" or "S1,S2,…" in printed form (spaces allowed)."""
-        if (run_id is None) == (not serials):
-            raise InvalidInput(N_("Choose either a run or serial numbers."))
-        if run_id is not None:
-            return cls(run_id=run_id)
-        assert serials is not None  # noqa: S101 - narrowed by the check above
-        if "," not in serials and (bounds := _range_bounds(serials)) is not None:
-            first, last = bounds
-            if first > last:
-                raise InvalidInput(N_("The first serial of a range must not exceed the last."))
-            return cls(first=first, last=last)
-        items = [s for s in serials.split(",") if s.strip()]
-        if not items:
-            raise InvalidInput(N_("Choose either a run or serial numbers."))
-        return cls(sequences=tuple(sorted({_sequence(s) for s in items})))
-
-
-def _range_bounds(text: str) -> tuple[int, int] | None:
-    """FIRST-LAST (or FIRST..LAST), where each serial may itself be written with hyphens.
-
-    A hyphen separates the range only where both sides are valid serials; a text that is one
-    valid serial is not a range.
-    """
-    compact = text.replace(" ", "")
-    if ".." in compact:
-        first_text, _, last_text = compact.partition("..")
-        return _sequence(first_text), _sequence(last_text)
-    if "-" not in compact or _is_one_serial(compact):
-        return None
-    splits = [
-        bounds
-        for position, char in enumerate(compact)
-        if char == "-" and (bounds := _split_at(compact, position)) is not None
-    ]
-    if len(splits) == 1:
-        return splits[0]
-    first_text, _, last_text = compact.partition("-")
-    return _sequence(first_text), _sequence(last_text)  # names the first serial that is wrong
-
-
-def _is_one_serial(text: str) -> bool:
-    digits = text.replace("-", "")
-    return len(digits) == SERIAL_DIGITS and is_valid_damm(digits)
-
-
-def _split_at(text: str, position: int) -> tuple[int, int] | None:
-    try:
-        return sequence_of(text[:position]), sequence_of(text[position + 1 :])
-    except InvalidSerial:
-        return None
-
-
-def _sequence(serial: str) -> int:
-    try:
-        return sequence_of(serial)
-    except InvalidSerial as error:
-        raise InvalidInput(
-            N_("Serial number %(serial)s is not valid: check its digits."), serial=serial.strip()
-        ) from error
-
-
 def create_run(
     session: Session,
+    actor: Actor,
     *,
-    org_id: int,
     quantity: int,
     scan_limit: int = 1,
     grace_minutes: int = 30,
     key_id: int = 0,
 ) -> StampRun:
-    """Raises InvalidInput for a quantity or limit out of range, NotFound for no such org."""
-    org = get_manufacturer(session, org_id)
+    """Raises InvalidInput for a quantity or limit out of range, Forbidden for an actor who
+    may not issue (role, kind, or an organization still waiting for approval)."""
+    org = require(session, actor, "issue_stamps")
     if not 1 <= quantity <= MAX_RUN:
         raise InvalidInput(N_("A run has 1 to 50,000,000 stamps."))
     if not 1 <= scan_limit <= MAX_SCAN_LIMIT:
@@ -137,9 +65,20 @@ def create_run(
         grace_minutes=grace_minutes,
         first_sequence=first,
         key_id=key_id,
+        filled=0,
     )
     session.add(run)
     session.flush()  # the stamps reference the run's id
+    record_event(
+        session,
+        "commissioning",
+        org.id,
+        org.id,
+        [(first, first + quantity - 1)],
+        quantity,
+        run_id=run.id,
+    )
+    record(session, actor, "run.issue", f"run:{run.id}", quantity=quantity, scan_limit=scan_limit)
     return run
 
 
@@ -149,13 +88,16 @@ def fill_run(
     keyring: Keyring,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Write the run's stamps in chunks with the database's fastest bulk path; flat memory."""
+    """Write the run's stamps (from `filled` on) in chunks with the database's fastest bulk
+    path; flat memory."""
     rows = _stamp_rows(run, keyring)
     writer = _copy_chunk if engine.dialect.name == "postgresql" else _insert_chunk
     while chunk := list(islice(rows, CHUNK)):
         connection = engine.raw_connection()
         try:
             writer(connection, chunk)
+            cursor = connection.cursor()
+            cursor.execute(_ADVANCE[engine.dialect.name], (len(chunk), run.id))
             connection.commit()
         finally:
             connection.close()
@@ -165,17 +107,22 @@ def fill_run(
         conn.execute(update(StampRun).where(StampRun.id == run.id).values(status=RUN_READY))
 
 
+_ADVANCE = {
+    "sqlite": "UPDATE stamp_runs SET filled = filled + ? WHERE id = ?",
+    "postgresql": "UPDATE stamp_runs SET filled = filled + %s WHERE id = %s",
+}
 _COLUMNS = ("code", "org_id", "run_id", "sequence", "status", "scan_limit", "scan_count")
 
 
 def _stamp_rows(run: StampRun, keyring: Keyring) -> Iterator[tuple[object, ...]]:
-    codes = new_codes(keyring, run.quantity)
-    for sequence, code in zip(range(run.first_sequence, run.last_sequence + 1), codes, strict=True):
+    start = run.first_sequence + (run.filled or 0)
+    codes = new_codes(keyring, run.last_sequence + 1 - start)
+    for sequence, code in zip(range(start, run.last_sequence + 1), codes, strict=True):
         yield (code, run.org_id, run.id, sequence, ISSUED, run.scan_limit, 0)
 
 
-def _insert_chunk(connection: object, chunk: Sequence[tuple[object, ...]]) -> None:
-    cursor = connection.cursor()  # type: ignore[attr-defined]
+def _insert_chunk(connection: Any, chunk: Sequence[tuple[object, ...]]) -> None:
+    cursor = connection.cursor()
     cursor.execute("BEGIN IMMEDIATE")
     cursor.executemany(
         f"INSERT INTO stamps ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",  # noqa: S608 - fixed column names
@@ -183,24 +130,50 @@ def _insert_chunk(connection: object, chunk: Sequence[tuple[object, ...]]) -> No
     )
 
 
-def _copy_chunk(connection: object, chunk: Sequence[tuple[object, ...]]) -> None:
-    cursor = connection.cursor()  # type: ignore[attr-defined]
+def _copy_chunk(connection: Any, chunk: Sequence[tuple[object, ...]]) -> None:
+    cursor = connection.cursor()
     with cursor.copy(f"COPY stamps ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
         for row in chunk:
             copy.write_row(row)
 
 
+def unfinished_runs(session: Session) -> Sequence[StampRun]:
+    """Runs whose fill stopped part-way (a crash or a restart during issuing)."""
+    return session.scalars(select(StampRun).where(StampRun.status != RUN_READY)).all()
+
+
 def get_run(session: Session, run_id: int, org_id: int | None = None) -> StampRun:
+    """For the operator's command line and internal use; pages and the API use `run_for`."""
     run = session.get(StampRun, run_id)
     if run is None or (org_id is not None and run.org_id != org_id):
         raise NotFound(N_("No such stamp run."))
     return run
 
 
+def run_for(session: Session, actor: Actor, run_id: int) -> StampRun:
+    """A run as its issuer (or a regulator) sees it; NotFound for everyone else, so another
+    organization cannot even learn that the run exists."""
+    org = require(session, actor, "view")
+    run = session.get(StampRun, run_id)
+    if run is None or (run.org_id != org.id and not can_oversee(session, actor)):
+        raise NotFound(N_("No such stamp run."))
+    return run
+
+
+def list_runs(
+    session: Session, actor: Actor, *, before: int | None = None, limit: int = 50
+) -> Sequence[StampRun]:
+    org = require(session, actor, "view")
+    query = select(StampRun).where(StampRun.org_id == org.id)
+    if before is not None:
+        query = query.where(StampRun.id < before)
+    return session.scalars(query.order_by(StampRun.id.desc()).limit(limit)).all()
+
+
 def activate(
     session: Session,
+    actor: Actor,
     *,
-    org_id: int,
     selection: Selection,
     product_id: int,
     lot: str | None = None,
@@ -209,7 +182,8 @@ def activate(
 
     Only `issued` stamps change: an active stamp keeps its product (void it to withdraw it).
     """
-    product = check_binding(session, org_id=org_id, product_id=product_id, lot=lot)
+    org = require(session, actor, "issue_stamps")
+    product = check_binding(session, org_id=org.id, product_id=product_id, lot=lot)
     batch: Batch | None = None
     if lot:
         batch = get_or_create_batch(session, product_id=product.id, lot=lot)
@@ -219,13 +193,23 @@ def activate(
         "batch_id": batch.id if batch else None,
         "activated_at": utcnow(),
     }
-    return _update_selected(session, org_id, selection, [Stamp.status == ISSUED], values)
+    changed = _update_selected(session, org, selection, [Stamp.status == ISSUED], values)
+    _record_change(
+        session,
+        actor,
+        org,
+        selection,
+        "activating",
+        changed,
+        product_id=product.id,
+        batch_id=batch.id if batch else None,
+    )
+    return changed
 
 
 def check_binding(session: Session, *, org_id: int, product_id: int, lot: str | None) -> Product:
     """What activation will need, checked before anything is written (e.g. before a run is
     issued with --activate): the product is this organization's, the lot is well formed."""
-    get_organization(session, org_id)
     product = get_product(session, product_id)
     if product.org_id != org_id:
         raise NotFound(N_("No such product in this organization."))
@@ -234,23 +218,49 @@ def check_binding(session: Session, *, org_id: int, product_id: int, lot: str | 
     return product
 
 
-def void(session: Session, *, org_id: int, selection: Selection) -> int:
+def void(session: Session, actor: Actor, *, selection: Selection) -> int:
     """Void stamps in any state but void; returns how many changed."""
-    get_organization(session, org_id)
+    org = require(session, actor, "issue_stamps")
     values = {"status": VOID, "voided_at": utcnow()}
-    return _update_selected(session, org_id, selection, [Stamp.status != VOID], values)
+    changed = _update_selected(session, org, selection, [Stamp.status != VOID], values)
+    _record_change(session, actor, org, selection, "voiding", changed)
+    return changed
+
+
+def _record_change(
+    session: Session,
+    actor: Actor,
+    org: Organization,
+    selection: Selection,
+    action: str,
+    changed: int,
+    **ids: int | None,
+) -> None:
+    if changed:
+        ranges = _ranges_of(session, org, selection)
+        record_event(
+            session, action, org.id, org.id, ranges, changed, run_id=selection.run_id, **ids
+        )
+    record(session, actor, f"stamps.{action}", selection.describe(), changed=changed, **ids)
+
+
+def _ranges_of(session: Session, org: Organization, selection: Selection) -> list[tuple[int, int]]:
+    if selection.run_id is not None:
+        run = get_run(session, selection.run_id, org.id)
+        return [(run.first_sequence, run.last_sequence)]
+    return selection.ranges()
 
 
 def _update_selected(
     session: Session,
-    org_id: int,
+    org: Organization,
     selection: Selection,
     conditions: list[object],
     values: dict[str, object],
 ) -> int:
-    run = get_run(session, selection.run_id, org_id) if selection.run_id is not None else None
+    run = get_run(session, selection.run_id, org.id) if selection.run_id is not None else None
     changed = 0
-    for where in _selection_filters(org_id, selection, run):
+    for where in selection_filters(org.id, selection, run):
         result = session.execute(
             update(Stamp).where(*where, *conditions).values(**values),  # type: ignore[arg-type]
             execution_options={"synchronize_session": False},
@@ -259,10 +269,11 @@ def _update_selected(
     return changed
 
 
-def _selection_filters(
-    org_id: int, selection: Selection, run: StampRun | None
-) -> Iterable[list[object]]:
-    owned = Stamp.org_id == org_id
+def selection_filters(
+    issuer_id: int, selection: Selection, run: StampRun | None
+) -> Iterable[list[Any]]:
+    """WHERE clauses (one or several, for long lists) picking the selected stamps of an issuer."""
+    owned = Stamp.org_id == issuer_id
     if run is not None:
         yield [*in_run(run)]
     elif selection.first is not None and selection.last is not None:

@@ -1,0 +1,127 @@
+"""Organizations: created by the operator, or self-registered and approved by a regulator."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from chinhhang.accounts.actor import Actor
+from chinhhang.accounts.models import ORG_KINDS, Organization
+from chinhhang.accounts.services.access import can_oversee, require
+from chinhhang.accounts.services.audit import record
+from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chinhhang.i18n import N_
+
+# Who may register themselves; a regulator is created by the operator only.
+SELF_REGISTERING_KINDS = ("manufacturer", "distributor", "retailer")
+
+
+def create_organization(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    address: str | None = None,
+    approved: bool = True,
+) -> Organization:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(N_("An organization needs a name of 1 to 200 characters."))
+    if kind not in ORG_KINDS:
+        raise InvalidInput(
+            N_("Unknown organization kind; choose one of: %(kinds)s."), kinds=", ".join(ORG_KINDS)
+        )
+    address = (address or "").strip() or None
+    if address is not None and len(address) > 300:
+        raise InvalidInput(N_("The address is longer than 300 characters."))
+    if find_organization(session, name) is not None:
+        raise Conflict(N_("An organization named %(name)s already exists."), name=name)
+    org = Organization(name=name, kind=kind, address=address, next_serial=1, approved=approved)
+    session.add(org)
+    session.flush()  # the caller prints the new id
+    return org
+
+
+def get_organization(session: Session, org_id: int) -> Organization:
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound(N_("No such organization."))
+    return org
+
+
+def get_manufacturer(session: Session, org_id: int) -> Organization:
+    """Only manufacturers (brand owners) register products and issue stamps (SPEC section 1):
+    a distributor or a regulator that could would be able to impersonate a brand."""
+    org = get_organization(session, org_id)
+    if org.kind != "manufacturer":
+        raise Forbidden(
+            N_("Only a manufacturer can do this; %(name)s is a %(kind)s."),
+            name=org.name,
+            kind=org.kind,
+        )
+    return org
+
+
+def find_organization(session: Session, name: str) -> Organization | None:
+    return session.scalars(select(Organization).where(Organization.name == name)).first()
+
+
+def reserve_serials(session: Session, org_id: int, quantity: int) -> int:
+    """Atomically take `quantity` serial sequence numbers; returns the first.
+
+    One UPDATE … RETURNING, so two runs issued at once never share a serial, on either database.
+    """
+    first = session.execute(
+        update(Organization)
+        .where(Organization.id == org_id)
+        .values(next_serial=Organization.next_serial + quantity)
+        .returning(Organization.next_serial)
+    ).scalar_one()
+    return int(first) - quantity
+
+
+def list_organizations(
+    session: Session, actor: Actor, *, pending_only: bool = False
+) -> Sequence[Organization]:
+    """Regulators and the operator see every organization; others see the approved ones they
+    may ship to (name and kind only are shown to them)."""
+    query = select(Organization).order_by(Organization.name)
+    if can_oversee(session, actor):
+        if pending_only:
+            query = query.where(Organization.approved.is_(False))
+        return session.scalars(query).all()
+    require(session, actor, "view")
+    return session.scalars(
+        query.where(Organization.approved.is_(True), Organization.kind != "regulator")
+    ).all()
+
+
+def approve_organization(session: Session, actor: Actor, org_id: int) -> Organization:
+    """A regulator's owner or admin, or the platform operator, approves a registration."""
+    if not actor.platform_admin:
+        require(session, actor, "approve_organizations")
+    org = get_organization(session, org_id)
+    if org.approved:
+        raise Conflict(N_("%(name)s is already approved."), name=org.name)
+    org.approved = True
+    record(session, actor, "organization.approve", f"organization:{org.id}", org_id=org.id)
+    return org
+
+
+def update_organization(
+    session: Session, actor: Actor, *, address: str | None, website: str | None
+) -> Organization:
+    org = require(session, actor, "edit_organization")
+    address = (address or "").strip() or None
+    website = (website or "").strip() or None
+    if address is not None and len(address) > 300:
+        raise InvalidInput(N_("The address is longer than 300 characters."))
+    if website is not None and (
+        len(website) > 500 or not website.startswith(("http://", "https://"))
+    ):
+        raise InvalidInput(N_("%(field)s must be an http:// or https:// address."), field="website")
+    org.address, org.website = address, website
+    record(session, actor, "organization.edit", f"organization:{org.id}")
+    return org

@@ -1,0 +1,223 @@
+"""Custody: shipping stamps to a distributor or retailer, and receiving them (SPEC section 4).
+
+A shipment holds stamps of one issuer as serial ranges. Shipping marks the stamps as
+travelling (shipment_id); receiving moves custody (holder_org_id) to the receiver. Only stamps
+that are active, held by the sender and not already travelling can be shipped; if any selected
+stamp is not, nothing is shipped and the answer says how many are wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from chinhhang.accounts.actor import Actor
+from chinhhang.accounts.models import Organization
+from chinhhang.accounts.services import can_oversee, record, require
+from chinhhang.db import utcnow
+from chinhhang.errors import Conflict, InvalidInput, NotFound
+from chinhhang.i18n import N_
+from chinhhang.stamps.models import (
+    ACTIVE,
+    IN_TRANSIT,
+    RECEIVED,
+    Shipment,
+    ShipmentRange,
+    Stamp,
+    StampRun,
+)
+from chinhhang.stamps.services.events import record_event
+from chinhhang.stamps.services.runs import get_run, selection_filters
+from chinhhang.stamps.services.selection import Selection
+
+RECEIVER_KINDS = frozenset({"distributor", "retailer"})
+MAX_REFERENCE = 100
+
+
+def ship(
+    session: Session,
+    actor: Actor,
+    *,
+    to_org_id: int,
+    selection: Selection,
+    reference: str | None = None,
+) -> Shipment:
+    """Raises NotFound for an unknown receiver or no matching stamps, Conflict when some
+    selected stamps cannot be shipped (the message says how many), InvalidInput otherwise."""
+    org = require(session, actor, "ship_stamps")
+    receiver = _receiver(session, org, to_org_id)
+    reference = (reference or "").strip() or None
+    if reference is not None and (len(reference) > MAX_REFERENCE or not reference.isprintable()):
+        raise InvalidInput(N_("A shipment reference has at most 100 characters."))
+    issuer_id = _issuer_of(org, selection)
+    ranges = _ranges(session, issuer_id, selection)
+    total, shippable = _count(session, issuer_id, selection, org.id)
+    expected = sum(last - first + 1 for first, last in ranges)
+    if total == 0:
+        raise NotFound(N_("No stamps match this selection."))
+    if total != expected or shippable != total:
+        raise Conflict(
+            N_(
+                "%(bad)s of the %(expected)s selected stamps are not active and in your custody; "
+                "nothing was shipped."
+            ),
+            bad=expected - shippable,
+            expected=expected,
+        )
+    shipment = Shipment(
+        from_org_id=org.id,
+        to_org_id=receiver.id,
+        issuer_org_id=issuer_id,
+        quantity=total,
+        status=IN_TRANSIT,
+        reference=reference,
+    )
+    session.add(shipment)
+    session.flush()  # the ranges and the stamps point at it
+    session.add_all(
+        ShipmentRange(shipment_id=shipment.id, first_sequence=a, last_sequence=b) for a, b in ranges
+    )
+    for where in selection_filters(issuer_id, selection, _run(session, issuer_id, selection)):
+        session.execute(
+            update(Stamp).where(*where).values(shipment_id=shipment.id),
+            execution_options={"synchronize_session": False},
+        )
+    record_event(session, "shipping", org.id, issuer_id, ranges, total, shipment_id=shipment.id)
+    record(
+        session,
+        actor,
+        "shipment.ship",
+        f"shipment:{shipment.id}",
+        to=receiver.name,
+        quantity=total,
+        stamps=selection.describe(),
+    )
+    return shipment
+
+
+def receive(session: Session, actor: Actor, shipment_id: int) -> Shipment:
+    org = require(session, actor, "receive_stamps")
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None or shipment.to_org_id != org.id:
+        raise NotFound(N_("No such shipment."))
+    if shipment.status != IN_TRANSIT:
+        raise Conflict(N_("This shipment was already received."))
+    session.execute(
+        update(Stamp)
+        .where(Stamp.shipment_id == shipment.id)
+        .values(holder_org_id=org.id, shipment_id=None),
+        execution_options={"synchronize_session": False},
+    )
+    shipment.status, shipment.received_at = RECEIVED, utcnow()
+    ranges = [(r.first_sequence, r.last_sequence) for r in shipment_ranges(session, shipment.id)]
+    record_event(
+        session,
+        "receiving",
+        org.id,
+        shipment.issuer_org_id,
+        ranges,
+        shipment.quantity,
+        shipment_id=shipment.id,
+    )
+    record(
+        session, actor, "shipment.receive", f"shipment:{shipment.id}", quantity=shipment.quantity
+    )
+    return shipment
+
+
+def _receiver(session: Session, org: Organization, to_org_id: int) -> Organization:
+    receiver = session.get(Organization, to_org_id)
+    if receiver is None or not receiver.approved or receiver.kind not in RECEIVER_KINDS:
+        raise NotFound(N_("No such distributor or retailer."))
+    if receiver.id == org.id:
+        raise InvalidInput(N_("An organization cannot ship to itself."))
+    return receiver
+
+
+def _issuer_of(org: Organization, selection: Selection) -> int:
+    """A manufacturer ships its own serials; others name the issuer whose serials they mean."""
+    if org.kind == "manufacturer" or selection.issuer_org_id is None:
+        return org.id
+    return selection.issuer_org_id
+
+
+def _run(session: Session, issuer_id: int, selection: Selection) -> StampRun | None:
+    return get_run(session, selection.run_id, issuer_id) if selection.run_id is not None else None
+
+
+def _ranges(session: Session, issuer_id: int, selection: Selection) -> list[tuple[int, int]]:
+    if selection.run_id is not None:
+        run = get_run(session, selection.run_id, issuer_id)
+        return [(run.first_sequence, run.last_sequence)]
+    return selection.ranges()
+
+
+def _count(
+    session: Session, issuer_id: int, selection: Selection, holder_id: int
+) -> tuple[int, int]:
+    """(how many selected stamps exist, how many of them the holder can ship)."""
+    held = and_(
+        Stamp.status == ACTIVE,
+        Stamp.shipment_id.is_(None),
+        func.coalesce(Stamp.holder_org_id, Stamp.org_id) == holder_id,
+    )
+    total = shippable = 0
+    for where in selection_filters(issuer_id, selection, _run(session, issuer_id, selection)):
+        row = session.execute(
+            select(func.count(), func.count().filter(held)).select_from(Stamp).where(*where)
+        ).one()
+        total, shippable = total + int(row[0]), shippable + int(row[1])
+    return total, shippable
+
+
+def shipment_ranges(session: Session, shipment_id: int) -> Sequence[ShipmentRange]:
+    return session.scalars(
+        select(ShipmentRange)
+        .where(ShipmentRange.shipment_id == shipment_id)
+        .order_by(ShipmentRange.first_sequence)
+    ).all()
+
+
+def get_shipment(session: Session, actor: Actor, shipment_id: int) -> Shipment:
+    """Sender, receiver and regulators see a shipment; to everyone else it does not exist."""
+    org = require(session, actor, "view")
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None or (
+        org.id not in (shipment.from_org_id, shipment.to_org_id) and not can_oversee(session, actor)
+    ):
+        raise NotFound(N_("No such shipment."))
+    return shipment
+
+
+def list_shipments(
+    session: Session,
+    actor: Actor,
+    *,
+    direction: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> Sequence[Shipment]:
+    """`direction` "incoming", "outgoing" or None for both; newest first."""
+    org = require(session, actor, "view")
+    sides = {
+        "incoming": Shipment.to_org_id == org.id,
+        "outgoing": Shipment.from_org_id == org.id,
+        None: or_(Shipment.to_org_id == org.id, Shipment.from_org_id == org.id),
+    }
+    if direction not in sides:
+        raise InvalidInput(N_("Direction is incoming or outgoing."))
+    query = select(Shipment).where(sides[direction])
+    if before is not None:
+        query = query.where(Shipment.id < before)
+    return session.scalars(query.order_by(Shipment.id.desc()).limit(limit)).all()
+
+
+def organization_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+    )
+    return {int(i): n for i, n in rows}
