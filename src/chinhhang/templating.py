@@ -36,8 +36,13 @@ _language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 _TRANSLATORS = {lang: translator(lang) for lang in LANGUAGES}
 
 
+LANGUAGE_COOKIE = "ch_lang"
+
+
 def language_of(request: Request) -> str:
-    return negotiate(request.query_params.get("lang"), request.headers.get("accept-language"))
+    """`?lang=`, then the language the portal remembered in a cookie, then Accept-Language."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    return negotiate(chosen, request.headers.get("accept-language"))
 
 
 def pages_of(request: Request) -> Pages:

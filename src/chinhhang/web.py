@@ -11,18 +11,33 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from chinhhang.accounts import admin_views as account_admin_views
+from chinhhang.accounts import api as account_api
+from chinhhang.accounts import views as account_views
+from chinhhang.catalog import api as catalog_api
+from chinhhang.catalog import views as catalog_views
+from chinhhang.catalog.images import MEDIA_FOLDER
 from chinhhang.config import Settings, derive_key
-from chinhhang.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from chinhhang.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
+from chinhhang.deps import LoginRequired
 from chinhhang.errors import DomainError
 from chinhhang.i18n import N_, translator
+from chinhhang.portal import login_redirect
+from chinhhang.scans import api as scan_api
+from chinhhang.scans import portal_views as scan_portal_views
 from chinhhang.scans import views as scan_views
 from chinhhang.scans.services import Scanner
 from chinhhang.scans.store import ScanStore
 from chinhhang.scans.throttle import Throttle
+from chinhhang.stamps import api as stamp_api
+from chinhhang.stamps import views as stamp_views
+from chinhhang.stamps.background import RunFiller
+from chinhhang.stamps.services import unfinished_runs
 from chinhhang.templating import Pages, language_of, pages_of
 
 log = logging.getLogger("chinhhang")
@@ -32,6 +47,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 GC_THRESHOLD = 20_000
 # PostgreSQL connections per worker for scans (the thread pool runs up to 40 at once).
 SCAN_POOL_SIZE = 20
+# Per address and per e-mail: enough for typos, too few for guessing passwords.
+LOGIN_RATE_LIMIT = "10/minute"
+API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,9 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings, pool_pre_ping=False, pool_recycle=300, pool_size=SCAN_POOL_SIZE, max_overflow=0
     )
     store = ScanStore(scan_engine)
+    filler = RunFiller(engine, settings.keyring)
+    sessions = make_sessionmaker(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _resume_unfinished_runs(sessions, filler)
         # Everything built at start-up lives as long as the process. Freezing it keeps the
         # cyclic collector from walking those objects again and again: its full collections
         # were the scan path's worst latency (p99 ~100 ms, docs/benchmarks.md).
@@ -55,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 20, 50)
         yield
+        filler.close()
         store.close()
         scan_engine.dispose()
         engine.dispose()
@@ -68,7 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    app.state.sessions = sessions
+    app.state.filler = filler
+    app.state.media_dir = settings.data_dir / MEDIA_FOLDER
+    app.state.login_throttle = Throttle(LOGIN_RATE_LIMIT, settings.redis_url, name="login")
     app.state.read_sessions = make_read_sessionmaker(engine)
     app.state.pages = Pages()
     app.state.throttle = Throttle(settings.scan_rate_limit, settings.redis_url)
@@ -79,11 +104,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The scan routes first: the router tries routes in order and these are the hot path.
     app.router.routes[0:0] = scan_views.routes
     app.include_router(scan_views.router)
+    for api in (account_api, catalog_api, stamp_api, scan_api):
+        app.include_router(api.router, prefix=API_PREFIX)
+    for views in (
+        scan_portal_views,
+        account_views,
+        account_admin_views,
+        catalog_views,
+        stamp_views,
+    ):
+        app.include_router(views.router)
     app.add_api_route("/", home, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_api_route("/healthz", healthz, methods=["GET", "HEAD"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.state.media_dir.mkdir(parents=True, exist_ok=True)
+    app.mount("/media", StaticFiles(directory=app.state.media_dir), name="media")
     _install_error_pages(app)
     return app
+
+
+def _resume_unfinished_runs(sessions: sessionmaker[Session], filler: RunFiller) -> None:
+    """Runs whose filling a restart interrupted carry on from their last committed chunk.
+
+    With several workers each would try: `fill_run` resumes from `filled`, and the stamps'
+    (org, sequence) key makes a second writer of the same chunk fail instead of duplicating.
+    """
+    with session_scope(sessions) as session:
+        runs = list(unfinished_runs(session))
+        session.expunge_all()
+    for run in runs:
+        log.warning("resuming stamp run %s at %s of %s", run.id, run.filled, run.quantity)
+        filler.submit(run)
 
 
 def home(request: Request) -> Response:
@@ -112,6 +163,14 @@ def _install_error_pages(app: FastAPI) -> None:
             request, "errors/error.html", {"status": status, "message": text_}, status
         )
 
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, error: LoginRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            response = answer(request, 401, error.message, error.values)
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return login_redirect(request)
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
         return answer(request, error.status_code, error.message, error.values)
@@ -119,6 +178,8 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         messages = {
+            401: N_("Please log in."),
+            403: N_("You may not do this."),
             404: N_("This page does not exist."),
             405: N_("This address does not accept that kind of request."),
         }

@@ -27,7 +27,8 @@ def _ipv6_prefix(address: str) -> str:
 
 
 class Throttle:
-    def __init__(self, rate: str, redis_url: str | None = None) -> None:
+    def __init__(self, rate: str, redis_url: str | None = None, name: str = "scan") -> None:
+        self.name = name
         self.item: RateLimitItem | None = None if rate.strip() == "0" else parse(rate)
         self.shared = (
             strategies.FixedWindowRateLimiter(
@@ -56,7 +57,7 @@ class Throttle:
             client = _ipv6_prefix(client)
         if self.shared is not None:
             try:
-                return self.shared.hit(self.item, "scan", client or "-")
+                return self.shared.hit(self.item, self.name, client or "-")
             except Exception:  # Redis down: throttling is a guard, scans must go on
                 self._warn_shared_down()
                 return True

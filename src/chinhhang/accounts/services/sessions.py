@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.accounts.models import LoginSession, Membership, User
+from chinhhang.accounts.models import LoginSession, Membership, Organization, User
 from chinhhang.db import utcnow
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
@@ -31,6 +31,9 @@ class SignedIn:
     actor: Actor
     user: User
     login: LoginSession
+    # The organization being worked in, and every one the user belongs to (for the switcher).
+    org: Organization | None
+    organizations: list[tuple[str, Organization]]
 
 
 def start_session(session: Session, user: User) -> str:
@@ -68,13 +71,17 @@ def signed_in(session: Session, token: str | None, client_net: str | None) -> Si
     user = session.get(User, login.user_id)
     if user is None:
         return None
-    role = None
-    if login.org_id is not None:
-        role = session.scalars(
-            select(Membership.role).where(
-                Membership.user_id == user.id, Membership.org_id == login.org_id
-            )
-        ).first()
+    organizations = [
+        (role_, org_)
+        for role_, org_ in session.execute(
+            select(Membership.role, Organization)
+            .join(Organization, Organization.id == Membership.org_id)
+            .where(Membership.user_id == user.id)
+            .order_by(Organization.name)
+        )
+    ]
+    current = next(((r, o) for r, o in organizations if o.id == login.org_id), None)
+    role, org = current if current else (None, None)
     if now - login.last_seen_at >= TOUCH_EVERY:
         login.last_seen_at = now
     actor = Actor(
@@ -85,7 +92,7 @@ def signed_in(session: Session, token: str | None, client_net: str | None) -> Si
         via="web",
         client_net=client_net,
     )
-    return SignedIn(actor, user, login)
+    return SignedIn(actor, user, login, org, organizations)
 
 
 def switch_organization(session: Session, login: LoginSession, org_id: int) -> None:

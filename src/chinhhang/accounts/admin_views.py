@@ -1,0 +1,8 @@
+"""Portal pages for an organization's people and records: members and invitations, API
+tokens, the audit log, and approving organizations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/portal", include_in_schema=False)

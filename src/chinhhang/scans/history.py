@@ -1,0 +1,132 @@
+"""What an organization sees of its scans: the list, scans per day, the latest warnings.
+
+A manufacturer sees the scans of the stamps and products it made; a distributor or retailer
+sees the scans of the stamps now in its custody. Client networks are shown as stored (/24 or
+/48); nothing finer exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from chinhhang.accounts.actor import Actor
+from chinhhang.accounts.models import Organization
+from chinhhang.accounts.services import require
+from chinhhang.catalog.models import Product
+from chinhhang.db import utcnow
+from chinhhang.errors import InvalidInput
+from chinhhang.i18n import N_
+from chinhhang.scans.models import ScanEvent
+from chinhhang.scans.sql import GENUINE, NOT_ACTIVATED, OVER_LIMIT, VOID
+from chinhhang.stamps.models import Stamp
+from chinhhang.stamps.serials import grouped, serial_for
+
+WARNINGS = (OVER_LIMIT, NOT_ACTIVATED, VOID)
+OUTCOMES = (GENUINE, *WARNINGS, "product")
+MAX_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRow:
+    id: int
+    scanned_at: datetime
+    kind: str
+    outcome: str
+    serial: str | None
+    product: str | None
+    scan_number: int | None
+    client_net: str | None
+
+
+def _visible(query: Select, org: Organization) -> Select:  # type: ignore[type-arg]
+    if org.kind == "manufacturer":
+        return query.where(ScanEvent.org_id == org.id)
+    return query.join(Stamp, Stamp.code == ScanEvent.stamp_code).where(
+        Stamp.holder_org_id == org.id
+    )
+
+
+def list_scans(
+    session: Session,
+    actor: Actor,
+    *,
+    outcome: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[ScanRow]:
+    """Newest first, keyset-paged by id; `outcome` filters (e.g. over_limit)."""
+    org = require(session, actor, "view")
+    query = _visible(
+        select(
+            ScanEvent.id,
+            ScanEvent.scanned_at,
+            ScanEvent.kind,
+            ScanEvent.outcome,
+            ScanEvent.stamp_code,
+            Product.name,
+            ScanEvent.scan_number,
+            ScanEvent.client_net,
+        ).outerjoin(Product, Product.id == ScanEvent.product_id),
+        org,
+    )
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise InvalidInput(N_("Unknown scan outcome."))
+        query = query.where(ScanEvent.outcome == outcome)
+    if before is not None:
+        query = query.where(ScanEvent.id < before)
+    rows = session.execute(query.order_by(ScanEvent.id.desc()).limit(limit)).all()
+    sequences = _sequences(session, {r[4] for r in rows if r[4]})
+    return [
+        ScanRow(
+            id=r[0],
+            scanned_at=r[1],
+            kind=r[2],
+            outcome=r[3],
+            serial=grouped(serial_for(sequences[r[4]])) if r[4] in sequences else None,
+            product=r[5],
+            scan_number=r[6],
+            client_net=r[7],
+        )
+        for r in rows
+    ]
+
+
+def _sequences(session: Session, codes: set[str]) -> dict[str, int]:
+    """Serials for the listed scans' stamps (the code itself is never shown)."""
+    if not codes:
+        return {}
+    rows = session.execute(select(Stamp.code, Stamp.sequence).where(Stamp.code.in_(codes)))
+    return {code: int(sequence) for code, sequence in rows}
+
+
+def latest_warnings(session: Session, actor: Actor, limit: int = 10) -> list[ScanRow]:
+    """The dashboard's latest alerts until the alerts issue adds grouped alerts."""
+    rows: list[ScanRow] = []
+    for outcome in WARNINGS:
+        rows.extend(list_scans(session, actor, outcome=outcome, limit=limit))
+    return sorted(rows, key=lambda row: row.id, reverse=True)[:limit]
+
+
+def scans_per_day(session: Session, actor: Actor, days: int = 14) -> list[tuple[date, int]]:
+    """Scans per UTC day for the last `days` days, oldest first, days without scans as 0."""
+    org = require(session, actor, "view")
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(N_("Choose 1 to 90 days."))
+    since = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = func.date(ScanEvent.scanned_at)
+    query = _visible(select(day, func.count()), org).where(ScanEvent.scanned_at >= since)
+    counts = {str(d): int(n) for d, n in session.execute(query.group_by(day))}
+    first = since.date()
+    return [
+        (first + timedelta(days=i), counts.get(str(first + timedelta(days=i)), 0))
+        for i in range(days)
+    ]
+
+
+__all__: Sequence[str] = ("ScanRow", "latest_warnings", "list_scans", "scans_per_day")

@@ -1,0 +1,7 @@
+"""JSON API routes for stamps under /api/v1 (filled in by the portal issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
