@@ -70,3 +70,18 @@ def allows(action: str, *, role: str, kind: str, approved: bool = True) -> bool:
         and kind in permission.kinds
         and (approved or not permission.needs_approval)
     )
+
+
+def markdown_table() -> str:
+    """The table as docs/roles.md shows it; a test keeps the document equal to this."""
+    roles = ("owner", "admin", "operator", "viewer")
+    lines = [
+        "| action | what it allows | kinds of organization | " + " | ".join(roles) + " | approval |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in roles) + " | --- |",
+    ]
+    for action, permission in PERMISSIONS.items():
+        marks = " | ".join("✓" if role in permission.roles else "—" for role in roles)
+        kinds = ", ".join(kind for kind in ORG_KINDS if kind in permission.kinds)
+        approval = "needed" if permission.needs_approval else ""
+        lines.append(f"| `{action}` | {permission.description} | {kinds} | {marks} | {approval} |")
+    return "\n".join(lines)
