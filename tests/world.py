@@ -1,0 +1,158 @@
+"""A small world of organizations for authorization tests: every kind, every role, and for
+each resource one "own" instance per organization, so a test can ask any actor for its own
+thing and for another organization's.
+
+Users share one password hash (argon2 on purpose costs ~50 ms a hash); sessions and tokens
+are created directly through the services, no login form needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from chinhhang.accounts.actor import Actor
+from chinhhang.accounts.models import ROLES, Organization, User
+from chinhhang.accounts.passwords import hash_password
+from chinhhang.accounts.services import (
+    add_membership,
+    create_organization,
+    invite,
+    issue_token,
+    start_session,
+)
+from chinhhang.catalog.services import create_product, save_batch
+from chinhhang.config import Settings, derive_key
+from chinhhang.db import session_scope
+from chinhhang.stamps.services import Selection, activate, create_run, fill_run, ship
+from tests.factories import gtin
+
+PASSWORD = "world password 1"
+_HASH: list[str] = []
+CSRF_COOKIE_VALUE = "world-csrf-cookie-value"
+# Text only organization B's data contains: if it shows up in anyone else's answer, data leaked.
+SECRET_MARK = "BÍ-MẬT-CỦA-B"
+
+
+@dataclass
+class OrgWorld:
+    key: str
+    id: int
+    kind: str
+    # role → (session cookie, API token)
+    sessions: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    # resource type → id of an instance this organization owns (None: it has none)
+    own: dict[str, int] = field(default_factory=dict)
+    # for destructive routes: resource type → "role:api|portal" → an instance only that role's
+    # requests through that channel touch
+    spare: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    orgs: dict[str, OrgWorld]
+    pending_org_id: int
+    csrf_token: str
+
+    def actor_cookie(self, org: str, role: str) -> str:
+        return f"ch_session={self.orgs[org].sessions[role]}; ch_csrf={CSRF_COOKIE_VALUE}"
+
+
+def csrf_token_for(settings: Settings) -> str:
+    key = derive_key(settings.secret, "csrf")
+    return hmac.new(key, CSRF_COOKIE_VALUE.encode(), hashlib.sha256).hexdigest()
+
+
+def _user(session: Session, email: str) -> User:
+    if not _HASH:
+        _HASH.append(hash_password(PASSWORD))
+    user = User(email=email, password_hash=_HASH[0])
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _people(session: Session, world: OrgWorld) -> None:
+    for role in ROLES:
+        user = _user(session, f"{role}@{world.key}.world")
+        add_membership(session, user_id=user.id, org_id=world.id, role=role)
+        world.sessions[role] = start_session(session, user)
+        org = session.get(Organization, world.id)
+        assert org is not None
+        world.tokens[role] = issue_token(
+            session, org, role=role, name=f"{role} token", actor=Actor.command_line(world.id)
+        ).secret
+    owner = Actor.command_line(world.id)
+    world.spare = {"members": {}, "tokens": {}, "invitations": {}}
+    for role in ROLES:
+        for channel in ("api", "portal"):
+            slot = f"{role}:{channel}"
+            extra = _user(session, f"spare-{role}-{channel}@{world.key}.world")
+            world.spare["members"][slot] = add_membership(
+                session, user_id=extra.id, org_id=world.id, role="viewer"
+            ).id
+            org = session.get(Organization, world.id)
+            assert org is not None
+            world.spare["tokens"][slot] = issue_token(
+                session, org, role="viewer", name=f"spare {slot}", actor=owner
+            ).token.id
+            world.spare["invitations"][slot] = invite(
+                session, owner, email=f"invited-{role}-{channel}@{world.key}.world", role="viewer"
+            )[0].id
+
+
+def build_world(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> World:
+    kinds = {
+        "A": "manufacturer",
+        "B": "manufacturer",
+        "D": "distributor",
+        "E": "distributor",
+        "R": "retailer",
+        "G": "regulator",
+    }
+    orgs: dict[str, OrgWorld] = {}
+    with session_scope(sessions) as session:
+        for key, kind in kinds.items():
+            org = create_organization(session, name=f"Org {key}", kind=kind)
+            orgs[key] = OrgWorld(key, org.id, kind)
+            _people(session, orgs[key])
+        pending = create_organization(session, name="Pending", kind="retailer", approved=False)
+        pending_id = pending.id
+    for key in ("A", "B"):
+        _manufacturer_goods(settings, engine, sessions, orgs[key], orgs["D" if key == "A" else "E"])
+    for key in ("D", "E"):
+        orgs[key].own["shipments"] = orgs["A" if key == "D" else "B"].own["shipments"]
+    return World(orgs, pending_id, csrf_token_for(settings))
+
+
+def _manufacturer_goods(
+    settings: Settings,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    maker: OrgWorld,
+    distributor: OrgWorld,
+) -> None:
+    actor = Actor.command_line(maker.id)
+    mark = SECRET_MARK if maker.key == "B" else maker.key
+    with session_scope(sessions) as session:
+        product = create_product(session, actor, name=f"Sản phẩm {mark}", gtin=gtin())
+        batch = save_batch(session, actor, product_id=product.id, lot=f"LOT{maker.key}")
+        run = create_run(session, actor, quantity=20)
+        maker.own.update(products=product.id, batches=batch.id, runs=run.id)
+    fill_run(engine, run, settings.keyring)
+    with session_scope(sessions) as session:
+        activate(session, actor, selection=Selection(run_id=run.id), product_id=product.id)
+        first = run.first_sequence
+        shipment = ship(
+            session,
+            actor,
+            to_org_id=distributor.id,
+            selection=Selection(first=first, last=first + 4),
+            reference=f"ship {mark}",
+        )
+        maker.own["shipments"] = shipment.id
