@@ -104,6 +104,9 @@ def _actor_for(request: Request, session: Session) -> Actor:
     return signed_in_user(request, session).actor
 
 
+_OPERATOR_ACTIONS = frozenset({"view", "oversee", "approve_organizations"})
+
+
 class Requires:
     """A route's permission: `actor: Annotated[Actor, Depends(Requires("manage_products"))]`."""
 
@@ -112,7 +115,9 @@ class Requires:
 
     def __call__(self, request: Request, session: SessionDep) -> Actor:
         actor = _actor_for(request, session)
-        if self.action in ("view", "oversee") and actor.platform_admin and actor.org_id is None:
+        # The operator works outside any organization: looking and approving need none (the
+        # service called next decides, e.g. approve_organization accepts the operator).
+        if self.action in _OPERATOR_ACTIONS and actor.platform_admin and actor.org_id is None:
             return actor
         require(session, actor, self.action)
         return actor

@@ -5,7 +5,14 @@ Messages are translation-catalogue ids, written for the person who made the mist
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from chinhhang.i18n import N_
+
+# C0 controls but tab and line breaks, and DEL: nobody types them, and PostgreSQL cannot store
+# NUL in text at all (the insert would fail: a 500 instead of a clear answer).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class DomainError(Exception):
@@ -49,3 +56,10 @@ class Unavailable(DomainError):
     """The database cannot take the request now (locked past the timeout, unreachable)."""
 
     status_code = 503
+
+
+def plain_text(value: str, field: str) -> str:
+    """`value` unchanged; InvalidInput if it holds control characters (see _CONTROL)."""
+    if _CONTROL.search(value):
+        raise InvalidInput(N_("%(field)s contains characters that are not allowed."), field=field)
+    return value

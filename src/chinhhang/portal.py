@@ -16,6 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from chinhhang.accounts.roles import allows
 from chinhhang.accounts.services import SignedIn
 from chinhhang.deps import CSRF_COOKIE, csrf_token
+from chinhhang.errors import DomainError
+from chinhhang.i18n import N_, translator
 from chinhhang.templating import LANGUAGE_COOKIE, language_of, pages_of
 
 PORTAL_HEADERS = {
@@ -29,6 +31,42 @@ PORTAL_HEADERS = {
 
 def is_https(request: Request) -> bool:
     return bool(request.app.state.settings.base_url.startswith("https://"))
+
+
+# The short success notes a page shows after a form's Post/Redirect/Get (`?note=saved`): a key
+# in the address, never the text itself, so a link cannot make the portal say anything else.
+NOTES = {
+    "saved": N_("Saved."),
+    "created": N_("Created."),
+    "image": N_("The image was uploaded."),
+    "batch": N_("The batch was saved."),
+    "issuing": N_("The run is being issued; this page shows its progress."),
+    "activated": N_("%(n)s stamps were activated."),
+    "voided": N_("%(n)s stamps were voided."),
+    "shipped": N_("The stamps were shipped."),
+    "received": N_("The shipment was received; its stamps are now in your custody."),
+    "role": N_("The member's role was changed."),
+    "removed": N_("The member was removed."),
+    "uninvited": N_("The invitation was revoked."),
+    "profile": N_("The organization's profile was saved."),
+    "revoked": N_("The token was revoked."),
+    "approved": N_("The organization was approved."),
+}
+
+
+def note_text(request: Request) -> str | None:
+    """The success note named by `?note=` (with `?n=` for a count), translated."""
+    message = NOTES.get(request.query_params.get("note", ""))
+    if message is None:
+        return None
+    count = request.query_params.get("n", "")
+    values = {"n": int(count) if count.isdigit() and len(count) < 12 else 0}
+    return translator(language_of(request))(message, **values)
+
+
+def error_text(request: Request, error: DomainError) -> str:
+    """A service's refusal in the reader's language, for the form that caused it."""
+    return translator(language_of(request))(error.message, **error.values)
 
 
 def can(signed: SignedIn | None, action: str) -> bool:
@@ -52,6 +90,7 @@ def portal_page(
         "csrf": csrf_token(request),
         "can": lambda action: can(signed, action),
         "path": request.url.path,
+        "note": note_text(request),
         **(context or {}),
     }
     response = pages_of(request).render(request, name, values, status_code, PORTAL_HEADERS)

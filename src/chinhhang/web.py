@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from chinhhang import api_docs
 from chinhhang.accounts import admin_views as account_admin_views
 from chinhhang.accounts import api as account_api
 from chinhhang.accounts import views as account_views
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scan_views.router)
     for api in (account_api, catalog_api, stamp_api, scan_api):
         app.include_router(api.router, prefix=API_PREFIX)
+    api_docs.install(app)
     for views in (
         scan_portal_views,
         account_views,

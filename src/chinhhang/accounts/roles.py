@@ -76,7 +76,9 @@ def markdown_table() -> str:
     """The table as docs/roles.md shows it; a test keeps the document equal to this."""
     roles = ("owner", "admin", "operator", "viewer")
     lines = [
-        "| action | what it allows | kinds of organization | " + " | ".join(roles) + " | approval |",
+        "| action | what it allows | kinds of organization | "
+        + " | ".join(roles)
+        + " | approval |",
         "| --- | --- | --- | " + " | ".join("---" for _ in roles) + " | --- |",
     ]
     for action, permission in PERMISSIONS.items():

@@ -16,7 +16,7 @@ from chinhhang.accounts.services import can_oversee, record, require
 from chinhhang.catalog.gtin import InvalidGtin, canonical_gtin
 from chinhhang.catalog.images import store_image
 from chinhhang.catalog.models import Batch, Product
-from chinhhang.errors import Conflict, InvalidInput, NotFound
+from chinhhang.errors import Conflict, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
 
 MAX_LOT_LENGTH = 20  # GS1 AI (10) allows up to 20 characters
@@ -108,11 +108,20 @@ def list_products(
     return session.scalars(query.order_by(Product.id.desc()).limit(limit)).all()
 
 
-def list_batches(session: Session, actor: Actor, product_id: int) -> Sequence[Batch]:
+def list_batches(
+    session: Session,
+    actor: Actor,
+    product_id: int,
+    *,
+    before: int | None = None,
+    limit: int | None = None,
+) -> Sequence[Batch]:
+    """Newest first, keyset-paged by id (all of them without a limit)."""
     product = product_for(session, actor, product_id)
-    return session.scalars(
-        select(Batch).where(Batch.product_id == product.id).order_by(Batch.id.desc())
-    ).all()
+    query = select(Batch).where(Batch.product_id == product.id)
+    if before is not None:
+        query = query.where(Batch.id < before)
+    return session.scalars(query.order_by(Batch.id.desc()).limit(limit)).all()
 
 
 # Field: longest text allowed (the column's size); None for non-text fields.
@@ -144,7 +153,7 @@ def _checked_details(details: dict[str, object]) -> dict[str, object]:
     checked: dict[str, object] = {}
     for field, given in details.items():
         limit = _EDITABLE[field]
-        value = (given.strip() or None) if isinstance(given, str) else given
+        value = (plain_text(given, field).strip() or None) if isinstance(given, str) else given
         if isinstance(value, str) and limit is not None and len(value) > limit:
             raise InvalidInput(
                 N_("%(field)s is longer than %(limit)s characters."), field=field, limit=limit
@@ -227,7 +236,7 @@ def save_batch(
     product = get_product(session, product_id)
     if product.org_id != org.id:
         raise NotFound(N_("No such product."))
-    if facility is not None and len(facility.strip()) > 200:
+    if facility is not None and len(plain_text(facility, "facility").strip()) > 200:
         raise InvalidInput(
             N_("%(field)s is longer than %(limit)s characters."), field="facility", limit=200
         )

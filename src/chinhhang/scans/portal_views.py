@@ -2,6 +2,65 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from chinhhang.accounts.actor import Actor
+from chinhhang.deps import Requires, SessionDep
+from chinhhang.errors import InvalidInput
+from chinhhang.forms import BigBefore
+from chinhhang.portal import error_text, portal_page
+from chinhhang.scans.dashboard import dashboard
+from chinhhang.scans.history import OUTCOMES, list_scans
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
+PAGE = 50
+
+
+@router.get("")
+def dashboard_page(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Requires("view"))],
+) -> Response:
+    board = dashboard(session, actor)
+    context = {
+        "board": board,
+        "registered": request.query_params.get("registered") == "1",
+        "password_changed": request.query_params.get("password") == "1",
+    }
+    return portal_page(request, "portal/dashboard.html", context)
+
+
+@router.get("/scans")
+def scans_page(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Requires("view"))],
+    outcome: Annotated[str, Query(max_length=20)] = "",
+    before: BigBefore = None,
+) -> Response:
+    try:
+        rows = list_scans(session, actor, outcome=outcome or None, before=before, limit=PAGE)
+    except InvalidInput as error:  # a hand-typed filter: say so above the list
+        failed: dict[str, Any] = {
+            "rows": [],
+            "outcome": "",
+            "outcomes": OUTCOMES,
+            "error": error_text(request, error),
+        }
+        return portal_page(request, "scans/portal_list.html", failed, status_code=400)
+    next_url = None
+    if len(rows) == PAGE:
+        query = {"before": rows[-1].id, **({"outcome": outcome} if outcome else {})}
+        next_url = f"/portal/scans?{urlencode(query)}"
+    context: dict[str, Any] = {
+        "rows": rows,
+        "outcome": outcome,
+        "outcomes": OUTCOMES,
+        "next_url": next_url,
+    }
+    return portal_page(request, "scans/portal_list.html", context)

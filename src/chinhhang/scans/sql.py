@@ -42,7 +42,7 @@ VALUES (:kind, :outcome, :code, :product_id, :batch_id, :org_id, :scan_number, :
 """
 _DESCRIBE = """
 SELECT p.id, p.name, p.gtin, p.brand, p.description, p.origin, p.image_url, p.standards,
-       p.shelf_life, p.warranty_months, p.website, p.withdrawn,
+       p.shelf_life, p.warranty_months, p.website, p.withdrawn, p.image_file,
        o.id, o.name, o.address, o.website,
        b.id, b.lot, b.production_date, b.expiry_date, b.facility
   FROM products p
@@ -120,10 +120,17 @@ def row_state(row: Any) -> StampState:
 def described(row: Any) -> dict[str, Any]:
     if row is None:
         return {"product": None, "manufacturer": None, "batch": None}
-    product = dict(zip(_PRODUCT_KEYS, row[:12], strict=True))
+    size = len(_PRODUCT_KEYS)
+    product = dict(zip(_PRODUCT_KEYS, row[:size], strict=True))
     product["withdrawn"] = bool(product["withdrawn"])
-    manufacturer = dict(zip(("id", "name", "address", "website"), row[12:16], strict=True))
-    batch = dict(zip(_BATCH_KEYS, row[16:], strict=True)) if row[16] is not None else None
+    maker = row[size : size + 4]
+    manufacturer = dict(zip(("id", "name", "address", "website"), maker, strict=True))
+    first_batch = size + 4
+    batch = (
+        dict(zip(_BATCH_KEYS, row[first_batch:], strict=True))
+        if row[first_batch] is not None
+        else None
+    )
     if batch:
         for key in ("production_date", "expiry_date"):
             batch[key] = str(batch[key]) if batch[key] is not None else None
@@ -143,6 +150,8 @@ _PRODUCT_KEYS = (
     "warranty_months",
     "website",
     "withdrawn",
+    # An image uploaded through the portal, served from /media/ (preferred over image_url).
+    "image_file",
 )
 _BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.accounts.models import AuditEntry
+from chinhhang.accounts.models import AuditEntry, Organization
 from chinhhang.accounts.services.access import can_oversee, require
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
@@ -54,6 +54,8 @@ def audit_entries(
         if org_id is not None and org_id != own:
             raise NotFound(N_("No such organization."))
         org_id = own
+    elif session.get(Organization, org_id) is None:
+        raise NotFound(N_("No such organization."))
     query = select(AuditEntry).where(AuditEntry.org_id == org_id)
     if before is not None:
         query = query.where(AuditEntry.id < before)

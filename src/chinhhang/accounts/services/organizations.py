@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import ORG_KINDS, Organization
 from chinhhang.accounts.services.access import can_oversee, require
 from chinhhang.accounts.services.audit import record
-from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
 
 # Who may register themselves; a regulator is created by the operator only.
@@ -26,14 +26,14 @@ def create_organization(
     address: str | None = None,
     approved: bool = True,
 ) -> Organization:
-    name = name.strip()
+    name = plain_text(name, "name").strip()
     if not name or len(name) > 200:
         raise InvalidInput(N_("An organization needs a name of 1 to 200 characters."))
     if kind not in ORG_KINDS:
         raise InvalidInput(
             N_("Unknown organization kind; choose one of: %(kinds)s."), kinds=", ".join(ORG_KINDS)
         )
-    address = (address or "").strip() or None
+    address = plain_text(address or "", "address").strip() or None
     if address is not None and len(address) > 300:
         raise InvalidInput(N_("The address is longer than 300 characters."))
     if find_organization(session, name) is not None:
@@ -83,11 +83,26 @@ def reserve_serials(session: Session, org_id: int, quantity: int) -> int:
 
 
 def list_organizations(
-    session: Session, actor: Actor, *, pending_only: bool = False
+    session: Session,
+    actor: Actor,
+    *,
+    pending_only: bool = False,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> Sequence[Organization]:
     """Regulators and the operator see every organization; others see the approved ones they
-    may ship to (name and kind only are shown to them)."""
-    query = select(Organization).order_by(Organization.name)
+    may ship to (name and kind only are shown to them).
+
+    By name; keyset-paged by (name, id) after the organization `after` (all without a limit).
+    """
+    query = select(Organization).order_by(Organization.name, Organization.id).limit(limit)
+    if after is not None:
+        previous = session.get(Organization, after)
+        if previous is None:
+            raise InvalidInput(N_("This page cursor is not valid."))
+        query = query.where(
+            tuple_(Organization.name, Organization.id) > (previous.name, previous.id)
+        )
     if can_oversee(session, actor):
         if pending_only:
             query = query.where(Organization.approved.is_(False))
@@ -111,17 +126,23 @@ def approve_organization(session: Session, actor: Actor, org_id: int) -> Organiz
 
 
 def update_organization(
-    session: Session, actor: Actor, *, address: str | None, website: str | None
+    session: Session, actor: Actor, *, address: str | None = None, website: str | None = None
 ) -> Organization:
+    """Change the given fields: None leaves a field as it is, an empty text clears it."""
     org = require(session, actor, "edit_organization")
-    address = (address or "").strip() or None
-    website = (website or "").strip() or None
-    if address is not None and len(address) > 300:
-        raise InvalidInput(N_("The address is longer than 300 characters."))
-    if website is not None and (
-        len(website) > 500 or not website.startswith(("http://", "https://"))
-    ):
-        raise InvalidInput(N_("%(field)s must be an http:// or https:// address."), field="website")
-    org.address, org.website = address, website
+    if address is not None:
+        address = plain_text(address, "address").strip() or None
+        if address is not None and len(address) > 300:
+            raise InvalidInput(N_("The address is longer than 300 characters."))
+        org.address = address
+    if website is not None:
+        website = plain_text(website, "website").strip() or None
+        if website is not None and (
+            len(website) > 500 or not website.startswith(("http://", "https://"))
+        ):
+            raise InvalidInput(
+                N_("%(field)s must be an http:// or https:// address."), field="website"
+            )
+        org.website = website
     record(session, actor, "organization.edit", f"organization:{org.id}")
     return org

@@ -30,7 +30,7 @@ from chinhhang.accounts.services.access import require
 from chinhhang.accounts.services.audit import record
 from chinhhang.accounts.services.organizations import create_organization, get_organization
 from chinhhang.db import utcnow
-from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
@@ -72,7 +72,7 @@ def create_user(
     check_password(password)
     if find_user(session, email) is not None:
         raise Conflict(N_("An account with this e-mail already exists."))
-    name = (name or "").strip()[:200] or None
+    name = plain_text(name or "", "name").strip()[:200] or None
     user = User(
         email=email, name=name, password_hash=hash_password(password), platform_admin=platform_admin
     )

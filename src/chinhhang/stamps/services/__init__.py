@@ -4,6 +4,7 @@ from chinhhang.stamps.services.events import events_of_stamp, record_event
 from chinhhang.stamps.services.listing import StampRow, list_stamps, parse_cursor, stamp_counts
 from chinhhang.stamps.services.runs import (
     MAX_RUN,
+    RunSummary,
     activate,
     check_binding,
     codes_of_run,
@@ -14,6 +15,7 @@ from chinhhang.stamps.services.runs import (
     in_run,
     list_runs,
     run_for,
+    run_with_counts,
     unfinished_runs,
     void,
 )
@@ -25,10 +27,12 @@ from chinhhang.stamps.services.shipments import (
     receive,
     ship,
     shipment_ranges,
+    shipment_with_ranges,
 )
 
 __all__ = [
     "MAX_RUN",
+    "RunSummary",
     "Selection",
     "StampRow",
     "activate",
@@ -50,8 +54,10 @@ __all__ = [
     "receive",
     "record_event",
     "run_for",
+    "run_with_counts",
     "ship",
     "shipment_ranges",
+    "shipment_with_ranges",
     "stamp_counts",
     "unfinished_runs",
     "void",

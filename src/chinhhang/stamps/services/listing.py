@@ -18,7 +18,7 @@ from chinhhang.catalog.models import Batch, Product
 from chinhhang.errors import InvalidInput
 from chinhhang.i18n import N_
 from chinhhang.stamps.models import ACTIVE, ISSUED, VOID, Stamp
-from chinhhang.stamps.serials import grouped, serial_for
+from chinhhang.stamps.serials import MAX_SEQUENCE, grouped, serial_for
 from chinhhang.stamps.services.runs import in_run, run_for
 from chinhhang.stamps.services.shipments import get_shipment, shipment_ranges
 
@@ -49,9 +49,13 @@ def parse_cursor(text: str | None) -> tuple[int, int] | None:
         return None
     try:
         org, _, seq = text.partition(".")
-        return int(org), int(seq)
+        position = int(org), int(seq)
     except ValueError:
         raise InvalidInput(N_("This page cursor is not valid.")) from None
+    # Beyond the columns' ranges the databases fail instead of comparing (a 500, not a 400).
+    if not (0 <= position[0] < 2**31 and 0 <= position[1] <= MAX_SEQUENCE):
+        raise InvalidInput(N_("This page cursor is not valid."))
+    return position
 
 
 # What a stamp list shows; a module constant because Select is immutable (each .where copies).

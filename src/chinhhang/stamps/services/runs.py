@@ -11,6 +11,7 @@ stopped (`resume_run`) instead of leaving a half-issued run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -45,10 +46,20 @@ def create_run(
     scan_limit: int = 1,
     grace_minutes: int = 30,
     key_id: int = 0,
+    product_id: int | None = None,
+    lot: str | None = None,
 ) -> StampRun:
     """Raises InvalidInput for a quantity or limit out of range, Forbidden for an actor who
-    may not issue (role, kind, or an organization still waiting for approval)."""
+    may not issue (role, kind, or an organization still waiting for approval).
+
+    `product_id` and `lot` name what the run will be activated with once filled: they are only
+    checked here (NotFound, InvalidInput), so that the activation after the fill cannot fail.
+    """
     org = require(session, actor, "issue_stamps")
+    if lot is not None and product_id is None:
+        raise InvalidInput(N_("A lot needs a product."))
+    if product_id is not None:
+        check_binding(session, org_id=org.id, product_id=product_id, lot=lot)
     if not 1 <= quantity <= MAX_RUN:
         raise InvalidInput(N_("A run has 1 to 50,000,000 stamps."))
     if not 1 <= scan_limit <= MAX_SCAN_LIMIT:
@@ -158,6 +169,20 @@ def run_for(session: Session, actor: Actor, run_id: int) -> StampRun:
     if run is None or (run.org_id != org.id and not can_oversee(session, actor)):
         raise NotFound(N_("No such stamp run."))
     return run
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    run: StampRun
+    # Stamps written so far by status (issued, active, void); absent statuses are 0.
+    counts: dict[str, int]
+
+
+def run_with_counts(session: Session, actor: Actor, run_id: int) -> RunSummary:
+    """A run as `run_for` gives it, with its stamps counted by status."""
+    run = run_for(session, actor, run_id)
+    counts = dict.fromkeys((ISSUED, ACTIVE, VOID), 0) | count_by_status(session, run.id)
+    return RunSummary(run, counts)
 
 
 def list_runs(

@@ -191,6 +191,14 @@ def get_shipment(session: Session, actor: Actor, shipment_id: int) -> Shipment:
     return shipment
 
 
+def shipment_with_ranges(
+    session: Session, actor: Actor, shipment_id: int
+) -> tuple[Shipment, Sequence[ShipmentRange]]:
+    """`get_shipment` and the shipment's serial ranges, in serial order."""
+    shipment = get_shipment(session, actor, shipment_id)
+    return shipment, shipment_ranges(session, shipment.id)
+
+
 def list_shipments(
     session: Session,
     actor: Actor,

@@ -5,4 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from chinhhang.accounts.admin_views import members, oversight, tokens
+
 router = APIRouter(prefix="/portal", include_in_schema=False)
+for part in (members, tokens, oversight):
+    router.include_router(part.router)

@@ -1,7 +1,0 @@
-"""Portal pages for stamps."""
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-router = APIRouter(prefix="/portal", include_in_schema=False)

@@ -1,0 +1,11 @@
+"""Portal pages for stamps: runs (issue, activate, void), the stamp list, and shipments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from chinhhang.stamps.views import runs, shipments
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+router.include_router(runs.router)
+router.include_router(shipments.router)
