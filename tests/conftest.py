@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from chinhhang.accounts import passwords
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database
 from chinhhang.web import create_app
@@ -26,6 +28,18 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_SECRET = "test-secret-" + "k" * 40
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """argon2id with its smallest cost in this process: the production parameters (64 MiB,
+    3 passes) cost ~50 ms a hash by design, and hundreds of test accounts would spend minutes
+    on it. Same algorithm and code path; `test_passwords` checks the production parameters,
+    and the CLI tests (subprocesses) hash with them for real."""
+    saved = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._hasher = saved
 
 
 def _admin_engine() -> Engine:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIRouter
 from fastapi.security import HTTPBearer
@@ -19,15 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chinhhang.accounts.roles import PERMISSIONS
 from chinhhang.deps import Requires
+from chinhhang.forms import MAX_BIG_ID, MAX_ID, IdPath
 
-# Ids in paths, queries and bodies: numbers both databases can compare. PostgreSQL compares an
-# INTEGER key with a parameter cast to INTEGER (out of range above 2**31 - 1) and SQLite refuses
-# Python ints beyond 64 bits: either would be a 500, so larger ids are a 400 here.
-MAX_ID = 2**31 - 1
+__all__ = ["MAX_ID", "IdPath"]  # re-exported for the API modules
+
+# Ids: the same bounds as the portal's (forms.py says why).
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1 to 200).")]
 Before = Annotated[
@@ -37,7 +36,7 @@ Before = Annotated[
 # For the BIGINT keys of the audit log and the scan events.
 BigBefore = Annotated[
     int | None,
-    Query(ge=1, le=2**63 - 1, description="The `next` of the previous page (newest first)."),
+    Query(ge=1, le=MAX_BIG_ID, description="The `next` of the previous page (newest first)."),
 ]
 After = Annotated[
     str | None,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import SignedIn, require, signed_in, token_actor
+from chinhhang.accounts.services.access import PLATFORM_ADMIN_ACTIONS
 from chinhhang.config import Settings, derive_key
 from chinhhang.db import session_scope
 from chinhhang.errors import DomainError, Forbidden
@@ -104,9 +105,6 @@ def _actor_for(request: Request, session: Session) -> Actor:
     return signed_in_user(request, session).actor
 
 
-_OPERATOR_ACTIONS = frozenset({"view", "oversee", "approve_organizations"})
-
-
 class Requires:
     """A route's permission: `actor: Annotated[Actor, Depends(Requires("manage_products"))]`."""
 
@@ -117,7 +115,7 @@ class Requires:
         actor = _actor_for(request, session)
         # The operator works outside any organization: looking and approving need none (the
         # service called next decides, e.g. approve_organization accepts the operator).
-        if self.action in _OPERATOR_ACTIONS and actor.platform_admin and actor.org_id is None:
+        if self.action in PLATFORM_ADMIN_ACTIONS and actor.platform_admin and actor.org_id is None:
             return actor
         require(session, actor, self.action)
         return actor

@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings, pool_pre_ping=False, pool_recycle=300, pool_size=SCAN_POOL_SIZE, max_overflow=0
     )
     store = ScanStore(scan_engine)
-    filler = RunFiller(engine, settings.keyring)
     sessions = make_sessionmaker(engine)
+    filler = RunFiller(engine, settings.keyring, sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -153,6 +153,17 @@ def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def _first(error: RequestValidationError) -> str:
+    """Which field, and what is wrong with it (pydantic's English words), e.g.
+    "scan_limit: Input should be greater than or equal to 1". The value itself is not echoed."""
+    problems = error.errors()
+    if not problems:
+        return "?"
+    first = problems[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query"))
+    return f"{where or 'body'}: {first.get('msg', 'invalid')}"[:200]
+
+
 def _install_error_pages(app: FastAPI) -> None:
     def answer(request: Request, status: int, message: str, values: dict[str, object]) -> Response:
         gettext = translator(language_of(request))
@@ -189,8 +200,10 @@ def _install_error_pages(app: FastAPI) -> None:
         return answer(request, error.status_code, message, {})
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, _error: RequestValidationError) -> Response:
-        return answer(request, 400, N_("The request is not valid."), {})
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        return answer(
+            request, 400, N_("The request is not valid: %(detail)s"), {"detail": _first(error)}
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, _error: Exception) -> Response:

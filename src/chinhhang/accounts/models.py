@@ -33,6 +33,8 @@ class Organization(Base):
         CheckConstraint(
             "kind IN ('manufacturer', 'distributor', 'retailer', 'regulator')", name="kind"
         ),
+        # Two registrations racing past the service's check must not both succeed.
+        UniqueConstraint("name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,7 +140,8 @@ class AuditEntry(Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
-    # "web", "api" or "cli": the command line acts for the operator without a user.
+    # "web", "api", "cli" (the operator, without a user) or "system" (e.g. the activation a
+    # run was issued with, done when its fill completes).
     via: Mapped[str] = mapped_column(String(10))
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str | None] = mapped_column(String(200))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+PRODUCTION_HASHER = PasswordHasher()
+_hasher = PRODUCTION_HASHER
 # Verified against when the e-mail is unknown, so both answers take the same time.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+_DUMMY_HASH = PRODUCTION_HASHER.hash("not a password anyone has")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 

@@ -19,6 +19,10 @@ ALL_KINDS = frozenset(ORG_KINDS)
 HOLDERS = frozenset({"manufacturer", "distributor", "retailer"})
 
 
+# Who outranks whom, for "nobody grants more than they have" (tokens, member roles).
+ROLE_RANK = {"viewer": 0, "operator": 1, "admin": 2, "owner": 3}
+
+
 @dataclass(frozen=True, slots=True)
 class Permission:
     roles: frozenset[str]

@@ -7,25 +7,31 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from chinhhang.accounts.services import (
+    SignedIn,
     accept_invitation,
     authenticate,
     change_password,
     end_session,
     find_invitation,
+    find_user,
     register,
+    signed_in,
     start_session,
     switch_organization,
 )
 from chinhhang.deps import CSRF_COOKIE, SESSION_COOKIE, CsrfDep, SessionDep, SignedInDep, client_net
-from chinhhang.errors import DomainError
-from chinhhang.i18n import N_, translator
-from chinhhang.portal import portal_page, safe_next, see_other, set_cookie
-from chinhhang.templating import language_of
+from chinhhang.errors import DomainError, InvalidInput
+from chinhhang.forms import MAX_ID
+from chinhhang.i18n import N_
+from chinhhang.portal import error_text, portal_page, safe_next, see_other, set_cookie
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
+# Login, registration and invitations share one budget per network (and login one per e-mail).
+TOO_MANY = InvalidInput(N_("Too many login attempts. Wait a minute and try again."))
 Text = Annotated[str, Form(max_length=500)]
 Password = Annotated[str, Form(max_length=500)]
 
@@ -36,10 +42,6 @@ def _signed_in_response(request: Request, token: str, target: str) -> Response:
     set_cookie(request, response, SESSION_COOKIE, token)
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
-
-
-def _error_text(request: Request, error: DomainError) -> str:
-    return translator(language_of(request))(error.message, **error.values)
 
 
 @router.get("/login")
@@ -56,23 +58,13 @@ def login(
     next: Annotated[str, Form(max_length=500)] = "/portal",
 ) -> Response:
     throttle = request.app.state.login_throttle
-    net = client_net(request)
-    if not (throttle.allow(f"net:{net}") and throttle.allow(f"user:{email.strip().lower()}")):
-        message = N_("Too many login attempts. Wait a minute and try again.")
-        return portal_page(
-            request,
-            "accounts/login.html",
-            {
-                "next": safe_next(next),
-                "email": email,
-                "error": translator(language_of(request))(message),
-            },
-            status_code=429,
-        )
+    if _too_many(request, "net") or not throttle.allow(f"user:{email.strip().lower()}"):
+        context = {"next": safe_next(next), "email": email, "error": error_text(request, TOO_MANY)}
+        return portal_page(request, "accounts/login.html", context, status_code=429)
     try:
         user = authenticate(session, email, password)
     except DomainError as error:
-        context = {"next": safe_next(next), "email": email, "error": _error_text(request, error)}
+        context = {"next": safe_next(next), "email": email, "error": error_text(request, error)}
         return portal_page(request, "accounts/login.html", context, status_code=400)
     token = start_session(session, user)
     return _signed_in_response(request, token, safe_next(next))
@@ -102,14 +94,17 @@ def register_business(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     form = {"org_name": org_name, "kind": kind, "email": email, "name": name}
+    if _too_many(request, "register"):
+        context = {"form": form, "error": error_text(request, TOO_MANY)}
+        return portal_page(request, "accounts/register.html", context, status_code=429)
     try:
         with session.begin_nested():  # all or nothing: no orphan user without its organization
             user, _org = register(
                 session, org_name=org_name, kind=kind, email=email, password=password, name=name
             )
     except DomainError as error:
-        context = {"form": form, "error": _error_text(request, error)}
-        return portal_page(request, "accounts/register.html", context, status_code=400)
+        context = {"form": form, "error": error_text(request, error)}
+        return portal_page(request, "accounts/register.html", context, error.status_code)
     return _signed_in_response(request, start_session(session, user), "/portal?registered=1")
 
 
@@ -125,22 +120,38 @@ def password_change(
     try:
         change_password(session, signed.actor, signed.user, current=current, new=new)
     except DomainError as error:
-        context = {"error": _error_text(request, error)}
+        context = {"error": error_text(request, error)}
         return portal_page(request, "accounts/password.html", context, status_code=400)
     # Every session of the user ended with the old password; this browser gets a new one.
     return _signed_in_response(request, start_session(session, signed.user), "/portal?password=1")
 
 
 @router.post("/switch", dependencies=[CsrfDep])
-def switch(session: SessionDep, signed: SignedInDep, org_id: Annotated[int, Form()]) -> Response:
+def switch(
+    session: SessionDep, signed: SignedInDep, org_id: Annotated[int, Form(ge=1, le=MAX_ID)]
+) -> Response:
     switch_organization(session, signed.login, org_id)
     return see_other("/portal")
+
+
+def _signed_in_or_none(request: Request, session: Session) -> SignedIn | None:
+    return signed_in(session, request.cookies.get(SESSION_COOKIE), client_net(request))
+
+
+def _too_many(request: Request, key: str) -> bool:
+    """Forms that check or create credentials share the login throttle (per network)."""
+    return not request.app.state.login_throttle.allow(f"{key}:{client_net(request)}")
 
 
 @router.get("/invitations/{token}")
 def invitation_form(request: Request, session: SessionDep, token: str) -> Response:
     invitation = find_invitation(session, token[:100])
-    return portal_page(request, "accounts/invitation.html", {"invitation": invitation})
+    context = {
+        "invitation": invitation,
+        "has_account": find_user(session, invitation.email) is not None,
+        "me": _signed_in_or_none(request, session),
+    }
+    return portal_page(request, "accounts/invitation.html", context)
 
 
 @router.post("/invitations/{token}", dependencies=[CsrfDep])
@@ -148,14 +159,32 @@ def invitation_accept(
     request: Request,
     session: SessionDep,
     token: str,
-    password: Password,
+    password: Annotated[str, Form(max_length=500)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     invitation = find_invitation(session, token[:100])
+    me = _signed_in_or_none(request, session)
+    context = {
+        "invitation": invitation,
+        "has_account": find_user(session, invitation.email) is not None,
+        "me": me,
+    }
+    if _too_many(request, "invitation"):
+        context["error"] = error_text(request, TOO_MANY)
+        return portal_page(request, "accounts/invitation.html", context, status_code=429)
     try:
         with session.begin_nested():
-            user = accept_invitation(session, token[:100], password=password, name=name)
+            user = accept_invitation(
+                session,
+                token[:100],
+                password=password,
+                name=name,
+                signed_in_user=me.user if me else None,
+            )
     except DomainError as error:
-        context = {"invitation": invitation, "error": _error_text(request, error)}
-        return portal_page(request, "accounts/invitation.html", context, status_code=400)
+        context["error"] = error_text(request, error)
+        return portal_page(request, "accounts/invitation.html", context, error.status_code)
+    if me is not None and me.user.id == user.id:
+        switch_organization(session, me.login, invitation.org_id)
+        return see_other("/portal")
     return _signed_in_response(request, start_session(session, user), "/portal")

@@ -261,6 +261,11 @@ def static_scan(
         product = get_product(session, product_id)
     else:
         raise NotFound(N_("No such product."))
+    manufacturer = get_organization(session, product.org_id)
+    if not manufacturer.approved:
+        # Until a regulator or the operator approves the business, its products are not shown
+        # to shoppers: registering must not be a way to publish pages under a brand's name.
+        raise NotFound(N_("No product with this GTIN is registered here."))
     if product.withdrawn:
         raise Gone(N_("This product has been withdrawn by its manufacturer."))
     batch = find_batch(session, product.id, lot) if lot else None
@@ -274,5 +279,4 @@ def static_scan(
             client_address=client_address,
         )
     redirect = product.website if product.redirect_to_website and product.website else None
-    manufacturer = get_organization(session, product.org_id)
     return ProductPage(product, manufacturer, batch, redirect)

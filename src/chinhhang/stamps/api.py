@@ -8,11 +8,9 @@ issue time runs after the fill, in its own unit of work, as the same caller.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
-from sqlalchemy.orm import Session, sessionmaker
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.api_support import (
@@ -25,7 +23,6 @@ from chinhhang.api_support import (
     api_router,
     paged,
 )
-from chinhhang.db import session_scope
 from chinhhang.deps import Requires, SessionDep, SettingsDep
 from chinhhang.stamps.schemas import (
     ActivateRequest,
@@ -44,7 +41,6 @@ from chinhhang.stamps.schemas import (
     VoidRequest,
 )
 from chinhhang.stamps.services import (
-    Selection,
     StampRow,
     activate,
     create_run,
@@ -105,26 +101,8 @@ def issue(
     # The filler's thread reads the run from the database: it must be committed first.
     session.commit()
     answer = RunPublic.of(run)
-    then = None
-    if body.product_id is not None:
-        selection = Selection(run_id=run.id)
-        then = _activation(request.app.state.sessions, actor, selection, body.product_id, body.lot)
-    request.app.state.filler.submit(run, then=then)
+    request.app.state.filler.submit(run)
     return answer
-
-
-def _activation(
-    sessions: sessionmaker[Session],
-    actor: Actor,
-    selection: Selection,
-    product_id: int,
-    lot: str | None,
-) -> Callable[[], None]:
-    def then() -> None:
-        with session_scope(sessions) as session:
-            activate(session, actor, selection=selection, product_id=product_id, lot=lot)
-
-    return then
 
 
 @router.get("/runs/{run_id}", summary="One run, with its stamps counted by status")

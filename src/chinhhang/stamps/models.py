@@ -34,6 +34,10 @@ class StampRun(Base):
     key_id: Mapped[int] = mapped_column(default=0)
     # Stamps written so far: the portal shows issuing progress, a resumed fill starts here.
     filled: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What to activate the run with once it is filled (kept here, not in memory, so that a
+    # restart during the fill still activates it); cleared when done.
+    activate_product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    activate_lot: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @property

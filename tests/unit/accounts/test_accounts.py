@@ -182,3 +182,31 @@ def test_every_change_is_audited_and_read_by_owners_and_regulators(sessions) -> 
         stranger, *_ = _org_with_owner(session, "Nhà máy C")
         with pytest.raises(NotFound):
             audit_entries(session, Actor(org_id=stranger.id, role="owner"), org_id=org.id)
+
+
+def test_a_members_tokens_die_with_their_rights(sessions) -> None:
+    with session_scope(sessions) as session:
+        org, _user, owner, _m = _org_with_owner(session)
+        admin_user = create_user(session, email="quantri@example.vn", password=PASSWORD)
+        membership = add_membership(session, user_id=admin_user.id, org_id=org.id, role="admin")
+        admin = Actor(org_id=org.id, role="admin", user_id=admin_user.id)
+        strong = create_token(session, admin, role="admin", name="mạnh").secret
+        weak = create_token(session, admin, role="viewer", name="yếu").secret
+        change_member_role(session, owner, membership.id, "operator")
+        assert token_actor(session, strong, None) is None
+        assert token_actor(session, weak, None) is not None
+        remove_member(session, owner, membership.id)
+        assert token_actor(session, weak, None) is None
+
+
+def test_an_existing_account_joins_only_while_logged_in_as_itself(sessions) -> None:
+    with session_scope(sessions) as session:
+        _org, _user, owner, _m = _org_with_owner(session)
+        someone = create_user(session, email="co-tai-khoan@example.vn", password=PASSWORD)
+        _invitation, token = invite(session, owner, email=someone.email, role="viewer")
+        with pytest.raises(Forbidden, match="log in as"):
+            accept_invitation(session, token, password=PASSWORD)  # the password is no key
+        stranger = create_user(session, email="nguoi-khac@example.vn", password=PASSWORD)
+        with pytest.raises(Forbidden):
+            accept_invitation(session, token, signed_in_user=stranger)
+        assert accept_invitation(session, token, signed_in_user=someone).id == someone.id

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import ApiToken, Organization
+from chinhhang.accounts.roles import ROLE_RANK
 from chinhhang.accounts.services.access import require
 from chinhhang.accounts.services.audit import record
 from chinhhang.accounts.services.users import check_role
@@ -22,7 +23,6 @@ from chinhhang.i18n import N_
 
 TOKEN_PREFIX = "chh_"  # noqa: S105 - a marker that lets secret scanners recognise our tokens
 _TOUCH_EVERY = timedelta(minutes=10)
-_ROLE_RANK = {"viewer": 0, "operator": 1, "admin": 2, "owner": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ def issue_token(
 def create_token(session: Session, actor: Actor, *, role: str, name: str) -> NewToken:
     """Nobody makes a token stronger than themselves: a token is a copy of one's own power."""
     org = require(session, actor, "manage_tokens")
-    if _ROLE_RANK.get(check_role(role), 9) > _ROLE_RANK.get(actor.role or "", -1):
+    if ROLE_RANK.get(check_role(role), 9) > ROLE_RANK.get(actor.role or "", -1):
         raise Forbidden(N_("You cannot create a token with more rights than your own."))
     return issue_token(session, org, role=role, name=name, actor=actor)
 

@@ -8,12 +8,13 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import (
     ROLES,
+    ApiToken,
     Invitation,
     LoginSession,
     Membership,
@@ -26,6 +27,7 @@ from chinhhang.accounts.passwords import (
     hash_password,
     verify_password,
 )
+from chinhhang.accounts.roles import ROLE_RANK
 from chinhhang.accounts.services.access import require
 from chinhhang.accounts.services.audit import record
 from chinhhang.accounts.services.organizations import create_organization, get_organization
@@ -170,6 +172,7 @@ def change_member_role(session: Session, actor: Actor, membership_id: int, role:
     if membership.role == "owner" and role != "owner":
         _keep_an_owner(session, org.id)
     membership.role = role
+    _revoke_tokens_above(session, org_id=org.id, user_id=membership.user_id, role=role)
     record(session, actor, "member.role", f"membership:{membership.id}", role=role)
 
 
@@ -180,10 +183,28 @@ def remove_member(session: Session, actor: Actor, membership_id: int) -> None:
     if membership.role == "owner":
         _keep_an_owner(session, org.id)
     session.delete(membership)
+    _revoke_tokens_above(session, org_id=org.id, user_id=membership.user_id, role=None)
     session.query(LoginSession).filter(
         LoginSession.user_id == membership.user_id, LoginSession.org_id == org.id
     ).update({LoginSession.org_id: None})
     record(session, actor, "member.remove", f"user:{membership.user_id}")
+
+
+def _revoke_tokens_above(session: Session, *, org_id: int, user_id: int, role: str | None) -> None:
+    """A member's tokens never outlive their rights: on removal (role None) every token they
+    made for the organization is revoked, on demotion those stronger than the new role."""
+    ranks = [r for r, rank in ROLE_RANK.items() if role is None or rank > ROLE_RANK[role]]
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.org_id == org_id,
+            ApiToken.created_by == user_id,
+            ApiToken.role.in_(ranks),
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _membership(session: Session, org_id: int, membership_id: int) -> Membership:
@@ -264,15 +285,28 @@ def find_invitation(session: Session, token: str) -> Invitation:
 
 
 def accept_invitation(
-    session: Session, token: str, *, password: str, name: str | None = None
+    session: Session,
+    token: str,
+    *,
+    password: str | None = None,
+    name: str | None = None,
+    signed_in_user: User | None = None,
 ) -> User:
-    """Creates the account if the address has none (else checks its password) and joins."""
+    """Joins the invited organization, creating the account if the address has none.
+
+    An address that already has an account joins only while signed in as that account: the
+    invitation link is shown to whoever sent it, so accepting must never be a way to test, or
+    get past, an existing account's password.
+    """
     invitation = find_invitation(session, token)
     user = find_user(session, invitation.email)
     if user is None:
-        user = create_user(session, email=invitation.email, password=password, name=name)
-    elif not verify_password(user.password_hash, password[:MAX_PASSWORD_LENGTH]):
-        raise InvalidInput(N_("The e-mail address or the password is wrong."))
+        user = create_user(session, email=invitation.email, password=password or "", name=name)
+    elif signed_in_user is None or signed_in_user.id != user.id:
+        raise Forbidden(
+            N_("%(email)s already has an account: log in as %(email)s, then open this link."),
+            email=invitation.email,
+        )
     add_membership(session, user_id=user.id, org_id=invitation.org_id, role=invitation.role)
     invitation.accepted_at = utcnow()
     actor = Actor(org_id=invitation.org_id, role=invitation.role, user_id=user.id)

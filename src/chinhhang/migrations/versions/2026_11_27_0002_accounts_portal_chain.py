@@ -251,6 +251,16 @@ def upgrade() -> None:
     op.execute("UPDATE stamp_runs SET filled = quantity WHERE status = 'ready'")
     with op.batch_alter_table("stamp_runs", schema=None) as batch_op:
         batch_op.alter_column("filled", server_default=None)
+        batch_op.add_column(sa.Column("activate_product_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("activate_lot", sa.String(length=20), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_stamp_runs_activate_product_id_products"),
+            "products",
+            ["activate_product_id"],
+            ["id"],
+        )
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.create_unique_constraint(batch_op.f("uq_organizations_name"), ["name"])
 
     with op.batch_alter_table("stamps", schema=None) as batch_op:
         batch_op.add_column(sa.Column("holder_org_id", sa.Integer(), nullable=True))
@@ -299,7 +309,14 @@ def downgrade() -> None:
         batch_op.drop_column("shipment_id")
         batch_op.drop_column("holder_org_id")
 
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_organizations_name"), type_="unique")
     with op.batch_alter_table("stamp_runs", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_stamp_runs_activate_product_id_products"), type_="foreignkey"
+        )
+        batch_op.drop_column("activate_lot")
+        batch_op.drop_column("activate_product_id")
         batch_op.drop_column("filled")
 
     with op.batch_alter_table("products", schema=None) as batch_op:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from chinhhang.stamps.models import StampEvent
+from chinhhang.stamps.models import Stamp, StampEvent
 
 ACTIONS = ("commissioning", "activating", "shipping", "receiving", "voiding")
 
@@ -35,6 +36,25 @@ def record_event(
                 **ids,
             )
         )
+
+
+def changed_ranges(session: Session, conditions: Sequence[Any]) -> list[tuple[int, int]]:
+    """Contiguous serial ranges of the stamps matching `conditions` ("gaps and islands": in a
+    run of consecutive sequences, sequence minus row number is constant)."""
+    numbered = (
+        select(
+            Stamp.sequence.label("sequence"),
+            (Stamp.sequence - func.row_number().over(order_by=Stamp.sequence)).label("island"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    rows = session.execute(
+        select(func.min(numbered.c.sequence), func.max(numbered.c.sequence))
+        .group_by(numbered.c.island)
+        .order_by(func.min(numbered.c.sequence))
+    )
+    return [(int(first), int(last)) for first, last in rows]
 
 
 def events_of_stamp(session: Session, issuer_org_id: int, sequence: int) -> Sequence[StampEvent]:

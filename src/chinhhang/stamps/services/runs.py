@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from threading import Event
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
@@ -24,12 +25,12 @@ from chinhhang.accounts.services import can_oversee, record, require, reserve_se
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.catalog.services import get_or_create_batch, get_product, validate_lot
 from chinhhang.db import utcnow
-from chinhhang.errors import InvalidInput, NotFound
+from chinhhang.errors import Conflict, InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.stamps.codes import Keyring, new_codes
 from chinhhang.stamps.models import ACTIVE, ISSUED, RUN_READY, VOID, Stamp, StampRun
 from chinhhang.stamps.serials import MAX_SEQUENCE
-from chinhhang.stamps.services.events import record_event
+from chinhhang.stamps.services.events import changed_ranges, record_event
 from chinhhang.stamps.services.selection import Selection
 
 MAX_RUN = 50_000_000
@@ -77,6 +78,8 @@ def create_run(
         first_sequence=first,
         key_id=key_id,
         filled=0,
+        activate_product_id=product_id,
+        activate_lot=lot,
     )
     session.add(run)
     session.flush()  # the stamps reference the run's id
@@ -98,12 +101,15 @@ def fill_run(
     run: StampRun,
     keyring: Keyring,
     progress: Callable[[int], None] | None = None,
+    stop: Event | None = None,
 ) -> None:
     """Write the run's stamps (from `filled` on) in chunks with the database's fastest bulk
     path; flat memory."""
     rows = _stamp_rows(run, keyring)
     writer = _copy_chunk if engine.dialect.name == "postgresql" else _insert_chunk
     while chunk := list(islice(rows, CHUNK)):
+        if stop is not None and stop.is_set():
+            return  # a shutdown: the run stays `issuing` and resumes from `filled` next start
         connection = engine.raw_connection()
         try:
             writer(connection, chunk)
@@ -185,6 +191,16 @@ def run_with_counts(session: Session, actor: Actor, run_id: int) -> RunSummary:
     return RunSummary(run, counts)
 
 
+def serials_in_run(session: Session, actor: Actor, run_id: int, serials: str) -> Selection:
+    """Serials typed on a run's page: they must belong to that run (InvalidInput otherwise),
+    so a typo cannot act on another run's stamps."""
+    run = run_for(session, actor, run_id)
+    selection = Selection.parse(serials=serials)
+    if any(a < run.first_sequence or b > run.last_sequence for a, b in selection.ranges()):
+        raise InvalidInput(N_("Some of these serials are not in this run."))
+    return selection
+
+
 def list_runs(
     session: Session, actor: Actor, *, before: int | None = None, limit: int = 50
 ) -> Sequence[StampRun]:
@@ -212,11 +228,12 @@ def activate(
     batch: Batch | None = None
     if lot:
         batch = get_or_create_batch(session, product_id=product.id, lot=lot)
+    now = utcnow()
     values = {
         "status": ACTIVE,
         "product_id": product.id,
         "batch_id": batch.id if batch else None,
-        "activated_at": utcnow(),
+        "activated_at": now,
     }
     changed = _update_selected(session, org, selection, [Stamp.status == ISSUED], values)
     _record_change(
@@ -224,7 +241,7 @@ def activate(
         actor,
         org,
         selection,
-        "activating",
+        ("activating", Stamp.activated_at == now),
         changed,
         product_id=product.id,
         batch_id=batch.id if batch else None,
@@ -246,10 +263,27 @@ def check_binding(session: Session, *, org_id: int, product_id: int, lot: str | 
 def void(session: Session, actor: Actor, *, selection: Selection) -> int:
     """Void stamps in any state but void; returns how many changed."""
     org = require(session, actor, "issue_stamps")
-    values = {"status": VOID, "voided_at": utcnow()}
+    now = utcnow()
+    values = {"status": VOID, "voided_at": now}
     changed = _update_selected(session, org, selection, [Stamp.status != VOID], values)
-    _record_change(session, actor, org, selection, "voiding", changed)
+    _record_change(session, actor, org, selection, ("voiding", Stamp.voided_at == now), changed)
     return changed
+
+
+def complete_run(session: Session, run_id: int) -> int:
+    """After the fill: the activation the run was issued with (if any), once; returns how
+    many stamps it activated. Called by the background filler, also after a restart."""
+    run = get_run(session, run_id)
+    if run.status != RUN_READY or run.activate_product_id is None:
+        return 0
+    product_id, lot = run.activate_product_id, run.activate_lot
+    run.activate_product_id = run.activate_lot = None
+    # The activation was asked for and checked when the run was issued; the issuer's owner
+    # role stands for it, and the audit log says it was the system that carried it out.
+    actor = Actor(org_id=run.org_id, role="owner", via="system")
+    return activate(
+        session, actor, selection=Selection(run_id=run.id), product_id=product_id, lot=lot
+    )
 
 
 def _record_change(
@@ -257,23 +291,25 @@ def _record_change(
     actor: Actor,
     org: Organization,
     selection: Selection,
-    action: str,
+    change: tuple[str, Any],
     changed: int,
     **ids: int | None,
 ) -> None:
+    """The life-cycle event covers exactly the stamps that changed (`change[1]` marks them by
+    the timestamp just written), not the whole selection: stamps skipped because they were
+    already active or void keep their own history."""
+    action, marker = change
     if changed:
-        ranges = _ranges_of(session, org, selection)
+        run = get_run(session, selection.run_id, org.id) if selection.run_id is not None else None
+        ranges = [
+            span
+            for where in selection_filters(org.id, selection, run)
+            for span in changed_ranges(session, [*where, marker])
+        ]
         record_event(
             session, action, org.id, org.id, ranges, changed, run_id=selection.run_id, **ids
         )
     record(session, actor, f"stamps.{action}", selection.describe(), changed=changed, **ids)
-
-
-def _ranges_of(session: Session, org: Organization, selection: Selection) -> list[tuple[int, int]]:
-    if selection.run_id is not None:
-        run = get_run(session, selection.run_id, org.id)
-        return [(run.first_sequence, run.last_sequence)]
-    return selection.ranges()
 
 
 def _update_selected(
@@ -284,6 +320,8 @@ def _update_selected(
     values: dict[str, object],
 ) -> int:
     run = get_run(session, selection.run_id, org.id) if selection.run_id is not None else None
+    if run is not None:
+        check_ready(run)
     changed = 0
     for where in selection_filters(org.id, selection, run):
         result = session.execute(
@@ -292,6 +330,13 @@ def _update_selected(
         )
         changed += result.rowcount  # type: ignore[attr-defined]
     return changed
+
+
+def check_ready(run: StampRun) -> None:
+    """A run still being written cannot be acted on as a whole: the action would reach only
+    the stamps written so far."""
+    if run.status != RUN_READY:
+        raise Conflict(N_("This run is still being issued; wait until it is ready."))
 
 
 def selection_filters(

@@ -17,6 +17,8 @@ from chinhhang.stamps.serials import (
 
 # About 10,000 serials written out; more than that is what ranges are for.
 MAX_SERIALS_TEXT = 200_000
+# The largest run: a range wider than that cannot be one run's stamps.
+MAX_RANGE = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class Selection:
             first, last = bounds
             if first > last:
                 raise InvalidInput(N_("The first serial of a range must not exceed the last."))
+            if last - first + 1 > MAX_RANGE:
+                raise InvalidInput(N_("A range covers at most 50,000,000 serials."))
             return cls(first=first, last=last, issuer_org_id=issuer_org_id)
         items = [s for s in serials.split(",") if s.strip()]
         if not items:

@@ -9,6 +9,7 @@ stamp is not, nothing is shipped and the answer says how many are wrong.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from chinhhang.stamps.models import (
     StampRun,
 )
 from chinhhang.stamps.services.events import record_event
-from chinhhang.stamps.services.runs import get_run, selection_filters
+from chinhhang.stamps.services.runs import check_ready, get_run, selection_filters
 from chinhhang.stamps.services.selection import Selection
 
 RECEIVER_KINDS = frozenset({"distributor", "retailer"})
@@ -52,25 +53,22 @@ def ship(
     if reference is not None and (len(reference) > MAX_REFERENCE or not reference.isprintable()):
         raise InvalidInput(N_("A shipment reference has at most 100 characters."))
     issuer_id = _issuer_of(org, selection)
+    if issuer_id != org.id and selection.run_id is not None:
+        raise InvalidInput(N_("Choose serial numbers: a run belongs to its manufacturer."))
     ranges = _ranges(session, issuer_id, selection)
-    total, shippable = _count(session, issuer_id, selection, org.id)
     expected = sum(last - first + 1 for first, last in ranges)
-    if total == 0:
+    # Only what the sender holds is counted, so the answer says nothing about stamps it does
+    # not hold (another organization cannot probe a manufacturer's serials or runs).
+    shippable = _count_shippable(session, issuer_id, selection, org.id)
+    if shippable == 0:
         raise NotFound(N_("No stamps match this selection."))
-    if total != expected or shippable != total:
-        raise Conflict(
-            N_(
-                "%(bad)s of the %(expected)s selected stamps are not active and in your custody; "
-                "nothing was shipped."
-            ),
-            bad=expected - shippable,
-            expected=expected,
-        )
+    if shippable != expected:
+        raise _not_all_shippable(expected - shippable, expected)
     shipment = Shipment(
         from_org_id=org.id,
         to_org_id=receiver.id,
         issuer_org_id=issuer_id,
-        quantity=total,
+        quantity=expected,
         status=IN_TRANSIT,
         reference=reference,
     )
@@ -79,11 +77,18 @@ def ship(
     session.add_all(
         ShipmentRange(shipment_id=shipment.id, first_sequence=a, last_sequence=b) for a, b in ranges
     )
+    # The UPDATE repeats the conditions: a shipment made by someone else between the count and
+    # here takes its stamps first, this one then moves fewer rows and is refused as a whole.
+    moved = 0
     for where in selection_filters(issuer_id, selection, _run(session, issuer_id, selection)):
-        session.execute(
-            update(Stamp).where(*where).values(shipment_id=shipment.id),
+        result = session.execute(
+            update(Stamp).where(*where, _held_by(org.id)).values(shipment_id=shipment.id),
             execution_options={"synchronize_session": False},
         )
+        moved += result.rowcount  # type: ignore[attr-defined]
+    if moved != expected:
+        raise _not_all_shippable(expected - moved, expected)
+    total = expected
     record_event(session, "shipping", org.id, issuer_id, ranges, total, shipment_id=shipment.id)
     record(
         session,
@@ -102,7 +107,14 @@ def receive(session: Session, actor: Actor, shipment_id: int) -> Shipment:
     shipment = session.get(Shipment, shipment_id)
     if shipment is None or shipment.to_org_id != org.id:
         raise NotFound(N_("No such shipment."))
-    if shipment.status != IN_TRANSIT:
+    # Conditional, so two receipts at once cannot both pass: the second finds no row to change.
+    flipped = session.execute(
+        update(Shipment)
+        .where(Shipment.id == shipment.id, Shipment.status == IN_TRANSIT)
+        .values(status=RECEIVED, received_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    if flipped.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(N_("This shipment was already received."))
     session.execute(
         update(Stamp)
@@ -110,7 +122,7 @@ def receive(session: Session, actor: Actor, shipment_id: int) -> Shipment:
         .values(holder_org_id=org.id, shipment_id=None),
         execution_options={"synchronize_session": False},
     )
-    shipment.status, shipment.received_at = RECEIVED, utcnow()
+    session.refresh(shipment)
     ranges = [(r.first_sequence, r.last_sequence) for r in shipment_ranges(session, shipment.id)]
     record_event(
         session,
@@ -154,22 +166,39 @@ def _ranges(session: Session, issuer_id: int, selection: Selection) -> list[tupl
     return selection.ranges()
 
 
-def _count(
-    session: Session, issuer_id: int, selection: Selection, holder_id: int
-) -> tuple[int, int]:
-    """(how many selected stamps exist, how many of them the holder can ship)."""
-    held = and_(
+def _held_by(holder_id: int) -> Any:
+    """Shippable by `holder_id`: active, in its custody, not already travelling."""
+    return and_(
         Stamp.status == ACTIVE,
         Stamp.shipment_id.is_(None),
         func.coalesce(Stamp.holder_org_id, Stamp.org_id) == holder_id,
     )
-    total = shippable = 0
-    for where in selection_filters(issuer_id, selection, _run(session, issuer_id, selection)):
-        row = session.execute(
-            select(func.count(), func.count().filter(held)).select_from(Stamp).where(*where)
-        ).one()
-        total, shippable = total + int(row[0]), shippable + int(row[1])
-    return total, shippable
+
+
+def _count_shippable(session: Session, issuer_id: int, selection: Selection, holder_id: int) -> int:
+    run = _run(session, issuer_id, selection)
+    if run is not None:
+        check_ready(run)
+    return sum(
+        int(
+            session.scalar(
+                select(func.count()).select_from(Stamp).where(*where, _held_by(holder_id))
+            )
+            or 0
+        )
+        for where in selection_filters(issuer_id, selection, run)
+    )
+
+
+def _not_all_shippable(bad: int, expected: int) -> Conflict:
+    return Conflict(
+        N_(
+            "%(bad)s of the %(expected)s selected stamps are not active and in your custody; "
+            "nothing was shipped."
+        ),
+        bad=bad,
+        expected=expected,
+    )
 
 
 def shipment_ranges(session: Session, shipment_id: int) -> Sequence[ShipmentRange]:

@@ -3,17 +3,15 @@ activate or void its stamps; and the organization's list of stamps."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.catalog.services import list_products
-from chinhhang.db import session_scope
 from chinhhang.deps import CsrfDep, Requires, SessionDep
 from chinhhang.errors import DomainError, InvalidInput
 from chinhhang.forms import (
@@ -37,6 +35,7 @@ from chinhhang.stamps.services import (
     list_stamps,
     organization_names,
     run_with_counts,
+    serials_in_run,
     void,
 )
 from chinhhang.stamps.services.listing import STATUSES
@@ -112,6 +111,7 @@ def new_run(
                 quantity=whole_number(quantity, "quantity"),
                 scan_limit=whole_number(scan_limit, "scan_limit", default=1),
                 grace_minutes=whole_number(grace_minutes, "grace_minutes", default=grace),
+                key_id=request.app.state.settings.keyring.current,
                 product_id=product,
                 lot=lot_,
             )
@@ -120,25 +120,8 @@ def new_run(
         return _new_run_page(request, session, actor, form, text, error.status_code)
     # The run must be committed before the background filler (another connection) sees it.
     session.commit()
-    then = None
-    if product is not None:
-        then = _activation(request.app.state.sessions, actor, run.id, product, lot_)
-    request.app.state.filler.submit(run, then=then)
+    request.app.state.filler.submit(run)
     return see_other(f"/portal/runs/{run.id}?note=issuing")
-
-
-def _activation(
-    sessions: sessionmaker[Session], actor: Actor, run_id: int, product_id: int, lot: str | None
-) -> Callable[[], None]:
-    """Activates the whole run once it is filled, in the background worker's own unit of work
-    (create_run checked the product and lot, so this does not fail on them)."""
-
-    def then() -> None:
-        with session_scope(sessions) as session:
-            selection = Selection(run_id=run_id)
-            activate(session, actor, selection=selection, product_id=product_id, lot=lot)
-
-    return then
 
 
 def _run_page(
@@ -184,11 +167,11 @@ def run_page(
     return _run_page(request, session, actor, run_id, after=after or None)
 
 
-def _selection(run_id: int, scope: str, serials: str) -> Selection:
-    """The whole run, or the serials typed ("FIRST-LAST" or a list)."""
+def _selection(session: Session, actor: Actor, run_id: int, scope: str, serials: str) -> Selection:
+    """The whole run, or the serials typed ("FIRST-LAST" or a list) within this run."""
     if scope == "run":
         return Selection.parse(run_id=run_id)
-    return Selection.parse(serials=serials)
+    return serials_in_run(session, actor, run_id, serials)
 
 
 @router.post("/runs/{run_id}/activate", dependencies=[CsrfDep])
@@ -211,7 +194,7 @@ def run_activate(
             changed = activate(
                 session,
                 actor,
-                selection=_selection(run_id, scope, serials),
+                selection=_selection(session, actor, run_id, scope, serials),
                 product_id=product,
                 lot=optional_text(lot),
             )
@@ -235,7 +218,9 @@ def run_void(
     form = {"void_scope": scope, "void_serials": serials}
     try:
         with session.begin_nested():
-            changed = void(session, actor, selection=_selection(run_id, scope, serials))
+            changed = void(
+                session, actor, selection=_selection(session, actor, run_id, scope, serials)
+            )
     except DomainError as error:
         errors = {"void": error_text(request, error)}
         return _run_page(
