@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -130,7 +131,10 @@ class Pages:
         self._skeletons: dict[tuple[Any, ...], tuple[float, list[str]]] = {}
 
     @staticmethod
+    @cache
     def _environment(language: str) -> Environment:
+        """One per language per process, shared by every app built in it (tests build many):
+        templates are compiled once. Everything in it is fixed at start-up."""
         env = Environment(
             loader=TranslatingLoader(language),
             autoescape=select_autoescape(default=True),

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from chinhhang.accounts.models import AuditEntry
 from chinhhang.catalog.models import Product
 from chinhhang.db import session_scope
+from chinhhang.stamps.serials import serial_for
 from tests.api_helpers import STAMPS_PER_RUN, ApiWorld, bearer, build_world, wait_for_run
 
 API = "/api/v1"
@@ -408,17 +409,20 @@ def test_the_custody_chain_over_the_api(client, world) -> None:
 
 
 def test_shipping_stamps_not_in_custody_ships_nothing(client, world, sessions) -> None:
+    """And says nothing about the maker's stamps: not held looks the same as never issued."""
     before = _counts(sessions)
-    response = client.post(
-        f"{API}/shipments",
-        headers=world.distributor.auth(),
-        json={
-            "to_org_id": world.retailer.id,
-            "issuer_org_id": world.maker.id,
-            "run_id": world.maker.run_id,
-        },
-    )
-    assert response.status_code == 409
+    attempts = [
+        ({"run_id": world.maker.run_id}, 400),  # runs belong to their maker
+        ({"serials": world.maker.serials[0]}, 404),
+        ({"serials": serial_for(99_999)}, 404),
+    ]
+    for selection, status in attempts:
+        response = client.post(
+            f"{API}/shipments",
+            headers=world.distributor.auth(),
+            json={"to_org_id": world.retailer.id, "issuer_org_id": world.maker.id, **selection},
+        )
+        assert response.status_code == status, response.text
     assert _counts(sessions) == before
 
 

@@ -93,7 +93,7 @@ def test_a_range_travels_maker_to_distributor_to_retailer(settings, engine, sess
 
 
 def test_nothing_ships_unless_every_stamp_is_active_and_held(settings, engine, sessions) -> None:
-    run, maker, distributor, _retailer = _chain(settings, engine, sessions, quantity=4)
+    run, maker, distributor, retailer = _chain(settings, engine, sessions, quantity=4)
     everything = Selection(run_id=run.run_id)
     with session_scope(sessions) as session:
         ship(
@@ -112,11 +112,11 @@ def test_nothing_ships_unless_every_stamp_is_active_and_held(settings, engine, s
                 to_org_id=distributor.org_id,
                 selection=Selection.parse(serials=f"{serial_for(2)}-{serial_for(9)}"),
             )
-        with pytest.raises(Conflict):  # the distributor does not hold serial 2
+        with pytest.raises(NotFound):  # the distributor does not hold serial 2
             ship(
                 session,
                 distributor,
-                to_org_id=distributor.org_id + 1,
+                to_org_id=retailer.org_id,
                 selection=Selection.parse(serials=serial_for(2), issuer_org_id=run.org_id),
             )
     with session_scope(sessions) as session:

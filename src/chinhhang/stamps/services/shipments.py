@@ -60,7 +60,7 @@ def ship(
     # Only what the sender holds is counted, so the answer says nothing about stamps it does
     # not hold (another organization cannot probe a manufacturer's serials or runs).
     shippable = _count_shippable(session, issuer_id, selection, org.id)
-    if shippable == 0:
+    if shippable == 0 and (issuer_id != org.id or not _exists(session, issuer_id, selection)):
         raise NotFound(N_("No stamps match this selection."))
     if shippable != expected:
         raise _not_all_shippable(expected - shippable, expected)
@@ -186,6 +186,15 @@ def _count_shippable(session: Session, issuer_id: int, selection: Selection, hol
             )
             or 0
         )
+        for where in selection_filters(issuer_id, selection, run)
+    )
+
+
+def _exists(session: Session, issuer_id: int, selection: Selection) -> bool:
+    """Whether any selected stamp exists: asked only for the issuer's own serials."""
+    run = _run(session, issuer_id, selection)
+    return any(
+        session.scalar(select(Stamp.code).where(*where).limit(1)) is not None
         for where in selection_filters(issuer_id, selection, run)
     )
 
