@@ -49,3 +49,16 @@ def test_negotiation() -> None:
     assert negotiate(None, "en-GB,en;q=0.9") == "en"
     assert negotiate(None, "fr;q=abc, de") == "vi"
     assert translator("en")("Scan %(n)s of %(k)s", n=1, k=3) == "Scan 1 of 3"
+
+
+def test_role_and_kind_values_are_translated_too() -> None:
+    said = translator("vi")("Your role (%(role)s) does not allow this.", role="viewer")
+    assert "người xem" in said
+    assert "viewer" not in said
+    assert "nhà phân phối" in translator("vi")(
+        "A %(kind)s organization cannot do this.", kind="distributor"
+    )
+    assert (
+        translator("en")("Your role (%(role)s) does not allow this.", role="viewer").count("viewer")
+        == 1
+    )

@@ -32,13 +32,33 @@ def catalogue(language: str) -> Mapping[str, str]:
     return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
 
 
+# Placeholders whose values are words of the catalogue (a role, a kind of organization):
+# "Your role (viewer)" reads "Vai trò của bạn (người xem)" in Vietnamese.
+TRANSLATED_VALUES = frozenset({"role", "kind"})
+VALUE_WORDS = (
+    N_("owner"),
+    N_("admin"),
+    N_("operator"),
+    N_("viewer"),
+    N_("manufacturer"),
+    N_("distributor"),
+    N_("retailer"),
+    N_("regulator"),
+)
+
+
 def translator(language: str) -> Callable[..., str]:
     """A gettext that also fills `%(name)s` placeholders from keyword arguments."""
     messages = catalogue(language if language in LANGUAGES else DEFAULT_LANGUAGE)
 
     def gettext(message: str, **values: Any) -> str:
         text = messages.get(message, message)
-        return text % values if values else text
+        if not values:
+            return text
+        for key in TRANSLATED_VALUES & values.keys():
+            if isinstance(values[key], str):
+                values[key] = messages.get(values[key], values[key])
+        return text % values
 
     return gettext
 
