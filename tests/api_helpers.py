@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.accounts.models import ROLES, User
+from chinhhang.accounts.models import ROLES, AuditEntry, User
 from chinhhang.accounts.passwords import hash_password
 from chinhhang.accounts.services import add_membership, create_organization, issue_token
+from chinhhang.catalog.models import Product
 from chinhhang.catalog.services import create_product, save_batch
 from chinhhang.db import session_scope
 from chinhhang.stamps.codes import Keyring
@@ -169,3 +171,13 @@ def wait_for_run(
         if time.monotonic() > deadline:
             raise AssertionError(f"run {run_id} not ready after {timeout} s: {run}")
         time.sleep(0.05)
+
+
+def table_counts(sessions) -> tuple:
+    """Rows that any change would add to, and the first product's editable state."""
+    with session_scope(sessions) as session:
+        audit = session.scalar(select(func.count()).select_from(AuditEntry))
+        products = session.execute(
+            select(Product.id, Product.name, Product.brand, Product.image_file).order_by(Product.id)
+        ).all()
+        return audit, products

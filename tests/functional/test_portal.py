@@ -74,6 +74,10 @@ def test_a_page_without_login_redirects_to_the_login_form(browser) -> None:
     assert response.headers["location"] == "/portal/login?next=/portal/products"
 
 
+# How the CSRF check words its refusal (this client asks for English).
+CSRF_REFUSAL = "This form has expired or came from another site."
+
+
 def test_every_post_route_refuses_a_form_without_its_csrf_token(client, browser, sessions) -> None:
     owner = member(sessions)
     browser.login(owner.email)
@@ -84,8 +88,10 @@ def test_every_post_route_refuses_a_form_without_its_csrf_token(client, browser,
         url = with_ids(path, "1")
         response = client.post(url, data={"email": owner.email, "name": "x", "role": "viewer"})
         assert response.status_code == 403, url
+        assert CSRF_REFUSAL in response.text, url  # refused for the token, not the permission
         forged = client.post(url, data={"csrf_token": "0" * 64, "name": "x"})
         assert forged.status_code == 403, url
+        assert CSRF_REFUSAL in forged.text, url
     assert table_counts(sessions) == before
     # The login form too: the right password without the token opens no session.
     client.cookies.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -210,3 +212,26 @@ def test_an_existing_account_joins_only_while_logged_in_as_itself(sessions) -> N
         with pytest.raises(Forbidden):
             accept_invitation(session, token, signed_in_user=stranger)
         assert accept_invitation(session, token, signed_in_user=someone).id == someone.id
+
+
+def test_two_sign_ups_with_one_address_at_once_make_one_account(sessions) -> None:
+    outcomes: list[str] = []
+    first_flushed = threading.Event()
+
+    def second() -> None:
+        first_flushed.wait(10)
+        try:
+            with session_scope(sessions) as session:
+                create_user(session, email="dua@example.vn", password=PASSWORD)
+            outcomes.append("created")
+        except Conflict:
+            outcomes.append("refused")
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    with session_scope(sessions) as session:
+        create_user(session, email="dua@example.vn", password=PASSWORD)
+        first_flushed.set()
+        time.sleep(0.3)  # the second is now past its check, waiting on our row or lock
+    racer.join(30)
+    assert outcomes == ["refused"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
@@ -40,7 +41,11 @@ def create_organization(
         raise Conflict(N_("An organization named %(name)s already exists."), name=name)
     org = Organization(name=name, kind=kind, address=address, next_serial=1, approved=approved)
     session.add(org)
-    session.flush()  # the caller prints the new id
+    try:
+        with session.begin_nested():  # the check above can lose a race: say so clearly
+            session.flush()  # the caller prints the new id
+    except IntegrityError as error:
+        raise Conflict(N_("An organization named %(name)s already exists."), name=name) from error
     return org
 
 

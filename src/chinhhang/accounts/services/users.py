@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
@@ -79,7 +80,11 @@ def create_user(
         email=email, name=name, password_hash=hash_password(password), platform_admin=platform_admin
     )
     session.add(user)
-    session.flush()  # memberships point at its id
+    try:
+        with session.begin_nested():  # the check above can lose a race: say so clearly
+            session.flush()  # memberships point at its id
+    except IntegrityError as error:
+        raise Conflict(N_("An account with this e-mail already exists.")) from error
     return user
 
 
