@@ -488,3 +488,13 @@ def test_paging_walks_every_item_exactly_once(client, world, path, cursor, key) 
     walked = walk(client, f"{API}{path}", owner, cursor, limit=2)
     assert [item[key] for item in walked] == [item[key] for item in everything["items"]]
     assert len({item[key] for item in walked}) == len(walked) >= 4
+
+
+def test_every_member_sees_the_member_list_as_in_the_portal(client, world) -> None:
+    viewer = world.maker.auth("viewer")
+    assert client.get(f"{API}/members", headers=viewer).status_code == 200
+    assert client.get(f"{API}/invitations", headers=viewer).status_code == 200
+    refused = client.post(
+        f"{API}/invitations", headers=viewer, json={"email": "x@example.vn", "role": "viewer"}
+    )
+    assert refused.status_code == 403

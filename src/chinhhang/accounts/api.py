@@ -114,7 +114,7 @@ def edit_organization(
 
 @router.get("/members", summary="The organization's members")
 def list_members(
-    session: SessionDep, actor: Annotated[Actor, Depends(Requires("manage_members"))]
+    session: SessionDep, actor: Annotated[Actor, Depends(Requires("view"))]
 ) -> MemberList:
     return MemberList(
         items=[
@@ -164,7 +164,7 @@ def delete_member(
 
 @router.get("/invitations", summary="Invitations not yet accepted")
 def invitations(
-    session: SessionDep, actor: Annotated[Actor, Depends(Requires("manage_members"))]
+    session: SessionDep, actor: Annotated[Actor, Depends(Requires("view"))]
 ) -> InvitationList:
     return InvitationList(
         items=[InvitationPublic.model_validate(i) for i in pending_invitations(session, actor)]
