@@ -11,19 +11,12 @@ from PIL import Image
 from chinhhang.stamps.serials import serial_for
 from tests.api_helpers import (
     STAMPS_PER_RUN,
-    ApiWorld,
     bearer,
-    build_world,
     table_counts,
     wait_for_run,
 )
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def world(settings, sessions) -> ApiWorld:
-    return build_world(sessions, settings.keyring)
 
 
 def png() -> bytes:

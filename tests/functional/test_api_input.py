@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
-from tests.api_helpers import (
-    ApiWorld,
-    build_world,
-    table_counts,
-)
+from tests.api_helpers import ApiWorld, table_counts
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def world(settings, sessions) -> ApiWorld:
-    return build_world(sessions, settings.keyring)
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
-    return out.getvalue()
-
-
-def walk(client, path: str, headers, cursor: str, limit: int) -> list[dict]:
-    """Every item of a paged list, following `next` until it is null."""
-    items: list[dict] = []
-    params: dict[str, object] = {"limit": limit}
-    for _ in range(100):
-        body = client.get(path, headers=headers, params=params).json()
-        assert len(body["items"]) <= limit
-        items += body["items"]
-        if body["next"] is None:
-            return items
-        params[cursor] = body["next"]
-    raise AssertionError("paging did not end")
 
 
 # --- bad input -----------------------------------------------------------------------------
