@@ -19,9 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chinhhang.accounts.roles import PERMISSIONS
 from chinhhang.deps import Requires
-from chinhhang.forms import MAX_BIG_ID, MAX_ID, IdPath
-
-__all__ = ["MAX_ID", "IdPath"]  # re-exported for the API modules
+from chinhhang.forms import MAX_BIG_ID, MAX_ID
 
 # Ids: the same bounds as the portal's (forms.py says why).
 DEFAULT_LIMIT = 50

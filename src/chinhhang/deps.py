@@ -2,7 +2,8 @@
 
 Two ways in: the portal's session cookie (with a CSRF token on every form) and the API's
 bearer token. `Requires(action)` names the permission a route needs; it checks it before the
-request body is read (so a forbidden caller gets 403 whatever it sent), and the authorization
+request body is validated (a forbidden caller gets 403 whatever fields it sent; only a body
+that is not JSON at all is refused first, with 400), and the authorization
 matrix test reads it from the route table. The service called by the route checks again:
 the service is the authority, the route's declaration is the early answer.
 """
@@ -119,13 +120,6 @@ class Requires:
             return actor
         require(session, actor, self.action)
         return actor
-
-
-def view_actor(request: Request, session: SessionDep) -> Actor:
-    return Requires("view")(request, session)
-
-
-ViewerDep = Annotated[Actor, Depends(Requires("view"))]
 
 
 # --- CSRF: a signed double-submit token -------------------------------------------------

@@ -46,14 +46,13 @@ from chinhhang.accounts.services import (
 from chinhhang.api_support import (
     CONFLICT,
     DEFAULT_LIMIT,
-    MAX_ID,
     BigBefore,
-    IdPath,
     Limit,
     api_router,
     paged,
 )
 from chinhhang.deps import Requires, SessionDep, SettingsDep
+from chinhhang.forms import MAX_ID, IdPath
 
 router = api_router("accounts")
 

@@ -16,7 +16,6 @@ STAFF = frozenset({"owner", "admin", "operator"})
 MANAGERS = frozenset({"owner", "admin"})
 OWNERS = frozenset({"owner"})
 ALL_KINDS = frozenset(ORG_KINDS)
-HOLDERS = frozenset({"manufacturer", "distributor", "retailer"})
 
 
 # Who outranks whom, for "nobody grants more than they have" (tokens, member roles).

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, File, Request, UploadFile
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.api_support import CONFLICT, DEFAULT_LIMIT, Before, IdPath, Limit, api_router, paged
+from chinhhang.api_support import CONFLICT, DEFAULT_LIMIT, Before, Limit, api_router, paged
 from chinhhang.catalog.images import MAX_UPLOAD_BYTES
 from chinhhang.catalog.schemas import (
     BatchCreate,
@@ -28,6 +28,7 @@ from chinhhang.catalog.services import (
     update_product,
 )
 from chinhhang.deps import Requires, SessionDep
+from chinhhang.forms import IdPath
 
 router = api_router("catalog")
 

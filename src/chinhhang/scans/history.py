@@ -60,6 +60,14 @@ def list_scans(
     limit: int = 50,
 ) -> list[ScanRow]:
     """Newest first, keyset-paged by id; `outcome` filters (e.g. over_limit)."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise InvalidInput(N_("Unknown scan outcome."))
+    return _scan_rows(session, actor, (outcome,) if outcome else (), before, limit)
+
+
+def _scan_rows(
+    session: Session, actor: Actor, outcomes: tuple[str, ...], before: int | None, limit: int
+) -> list[ScanRow]:
     org = require(session, actor, "view")
     query = _visible(
         select(
@@ -74,10 +82,8 @@ def list_scans(
         ).outerjoin(Product, Product.id == ScanEvent.product_id),
         org,
     )
-    if outcome is not None:
-        if outcome not in OUTCOMES:
-            raise InvalidInput(N_("Unknown scan outcome."))
-        query = query.where(ScanEvent.outcome == outcome)
+    if outcomes:
+        query = query.where(ScanEvent.outcome.in_(outcomes))
     if before is not None:
         query = query.where(ScanEvent.id < before)
     rows = session.execute(query.order_by(ScanEvent.id.desc()).limit(limit)).all()
@@ -107,10 +113,7 @@ def _sequences(session: Session, codes: set[str]) -> dict[str, int]:
 
 def latest_warnings(session: Session, actor: Actor, limit: int = 10) -> list[ScanRow]:
     """The dashboard's latest alerts until the alerts issue adds grouped alerts."""
-    rows: list[ScanRow] = []
-    for outcome in WARNINGS:
-        rows.extend(list_scans(session, actor, outcome=outcome, limit=limit))
-    return sorted(rows, key=lambda row: row.id, reverse=True)[:limit]
+    return _scan_rows(session, actor, WARNINGS, None, limit)
 
 
 def scans_per_day(session: Session, actor: Actor, days: int = 14) -> list[tuple[date, int]]:

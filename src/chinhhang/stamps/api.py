@@ -18,12 +18,12 @@ from chinhhang.api_support import (
     DEFAULT_LIMIT,
     After,
     Before,
-    IdPath,
     Limit,
     api_router,
     paged,
 )
 from chinhhang.deps import Requires, SessionDep, SettingsDep
+from chinhhang.forms import IdPath
 from chinhhang.stamps.schemas import (
     ActivateRequest,
     Changed,

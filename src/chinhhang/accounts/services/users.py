@@ -31,7 +31,11 @@ from chinhhang.accounts.passwords import (
 from chinhhang.accounts.roles import ROLE_RANK
 from chinhhang.accounts.services.access import require
 from chinhhang.accounts.services.audit import record
-from chinhhang.accounts.services.organizations import create_organization, get_organization
+from chinhhang.accounts.services.organizations import (
+    SELF_REGISTERING_KINDS,
+    create_organization,
+    get_organization,
+)
 from chinhhang.db import utcnow
 from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
@@ -141,7 +145,7 @@ def register(
     session: Session, *, org_name: str, kind: str, email: str, password: str, name: str | None
 ) -> tuple[User, Organization]:
     """A business signs itself up: a new, unapproved organization with the user as its owner."""
-    if kind not in ("manufacturer", "distributor", "retailer"):
+    if kind not in SELF_REGISTERING_KINDS:
         raise InvalidInput(N_("Register as a manufacturer, a distributor or a retailer."))
     user = create_user(session, email=email, password=password, name=name)
     org = create_organization(session, name=org_name, kind=kind, approved=False)

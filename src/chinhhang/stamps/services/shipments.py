@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import Organization
-from chinhhang.accounts.services import can_oversee, record, require
+from chinhhang.accounts.roles import PERMISSIONS
+from chinhhang.accounts.services import can_oversee, list_organizations, record, require
 from chinhhang.db import utcnow
 from chinhhang.errors import Conflict, InvalidInput, NotFound
 from chinhhang.i18n import N_
@@ -33,7 +34,8 @@ from chinhhang.stamps.services.events import record_event
 from chinhhang.stamps.services.runs import check_ready, get_run, selection_filters
 from chinhhang.stamps.services.selection import Selection
 
-RECEIVER_KINDS = frozenset({"distributor", "retailer"})
+# Who can be shipped to: whoever may receive (the one permission table says who).
+RECEIVER_KINDS = PERMISSIONS["receive_stamps"].kinds
 MAX_REFERENCE = 100
 
 
@@ -137,6 +139,15 @@ def receive(session: Session, actor: Actor, shipment_id: int) -> Shipment:
         session, actor, "shipment.receive", f"shipment:{shipment.id}", quantity=shipment.quantity
     )
     return shipment
+
+
+def receivers(session: Session, actor: Actor) -> list[Organization]:
+    """The approved organizations the actor can ship to (not itself)."""
+    return [
+        org
+        for org in list_organizations(session, actor)
+        if org.kind in RECEIVER_KINDS and org.approved and org.id != actor.org_id
+    ]
 
 
 def _receiver(session: Session, org: Organization, to_org_id: int) -> Organization:

@@ -25,10 +25,10 @@ from chinhhang.stamps.services import (
     list_stamps,
     organization_names,
     receive,
+    receivers,
     ship,
     shipment_with_ranges,
 )
-from chinhhang.stamps.services.shipments import RECEIVER_KINDS
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -63,9 +63,7 @@ def _new_shipment_page(
     context = {
         "form": form,
         "error": error,
-        "receivers": [
-            o for o in organizations if o.kind in RECEIVER_KINDS and o.id != actor.org_id
-        ],
+        "receivers": receivers(session, actor),
         "issuers": [o for o in organizations if o.kind == "manufacturer"],
         "runs": list_runs(session, actor, limit=RUN_CHOICES),
     }
