@@ -11,7 +11,7 @@ PORT ?= 8000
 # The address printed in demo URLs follows HOST and PORT unless set explicitly.
 export CHINHHANG_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint install messages bench clean browser-deps
+.PHONY: run test lint install messages bench clean browser-deps label-font
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,14 +27,23 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 install: $(APP_STAMP)
 
+# PDF labels print Vietnamese, which needs a Unicode TrueType font: Debian's DejaVu Sans, or
+# any .ttf named by CHINHHANG_LABEL_FONT.
+LABEL_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+label-font:
+	@test -f $(LABEL_FONT) || test -n "$$CHINHHANG_LABEL_FONT" || \
+	  (command -v apt-get >/dev/null && apt-get install -y -qq fonts-dejavu-core >/dev/null) || \
+	  (apt-get update -qq && apt-get install -y -qq fonts-dejavu-core >/dev/null) || \
+	  echo "PDF labels need DejaVu Sans (fonts-dejavu-core) or CHINHHANG_LABEL_FONT=/path/to/font.ttf"
+
 ## make run: virtual environment, install, migrate, demo data, serve on http://$(HOST):$(PORT)
-run: $(APP_STAMP)
+run: $(APP_STAMP) label-font
 	$(BIN)/chinhhang db upgrade
 	$(BIN)/chinhhang demo
 	$(BIN)/chinhhang serve --host $(HOST) --port $(PORT)
 
 ## make test: install what the tests need, lint, then the whole suite
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) label-font
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chinhhang.accounts import passwords
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database
+from chinhhang.printing.fonts import font_path
 from chinhhang.web import create_app
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -40,6 +41,17 @@ def _quick_password_hashing() -> Iterator[None]:
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     yield
     passwords._hasher = saved
+
+
+@pytest.fixture
+def label_font() -> None:
+    """PDF labels need a Unicode font (`make test` installs Debian's DejaVu Sans). A missing
+    font fails the run in CI and skips PDF tests on a laptop, saying how to get one."""
+    if font_path() is None:
+        message = "no label font: install fonts-dejavu-core or set CHINHHANG_LABEL_FONT"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 def _admin_engine() -> Engine:

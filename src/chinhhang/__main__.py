@@ -1,3 +1,4 @@
 from chinhhang.cli import main
 
-main()
+if __name__ == "__main__":  # export workers import this module again; they must not run it
+    main()

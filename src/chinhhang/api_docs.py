@@ -24,13 +24,18 @@ DESCRIPTION = (
     "role or kind of organization may not, 404 for what does not exist or is another "
     "organization's, 409 for a clash. Lists take `limit` (1 to 200, default 50) and answer "
     '`{"items": […], "next": …}`; pass `next` back as `before` (or `after` for stamps) until '
-    "it is null. Stamps are shown by serial only, never by code."
+    "it is null. Stamps are shown by serial only, never by code: only an export (owners and "
+    "admins, counted and audited) gives codes."
 )
 TAGS = [
     {"name": "accounts", "description": "The token's organization, members, tokens, audit log."},
     {"name": "catalog", "description": "Products and their batches (lots)."},
     {"name": "stamps", "description": "Stamp runs, activation, voiding, stamps and shipments."},
     {"name": "scans", "description": "Scans of the organization's stamps; the dashboard."},
+    {
+        "name": "printing",
+        "description": "Exports of a run's codes for printing (audited); static QR codes.",
+    },
 ]
 METHODS = ("get", "post", "put", "patch", "delete")
 

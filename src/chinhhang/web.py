@@ -29,6 +29,8 @@ from chinhhang.deps import LoginRequired
 from chinhhang.errors import DomainError
 from chinhhang.i18n import N_, translator
 from chinhhang.portal import login_redirect
+from chinhhang.printing import api as printing_api
+from chinhhang.printing import views as printing_views
 from chinhhang.scans import api as scan_api
 from chinhhang.scans import portal_views as scan_portal_views
 from chinhhang.scans import views as scan_views
@@ -105,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The scan routes first: the router tries routes in order and these are the hot path.
     app.router.routes[0:0] = scan_views.routes
     app.include_router(scan_views.router)
-    for api in (account_api, catalog_api, stamp_api, scan_api):
+    for api in (account_api, catalog_api, stamp_api, scan_api, printing_api):
         app.include_router(api.router, prefix=API_PREFIX)
     api_docs.install(app)
     for views in (
@@ -114,8 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         account_admin_views,
         catalog_views,
         stamp_views,
+        printing_views,
     ):
         app.include_router(views.router)
+    # The run's page (stamps) shows the export form of printing, which stamps cannot import.
+    app.state.run_page_parts = (printing_views.run_export_part,)
     app.add_api_route("/", home, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_api_route("/healthz", healthz, methods=["GET", "HEAD"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -86,6 +86,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/stamps/void"): {"run_id": "{runs}"},
     ("POST", "/api/v1/shipments"): {"to_org_id": "{org:R}", "run_id": "{runs}"},
     ("POST", "/api/v1/shipments/{shipment_id}/receive"): {},
+    ("POST", "/api/v1/runs/{run_id}/exports"): {"format": "csv"},
     ("POST", "/portal/members/invite"): {"email": "moi@example.vn", "role": "viewer"},
     ("POST", "/portal/members/{membership_id}/role"): {"role": "viewer"},
     ("POST", "/portal/members/{membership_id}/remove"): {},
@@ -103,6 +104,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/portal/runs/{run_id}/void"): {"scope": "run"},
     ("POST", "/portal/shipments/new"): {"to_org_id": "{org:R}", "scope": "run", "run_id": "{runs}"},
     ("POST", "/portal/shipments/{shipment_id}/receive"): {},
+    ("POST", "/portal/runs/{run_id}/export"): {"format": "csv"},
 }
 
 

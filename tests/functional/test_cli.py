@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import pty
 import re
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from chinhhang.accounts.models import AuditEntry
 from chinhhang.catalog.models import Batch
 from chinhhang.db import make_engine
 from chinhhang.stamps.models import Stamp, StampRun
@@ -45,6 +47,7 @@ COMMANDS = [
     ["stamps", "issue"],
     ["stamps", "activate"],
     ["stamps", "void"],
+    ["stamps", "export"],
 ]
 
 
@@ -320,15 +323,46 @@ def test_export_writes_serial_code_url_in_serial_order(cli, tmp_path: Path) -> N
     org = cli("org", "create", "--name", "E", "--kind", "manufacturer").stdout.strip()
     run_id = cli("stamps", "issue", "--org", org, "--quantity", "30").stdout.strip()
     out = tmp_path / "run.csv"
-    cli("stamps", "export", run_id, "--format", "csv", "--output", str(out))
+    done = cli("stamps", "export", run_id, "--format", "csv", "--output", str(out))
+    assert "30 stamps of run" in done.stderr
+    assert "can clone these stamps" in done.stderr
     rows = list(csv.reader(out.read_text().splitlines()))
     assert rows[0] == ["serial", "code", "url"]
     assert [r[0] for r in rows[1:]] == [serial_for(i) for i in range(1, 31)]
-    assert all(r[2] == f"http://127.0.0.1:8000/v/{r[1]}" for r in rows[1:])
-    missing = cli("stamps", "export", "999", "--output", str(tmp_path / "none.csv"), ok=False)
-    assert missing.returncode == 2
-    assert "No such stamp run" in missing.stderr
-    assert not (tmp_path / "none.csv").exists()
+    # The QR form: upper case, so the symbol uses alphanumeric mode (printing/urls.py).
+    assert all(r[2] == f"HTTP://127.0.0.1:8000/V/{r[1]}" for r in rows[1:])
+    assert out.stat().st_mode & 0o777 == 0o600
+    piped = cli(
+        "stamps", "export", run_id, "--output", "-", "--serials", f"{serial_for(3)}-{serial_for(5)}"
+    )
+    assert [r[0] for r in csv.reader(piped.stdout.splitlines()[1:])] == [
+        serial_for(i) for i in range(3, 6)
+    ]
+    # The service's checks are the API's (test_exports.py); here: they end the command
+    # cleanly, before a file exists and without an audit entry.
+    refused = {
+        "999": "No such stamp run",
+        "--serials=" + f"{serial_for(1)},{serial_for(2)}": "not a list",
+        "--template=nope": "Unknown label template nope",
+    }
+    for arg, message in refused.items():
+        args = [arg] if arg == "999" else [run_id, arg]
+        bad = cli("stamps", "export", *args, "--output", str(tmp_path / "none.csv"), ok=False)
+        assert bad.returncode == 2, arg
+        assert message in bad.stderr, (arg, bad.stderr)
+        assert "Traceback" not in bad.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.csv")) == ["run.csv"]
+    assert not list(tmp_path.glob("*.part"))
+    engine = make_engine(make_settings(tmp_path))
+    with Session(engine) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "stamps.export").order_by(AuditEntry.id)
+        ).all()
+        count = session.get(StampRun, int(run_id)).export_count
+    engine.dispose()
+    assert count == 2
+    assert [e.via for e in entries] == ["cli", "cli"]
+    assert [json.loads(e.details)["quantity"] for e in entries] == [30, 3]
 
 
 def test_batch_command_updates_an_existing_lot(cli, tmp_path: Path) -> None:

@@ -1,33 +1,118 @@
-"""`chinhhang stamps export`: a run's codes for the print house."""
+"""`chinhhang stamps export`: a run's codes for the print house, counted and audited."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import typer
 
-from chinhhang.cli_support import clear_errors, note, settings, unit_of_work
-from chinhhang.printing.exports import write_csv
+from chinhhang.accounts.actor import Actor
+from chinhhang.cli_support import clear_errors, engine, note, settings, unit_of_work
+from chinhhang.db import make_read_sessionmaker, session_scope
+from chinhhang.printing.exports import FORMATS, write_export
+from chinhhang.printing.options import PrintOptions
+from chinhhang.printing.services import ExportPlan, plan_export
+from chinhhang.printing.templates import DEFAULT_TEMPLATE, TEMPLATES
+from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import get_run
+
+STDOUT = "-"
 
 
 @clear_errors
 def export(
     run: int = typer.Argument(..., help="The run id `stamps issue` printed."),
-    fmt: str = typer.Option("csv", "--format", help="csv (pdf and zip: printing issue)."),
+    fmt: str = typer.Option(
+        "csv", "--format", help="csv (serial,code,url), pdf (label sheets) or zip (an SVG each)."
+    ),
     output: Path = typer.Option(..., "--output", help="File to write; '-' for stdout."),
+    serials: str | None = typer.Option(
+        None, "--serials", help='Only the range "FIRST-LAST" of the run (default: all of it).'
+    ),
+    template: str = typer.Option(
+        DEFAULT_TEMPLATE, "--template", help=f"Label template for pdf: {', '.join(TEMPLATES)}."
+    ),
+    scratch_off: bool = typer.Option(
+        False, "--scratch-off", help="Mark a scratch-off area on each label (pdf)."
+    ),
+    crop_marks: bool = typer.Option(False, "--crop-marks", help="Draw crop marks (pdf)."),
+    caption: str = typer.Option(
+        "", "--caption", help="One line printed on every label (pdf, zip), e.g. the product."
+    ),
+    ec_level: str = typer.Option(
+        "M", "--ec-level", help="QR error correction: L, M, Q or H (pdf, zip)."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=64, help="Processes drawing pdf/zip; default: the CPUs."
+    ),
 ) -> None:
-    """Write a run's serials, codes and URLs. Whoever has this file can clone the stamps:
-    keep it as secret as the stamps themselves."""
-    if fmt != "csv":
+    """Write a run's serials, codes and URLs (csv), labels (pdf) or QR images (zip).
+
+    Whoever has this file can clone the stamps: keep it as secret as the stamps themselves.
+    Every export is counted on the run and recorded in the organization's audit log.
+    """
+    to_stdout = str(output) == STDOUT
+    if not to_stdout and output.is_dir():
+        raise typer.BadParameter(f"{output} is a folder; name a file", param_hint="--output")
+    if not to_stdout and not output.parent.is_dir():
         raise typer.BadParameter(
-            "only csv for now; pdf and zip arrive with printing", param_hint="--format"
+            f"the folder {output.parent} does not exist", param_hint="--output"
         )
     with unit_of_work() as session:
-        get_run(session, run)  # before the file is created: no empty file for a wrong id
-        if str(output) == "-":
-            count = write_csv(session, run, settings().base_url, typer.get_text_stream("stdout"))
+        # Acting as an owner of the run's organization (the operator at the server), so the
+        # export is checked like any other and audited "via cli". A wrong id fails here,
+        # before a file is created.
+        actor = Actor.command_line(get_run(session, run).org_id)
+        options = PrintOptions(
+            template=template,
+            scratch_off=scratch_off,
+            crop_marks=crop_marks,
+            ec_level=ec_level,
+            caption=caption,
+        )
+        plan = plan_export(session, actor, run, fmt, serials, options)
+    # Committed: the export is on record before the first byte is written.
+    kwargs = {
+        "base_url": settings().base_url,
+        "first": plan.first,
+        "last": plan.last,
+        "options": options,
+        "workers": workers or os.cpu_count() or 1,
+    }
+    # A read-only session: on SQLite a long export must not hold the write lock scans need.
+    with session_scope(make_read_sessionmaker(engine())) as reader:
+        if to_stdout:
+            size = write_export(reader, run, fmt, typer.get_binary_stream("stdout"), **kwargs)
         else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
-                count = write_csv(session, run, settings().base_url, handle)
-    note(f"{count:,} stamps of run {run} written to {output}.")
+            size = _write_file(output, lambda out: write_export(reader, run, fmt, out, **kwargs))
+    _report(plan, output, size)
+
+
+def _write_file(output: Path, write: Callable[[BinaryIO], int]) -> int:
+    """Write to a temporary file next to `output`, renamed over it only when complete: a
+    failed export leaves no half file (and an existing file as it was)."""
+    # mkstemp makes the file with mode 600: it holds the codes.
+    descriptor, name = tempfile.mkstemp(
+        dir=output.parent, prefix=f".{output.name}.", suffix=".part"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            size = write(handle)
+        Path(name).replace(output)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return size
+
+
+def _report(plan: ExportPlan, output: Path, size: int) -> None:
+    first, last = grouped(serial_for(plan.first)), grouped(serial_for(plan.last))
+    note(
+        f"{plan.quantity:,} stamps of run {plan.run_id} ({first} to {last}) written to {output}"
+        f" as {FORMATS[plan.fmt].key} ({size:,} bytes); the export is in the audit log."
+    )
+    note("Whoever holds this file can clone these stamps: keep it as safe as the stamps.")

@@ -1,42 +1,185 @@
-"""Print-house exports of a stamp run. CSV for now; PDF labels and ZIP of SVGs come with the
-printing issue, as do the owner/admin restriction and the audit entry for every export."""
+"""Print-house exports of a stamp run, streamed: CSV, a ZIP of one SVG per stamp, PDF labels.
+
+Nothing here checks who may export; printing/services.py does that (and audits) before any of
+these run. Every writer reads the stamps in serial order with a server-side cursor and hands out
+bytes as it goes, so a run of millions never sits in memory.
+"""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from typing import TextIO
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from itertools import islice
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chinhhang.errors import InvalidInput
+from chinhhang.i18n import N_
+from chinhhang.printing.options import PrintOptions
+from chinhhang.printing.parallel import ordered_map
+from chinhhang.printing.pdfjoin import join
+from chinhhang.printing.sheets import render_batch
+from chinhhang.printing.svg import svg_batch
+from chinhhang.printing.templates import template_named
+from chinhhang.printing.urls import stamp_print_url
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import serial_for
-from chinhhang.stamps.services import get_run, in_run
+from chinhhang.stamps.services import get_run
 
 CSV_COLUMNS = ("serial", "code", "url")
 _FETCH = 10_000
+_LABELS_PER_BATCH = 520  # a few hundred kilobytes of PDF: enough work to be worth a process
 
 
-def run_rows(session: Session, run_id: int, base_url: str) -> Iterator[tuple[str, str, str]]:
-    """(serial, code, url) in serial order, streamed: a run of millions never sits in memory."""
+@dataclass(frozen=True, slots=True)
+class Format:
+    key: str
+    media_type: str
+    suffix: str
+
+
+FORMATS: dict[str, Format] = {
+    "csv": Format("csv", "text/csv; charset=utf-8", "csv"),
+    "pdf": Format("pdf", "application/pdf", "pdf"),
+    "zip": Format("zip", "application/zip", "zip"),
+}
+
+
+def run_rows(
+    session: Session,
+    run_id: int,
+    base_url: str,
+    first: int | None = None,
+    last: int | None = None,
+) -> Iterator[tuple[str, str, str]]:
+    """(serial, code, url) in serial order, streamed; `first`/`last` are sequences within the
+    run (the caller checked them). The URL is the form printed in the QR code."""
     run = get_run(session, run_id)
+    prefix = stamp_print_url(base_url, "")
+    low = max(run.first_sequence, first if first is not None else run.first_sequence)
+    high = min(run.last_sequence, last if last is not None else run.last_sequence)
     query = (
         select(Stamp.sequence, Stamp.code)
-        .where(*in_run(run))
+        .where(Stamp.org_id == run.org_id, Stamp.sequence.between(low, high))
         .order_by(Stamp.sequence)
         .execution_options(yield_per=_FETCH)
     )
     for sequence, code in session.execute(query):
-        yield serial_for(int(sequence)), code, f"{base_url}/v/{code}"
+        yield serial_for(int(sequence)), code, prefix + code
 
 
-def write_csv(session: Session, run_id: int, base_url: str, out: TextIO) -> int:
-    """Write the run as CSV with columns serial,code,url; returns the number of stamps."""
-    writer = csv.writer(out, lineterminator="\n")
+def csv_chunks(rows: Iterator[tuple[str, str, str]]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    count = 0
-    for row in run_rows(session, run_id, base_url):
+    pending = 0
+    for row in rows:
         writer.writerow(row)
-        count += 1
-    return count
+        pending += 1
+        if pending == _FETCH:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode("utf-8")
+
+
+def export_stream(
+    session: Session,
+    run_id: int,
+    fmt: str,
+    *,
+    base_url: str,
+    first: int | None = None,
+    last: int | None = None,
+    options: PrintOptions | None = None,
+    workers: int = 1,
+) -> Iterator[bytes]:
+    """The export as a stream of byte chunks, for a file or an HTTP response."""
+    rows = run_rows(session, run_id, base_url, first, last)
+    options = options or PrintOptions()
+    if fmt == "csv":
+        return csv_chunks(rows)
+    labels = ((serial, url) for serial, _code, url in rows)
+    if fmt == "zip":
+        return zip_chunks(labels, options, workers)
+    if fmt == "pdf":
+        return pdf_chunks(labels, options, workers, title=f"Run {run_id}")
+    raise InvalidInput(N_("Unknown export format %(name)s; choose csv, pdf or zip."), name=fmt)
+
+
+def _batches(labels: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    iterator = iter(labels)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def pdf_chunks(
+    labels: Iterable[tuple[str, str]], options: PrintOptions, workers: int, title: str = ""
+) -> Iterator[bytes]:
+    """Whole pages per batch (about 500 labels), rendered in `workers` processes, joined."""
+    per_page = template_named(options.template).per_page
+    size = max(1, _LABELS_PER_BATCH // per_page) * per_page
+    batches = _batches(labels, size)
+    rendered = ordered_map(partial(render_batch, options=options), batches, workers)
+    return join(rendered, title)
+
+
+def zip_chunks(
+    labels: Iterable[tuple[str, str]], options: PrintOptions, workers: int
+) -> Iterator[bytes]:
+    """One `SERIAL.svg` per stamp, deflated, streamed (the ZIP's sizes go in data
+    descriptors, so nothing is seeked back to)."""
+    sink = _Sink()
+    stamp = datetime.now(UTC).timetuple()[:6]
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        render = partial(svg_batch, level=options.ec_level)
+        for batch in ordered_map(render, _batches(labels, _LABELS_PER_BATCH), workers):
+            for serial, svg in batch:
+                entry = zipfile.ZipInfo(f"{serial}.svg", stamp)
+                archive.writestr(entry, svg, compress_type=zipfile.ZIP_DEFLATED)
+            yield sink.drain()
+    yield sink.drain()
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, unseekable file that hands over what was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        return len(chunk)
+
+    def drain(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def write_export(
+    session: Session,
+    run_id: int,
+    fmt: str,
+    out: BinaryIO,
+    **kwargs: object,
+) -> int:
+    """Write the export to a binary file; returns the number of bytes written."""
+    written = 0
+    for chunk in export_stream(session, run_id, fmt, **kwargs):  # type: ignore[arg-type]
+        out.write(chunk)
+        written += len(chunk)
+    return written

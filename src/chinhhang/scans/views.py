@@ -85,6 +85,8 @@ def product_lot_page(
 
 
 @router.api_route("/p/{product_id}", methods=["GET", "HEAD"])
+# Upper case too: printed QR codes carry `/P/…`, which packs into QR's alphanumeric mode.
+@router.api_route("/P/{product_id}", methods=["GET", "HEAD"], include_in_schema=False)
 def product_page(
     product_id: str, request: Request, session: ReadSessionDep, pages: PagesDep
 ) -> Response:

@@ -38,6 +38,9 @@ class StampRun(Base):
     # restart during the fill still activates it); cleared when done.
     activate_product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     activate_lot: Mapped[str | None] = mapped_column(String(20))
+    # How many times the run's codes were exported (printing/services.py counts each export
+    # with one atomic UPDATE before any byte is written); the run's page shows it.
+    export_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @property

@@ -56,6 +56,9 @@ class RunPublic(Output):
     first_serial: str
     last_serial: str
     created_at: datetime
+    export_count: int = Field(
+        description="How many times the run's codes were exported (each is in the audit log)."
+    )
 
     @classmethod
     def of(cls, run: StampRun) -> RunPublic:
@@ -69,6 +72,7 @@ class RunPublic(Output):
             first_serial=serial(run.first_sequence),
             last_serial=serial(run.last_sequence),
             created_at=run.created_at,
+            export_count=run.export_count,
         )
 
 

@@ -124,7 +124,7 @@ def new_run(
     return see_other(f"/portal/runs/{run.id}?note=issuing")
 
 
-def _run_page(
+def render_run_page(
     request: Request,
     session: Session,
     actor: Actor,
@@ -153,6 +153,10 @@ def _run_page(
         "errors": errors or {},
         "form": form or {},
     }
+    # Sections that domains above stamps add to this page (printing's export form): stamps
+    # cannot import them, so the composition root (web.py) hands them over.
+    for part in getattr(request.app.state, "run_page_parts", ()):
+        context |= part(request, session, actor, run)
     return portal_page(request, "stamps/run.html", context, status_code=status_code)
 
 
@@ -164,7 +168,7 @@ def run_page(
     run_id: IdPath,
     after: Cursor = "",
 ) -> Response:
-    return _run_page(request, session, actor, run_id, after=after or None)
+    return render_run_page(request, session, actor, run_id, after=after or None)
 
 
 def _selection(session: Session, actor: Actor, run_id: int, scope: str, serials: str) -> Selection:
@@ -200,7 +204,7 @@ def run_activate(
             )
     except DomainError as error:
         errors = {"activate": error_text(request, error)}
-        return _run_page(
+        return render_run_page(
             request, session, actor, run_id, errors=errors, form=form, status_code=error.status_code
         )
     return see_other(f"/portal/runs/{run_id}?note=activated&n={changed}")
@@ -223,7 +227,7 @@ def run_void(
             )
     except DomainError as error:
         errors = {"void": error_text(request, error)}
-        return _run_page(
+        return render_run_page(
             request, session, actor, run_id, errors=errors, form=form, status_code=error.status_code
         )
     return see_other(f"/portal/runs/{run_id}?note=voided&n={changed}")

@@ -1,0 +1,144 @@
+"""Stream many small PDFs into one, page after page, in flat memory.
+
+reportlab builds a whole document in memory before it writes a byte, so a run of a million
+labels cannot be one reportlab document. printing/sheets.py renders batches of a few pages
+each; this module copies each batch's objects into one output file as it arrives, renumbered,
+with every page hung on a single page tree written at the end. Only the page and object
+offsets (8 bytes each) are kept until then.
+
+It reads only what reportlab writes (a classic cross-reference table, no object streams,
+no incremental updates): it is not a general PDF merger and refuses anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Iterable, Iterator
+
+_XREF_AT = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+_XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])")
+_REFERENCE = re.compile(rb"(\d+) 0 R\b")
+_ROOT = re.compile(rb"/Root (\d+) 0 R")
+_INFO = re.compile(rb"/Info (\d+) 0 R")
+_PAGES = re.compile(rb"/Pages (\d+) 0 R")
+_OUTLINES = re.compile(rb"/Outlines (\d+) 0 R")
+_KIDS = re.compile(rb"/Kids\s*\[([^\]]*)\]")
+_OBJECT_HEAD = re.compile(rb"\d+ 0 obj\s*")
+
+CATALOG, PAGES, INFO = 1, 2, 3
+
+
+class NotReportLabPdf(ValueError):
+    """A batch is not in the simple form this joiner reads."""
+
+
+def _objects(pdf: bytes) -> tuple[dict[int, bytes], bytes]:
+    """Object bodies (between `N 0 obj` and `endobj`) by number, and the trailer."""
+    found = _XREF_AT.search(pdf)
+    if not found or not pdf.startswith(b"xref", int(found.group(1))):
+        raise NotReportLabPdf("no classic cross-reference table")
+    xref_at = int(found.group(1))
+    header_end = pdf.index(b"\n", pdf.index(b"\n", xref_at) + 1) + 1
+    first, count = (int(v) for v in pdf[pdf.index(b"\n", xref_at) + 1 : header_end].split())
+    trailer_at = pdf.index(b"trailer", header_end)
+    entries = _XREF_ENTRY.findall(pdf, header_end, trailer_at)
+    if len(entries) != count:
+        raise NotReportLabPdf("cross-reference table is not one section")
+    offsets = {first + i: int(off) for i, (off, _, kind) in enumerate(entries) if kind == b"n"}
+    ordered = sorted(offsets.items(), key=lambda item: item[1])
+    bodies: dict[int, bytes] = {}
+    ends = [offset for _, offset in ordered[1:]] + [xref_at]
+    for (number, start), end in zip(ordered, ends, strict=True):
+        chunk = pdf[start:end]
+        head = _OBJECT_HEAD.match(chunk)
+        stop = chunk.rfind(b"endobj")
+        if head is None or stop < 0:
+            raise NotReportLabPdf(f"object {number} is malformed")
+        bodies[number] = chunk[head.end() : stop].rstrip()
+    return bodies, pdf[trailer_at:]
+
+
+def _number(pattern: re.Pattern[bytes], text: bytes) -> int:
+    found = pattern.search(text)
+    if found is None:
+        raise NotReportLabPdf(f"missing {pattern.pattern!r}")
+    return int(found.group(1))
+
+
+def _renumber(body: bytes, numbers: dict[int, int]) -> bytes:
+    """Rewrite references in the dictionary part only: stream data is binary and left alone."""
+    split = body.find(b"\nstream")
+    head, tail = (body, b"") if split < 0 else (body[:split], body[split:])
+    head = _REFERENCE.sub(lambda m: b"%d 0 R" % numbers[int(m.group(1))], head)
+    return head + tail
+
+
+class PdfJoiner:
+    """Feed it batches with `add`; it returns the bytes to append to the output."""
+
+    def __init__(self, title: str = "") -> None:
+        self.offsets = array("Q", [0, 0, 0, 0])  # by object number; 0 is the free head
+        self.kids = array("Q")
+        header = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+        self.position = len(header)
+        plain = "".join(c for c in title if (c.isascii() and c.isalnum()) or c in " -.#")
+        self._start = (
+            header
+            + self._object(CATALOG, b"<< /Type /Catalog /Pages 2 0 R >>")
+            + self._object(INFO, b"<< /Producer (Chinh Hang) /Title (%s) >>" % plain.encode())
+        )
+
+    def _object(self, number: int, body: bytes) -> bytes:
+        if number == len(self.offsets):
+            self.offsets.append(0)
+        data = b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        self.offsets[number] = self.position
+        self.position += len(data)
+        return data
+
+    def begin(self) -> bytes:
+        """The file header, the catalog and the info dictionary."""
+        return self._start
+
+    def add(self, pdf: bytes) -> bytes:
+        bodies, trailer = _objects(pdf)
+        root = _number(_ROOT, trailer)
+        pages = _number(_PAGES, bodies[root])
+        skip = {root, _number(_INFO, trailer), pages}
+        if (outlines := _OUTLINES.search(bodies[root])) is not None:
+            skip.add(int(outlines.group(1)))
+        copied = [number for number in sorted(bodies) if number not in skip]
+        numbers = {pages: PAGES}
+        numbers.update((old, len(self.offsets) + i) for i, old in enumerate(copied))
+        listed = _KIDS.search(bodies[pages])
+        if listed is None:
+            raise NotReportLabPdf("the page tree lists no pages")
+        kids = [numbers[int(n)] for n in _REFERENCE.findall(listed.group(1))]
+        out = []
+        for number in copied:
+            out.append(self._object(numbers[number], _renumber(bodies[number], numbers)))
+        self.kids.extend(kids)
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        kids = b" ".join(b"%d 0 R" % kid for kid in self.kids)
+        pages = self._object(
+            PAGES, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (len(self.kids), kids)
+        )
+        xref_at = self.position
+        lines = [b"xref\n0 %d\n0000000000 65535 f \n" % len(self.offsets)]
+        lines.extend(b"%010d 00000 n \n" % offset for offset in self.offsets[1:])
+        trailer = b"trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+            len(self.offsets),
+            xref_at,
+        )
+        return pages + b"".join(lines) + trailer
+
+
+def join(batches: Iterable[bytes], title: str = "") -> Iterator[bytes]:
+    joiner = PdfJoiner(title)
+    yield joiner.begin()
+    for batch in batches:
+        yield joiner.add(batch)
+    yield joiner.finish()

@@ -1,0 +1,217 @@
+"""Leak control for exports: who may export a run's codes, which stamps, and the record of it.
+
+An export of dynamic codes is everything a forger needs to clone the stamps (SPEC section 9),
+so `plan_export` is the one door to exports.py, for the command line, the portal and the API:
+it checks the permission (owners and admins of an approved manufacturer), the run (the actor's
+own, completely issued), the format, the options and the serial range; then it counts the
+export on the run and writes the audit entry. The caller commits that *before* the first byte
+is produced: a download that is cut off, or a file that is never written, is still on record.
+Bad input raises before anything is written, so it leaves neither an entry nor a count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from chinhhang.accounts.actor import Actor
+from chinhhang.accounts.services import record, require
+from chinhhang.catalog.models import Product
+from chinhhang.catalog.services import product_for
+from chinhhang.errors import InvalidInput, NotFound
+from chinhhang.i18n import N_
+from chinhhang.printing import artwork
+from chinhhang.printing.exports import FORMATS, export_stream
+from chinhhang.printing.options import MAX_CAPTION, PrintOptions
+from chinhhang.printing.urls import product_print_url
+from chinhhang.stamps.models import RUN_READY, Stamp, StampRun
+from chinhhang.stamps.serials import serial_for
+from chinhhang.stamps.services import run_for, serials_in_run
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """An export that was allowed, counted and audited: the stamps `first`..`last` (sequences,
+    inclusive) of run `run_id`, as `fmt`, to be saved as `filename`."""
+
+    run_id: int
+    fmt: str
+    first: int
+    last: int
+    quantity: int
+    filename: str
+
+
+def plan_export(
+    session: Session,
+    actor: Actor,
+    run_id: int,
+    fmt: str,
+    serials: str | None,
+    options: PrintOptions,
+) -> ExportPlan:
+    """Check, count and audit an export (flushed; the caller commits before writing bytes).
+
+    Raises Forbidden (role, kind of organization, approval pending), NotFound (no such run, or
+    another organization's: the same answer), InvalidInput (a run still being issued, an
+    unknown format, a malformed serial, a range outside the run, a list of serials). The
+    options were checked when `options` was made (PrintOptions raises InvalidInput).
+    """
+    org = require(session, actor, "export_codes")
+    run = run_for(session, actor, run_id)
+    if run.org_id != org.id:  # run_for lets regulators look; nobody exports another's codes
+        raise NotFound(N_("No such stamp run."))
+    if run.status != RUN_READY:
+        raise InvalidInput(N_("This run is still being issued; export it once it is ready."))
+    check_format(fmt)
+    first, last = _export_range(session, actor, run, serials)
+    quantity = last - first + 1
+    # Atomic on the database: two exports at the same moment both count.
+    session.execute(
+        update(StampRun)
+        .where(StampRun.id == run.id)
+        .values(export_count=StampRun.export_count + 1),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(run, ["export_count"])
+    record(
+        session,
+        actor,
+        "stamps.export",
+        f"run:{run.id}",
+        run=run.id,
+        first=serial_for(first),
+        last=serial_for(last),
+        quantity=quantity,
+        format=fmt,
+        template=options.template,
+        scratch_off=options.scratch_off,
+        crop_marks=options.crop_marks,
+        ec_level=options.ec_level,
+    )
+    return ExportPlan(run.id, fmt, first, last, quantity, _filename(run, first, last, fmt))
+
+
+def check_format(fmt: str) -> None:
+    """PrintOptions checks the rest (template, EC level, caption) when it is made."""
+    if fmt not in FORMATS:
+        # The message exports.py gives too (one msgid for one mistake).
+        raise InvalidInput(
+            N_("Unknown export format %(name)s; choose csv, pdf or zip."), name=fmt[:20]
+        )
+
+
+def _export_range(
+    session: Session, actor: Actor, run: StampRun, serials: str | None
+) -> tuple[int, int]:
+    """The whole run, or one range "FIRST-LAST" (a single serial is a range of one) inside it.
+
+    Lists are refused: an export is recorded as one range, so that the audit log says exactly
+    which stamps left the building.
+    """
+    text = (serials or "").strip()
+    if not text:
+        return run.first_sequence, run.last_sequence
+    if _is_list(text):
+        raise InvalidInput(
+            N_("Export one range of serials, FIRST-LAST, or the whole run; not a list.")
+        )
+    ((first, last),) = serials_in_run(session, actor, run.id, text).ranges()
+    return first, last
+
+
+def _is_list(serials: str) -> bool:
+    """More than one serial written out ("S1, S2" or one per line), even if consecutive."""
+    items = [s for s in serials.replace("\n", ",").split(",") if s.strip()]
+    return len(items) > 1
+
+
+def _filename(run: StampRun, first: int, last: int, fmt: str) -> str:
+    suffix = FORMATS[fmt].suffix
+    if (first, last) == (run.first_sequence, run.last_sequence):
+        return f"run-{run.id}.{suffix}"
+    return f"run-{run.id}-{serial_for(first)}-{serial_for(last)}.{suffix}"
+
+
+def planned_chunks(
+    sessions: sessionmaker[Session],
+    plan: ExportPlan,
+    options: PrintOptions,
+    *,
+    base_url: str,
+    workers: int = 1,
+) -> Iterator[bytes]:
+    """The bytes of a planned export, read in a session of their own from `sessions`.
+
+    For HTTP responses: a streamed body is sent after the request's own session has closed.
+    `sessions` should be a read-only sessionmaker, so that on SQLite a long download holds no
+    write lock. The first chunk is produced here, before the response starts, so a failure
+    to render becomes an error answer rather than a truncated file; the session closes when
+    the stream ends or is dropped.
+    """
+
+    def chunks() -> Iterator[bytes]:
+        session = sessions()
+        try:
+            yield from export_stream(
+                session,
+                plan.run_id,
+                plan.fmt,
+                base_url=base_url,
+                first=plan.first,
+                last=plan.last,
+                options=options,
+                workers=workers,
+            )
+        finally:
+            session.rollback()
+            session.close()
+
+    stream = chunks()
+    first = next(stream, b"")
+    return chain((first,), stream)
+
+
+def default_caption(session: Session, run: StampRun) -> str:
+    """What a label says by default: the name of the product the run's first stamp was
+    activated for (or the run will be), else nothing. One row by key, so the run's page
+    stays cheap for a run of millions."""
+    product_id = session.scalar(
+        select(Stamp.product_id).where(
+            Stamp.org_id == run.org_id, Stamp.sequence == run.first_sequence
+        )
+    )
+    product_id = product_id or run.activate_product_id
+    if product_id is None:
+        return ""
+    name = session.scalar(select(Product.name).where(Product.id == product_id))
+    return (name or "")[:MAX_CAPTION]
+
+
+@dataclass(frozen=True, slots=True)
+class Artwork:
+    filename: str
+    media_type: str
+    content: bytes
+
+
+ARTWORK_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def product_artwork(
+    session: Session, actor: Actor, product_id: int, kind: str, *, base_url: str
+) -> Artwork:
+    """The product's static QR code as SVG or PNG, for any member who may see the product
+    (NotFound otherwise). Static codes are printed on every item and are not secret: no audit.
+    """
+    if kind not in ARTWORK_TYPES:  # the routes name it; no one types it
+        raise ValueError(kind)
+    product = product_for(session, actor, product_id)
+    url = product_print_url(base_url, product.gtin, product.id)
+    caption = product.gtin or product.name
+    render = artwork.product_code_svg if kind == "svg" else artwork.product_code_png
+    return Artwork(f"product-{product.id}.{kind}", ARTWORK_TYPES[kind], render(url, caption))

@@ -1,0 +1,84 @@
+"""Label templates as data: a print shop changes stock by adding a row here, not code.
+
+Sizes are millimetres, as on the label maker's box. A sheet template places `columns` x `rows`
+labels on a page, from the top-left corner, `margin_left`/`margin_top` in from the page edge,
+with `gap_x`/`gap_y` between neighbours. A roll template is one label per page, the page the
+size of the label: thermal roll printers feed one page per label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chinhhang.errors import InvalidInput
+from chinhhang.i18n import N_
+
+MM = 72 / 25.4  # PDF points per millimetre
+
+
+@dataclass(frozen=True, slots=True)
+class LabelTemplate:
+    key: str
+    title: str  # shown in the portal's list; a product code as on the label box
+    page_width: float
+    page_height: float
+    label_width: float
+    label_height: float
+    columns: int = 1
+    rows: int = 1
+    margin_left: float = 0.0
+    margin_top: float = 0.0
+    gap_x: float = 0.0
+    gap_y: float = 0.0
+
+    @property
+    def per_page(self) -> int:
+        return self.columns * self.rows
+
+    def label_origin(self, index: int) -> tuple[float, float]:
+        """Bottom-left corner (mm, PDF's upward y) of the `index`-th label on a page, filled
+        row by row from the top-left, the order people read the serials in."""
+        row, column = divmod(index, self.columns)
+        x = self.margin_left + column * (self.label_width + self.gap_x)
+        top = self.margin_top + row * (self.label_height + self.gap_y)
+        return x, self.page_height - top - self.label_height
+
+    def fits(self) -> bool:
+        right = self.margin_left + self.columns * self.label_width + (self.columns - 1) * self.gap_x
+        bottom = self.margin_top + self.rows * self.label_height + (self.rows - 1) * self.gap_y
+        return right <= self.page_width + 1e-6 and bottom <= self.page_height + 1e-6
+
+
+A4 = (210.0, 297.0)
+
+TEMPLATES: dict[str, LabelTemplate] = {
+    template.key: template
+    for template in (
+        # 65 per sheet, 38.1 x 21.2 mm: the smallest common A4 address label (L7651 layout).
+        LabelTemplate(
+            "a4-65", "A4 · 65 × (38.1 × 21.2 mm)", *A4, 38.1, 21.2, 5, 13, 4.7, 10.7, 2.5, 0
+        ),
+        # 40 per sheet, 48.5 x 25.4 mm (L7636 layout).
+        LabelTemplate(
+            "a4-40", "A4 · 40 × (48.5 × 25.4 mm)", *A4, 48.5, 25.4, 4, 10, 8.0, 21.5, 0, 0
+        ),
+        # 24 per sheet, 63.5 x 33.9 mm (L7159 layout): room for the product name.
+        LabelTemplate(
+            "a4-24", "A4 · 24 × (63.5 × 33.9 mm)", *A4, 63.5, 33.9, 3, 8, 6.4, 13.1, 2.5, 0
+        ),
+        # Thermal roll, one 40 x 30 mm label per page.
+        LabelTemplate("roll-40x30", "Roll · 40 × 30 mm", 40.0, 30.0, 40.0, 30.0),
+    )
+}
+DEFAULT_TEMPLATE = "a4-40"
+
+
+def template_named(key: str) -> LabelTemplate:
+    try:
+        return TEMPLATES[key]
+    except KeyError:
+        raise InvalidInput(
+            N_("Unknown label template %(name)s; choose one of %(choices)s."),
+            name=key,
+            choices=", ".join(TEMPLATES),
+        ) from None

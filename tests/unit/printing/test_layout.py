@@ -1,0 +1,61 @@
+"""Label templates and options: data that must fit the page, and options checked up front."""
+
+from __future__ import annotations
+
+import pytest
+
+from chinhhang.errors import InvalidInput
+from chinhhang.printing.options import PrintOptions
+from chinhhang.printing.sheets import Layout
+from chinhhang.printing.templates import TEMPLATES, template_named
+
+
+@pytest.mark.parametrize("key", TEMPLATES)
+def test_every_template_fits_its_page(key: str) -> None:
+    template = TEMPLATES[key]
+    assert template.fits()
+    for index in range(template.per_page):
+        x, y = template.label_origin(index)
+        assert x >= 0
+        assert x + template.label_width <= template.page_width + 1e-6
+        assert y >= 0
+        assert y + template.label_height <= template.page_height + 1e-6
+
+
+@pytest.mark.parametrize("key", TEMPLATES)
+def test_the_symbol_and_serial_fit_inside_each_label(key: str) -> None:
+    layout = Layout.of(TEMPLATES[key])
+    mm = 72 / 25.4
+    width, height = TEMPLATES[key].label_width * mm, TEMPLATES[key].label_height * mm
+    assert layout.symbol_x >= 0
+    assert layout.symbol_x + layout.symbol_side <= width
+    assert layout.symbol_y + layout.symbol_side <= height
+    assert 0 < layout.serial_y < layout.symbol_y
+    assert layout.symbol_side >= 14 * mm  # 0.38 mm a module at version 3: office printers cope
+
+
+def test_a_roll_template_is_one_label_per_page() -> None:
+    roll = [t for t in TEMPLATES.values() if t.key.startswith("roll")]
+    assert roll
+    assert all(t.per_page == 1 for t in roll)
+    sheets = [t for t in TEMPLATES.values() if t.page_width == 210.0 and t.page_height == 297.0]
+    assert len(sheets) >= 3
+
+
+def test_unknown_templates_are_refused_with_the_choices() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        template_named("a5-99")
+    assert "a4-65" in refused.value.values["choices"]
+    with pytest.raises(InvalidInput):
+        PrintOptions(template="nope")
+
+
+@pytest.mark.parametrize("caption", ["x" * 121, "line\nbreak", "bell\x07"])
+def test_bad_captions_are_refused(caption: str) -> None:
+    with pytest.raises(InvalidInput):
+        PrintOptions(caption=caption)
+
+
+def test_captions_are_one_line_of_normalised_spaces() -> None:
+    assert PrintOptions(caption="  Nước   mắm ").caption == "Nước mắm"
+    assert PrintOptions(ec_level="h").ec_level == "H"

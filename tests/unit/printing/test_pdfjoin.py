@@ -1,0 +1,82 @@
+"""Joining reportlab batches into one PDF: valid cross-references, every page, in order."""
+
+from __future__ import annotations
+
+import re
+from itertools import islice
+
+import pypdfium2
+import pytest
+
+from chinhhang.printing.exports import csv_chunks, pdf_chunks, zip_chunks
+from chinhhang.printing.options import PrintOptions
+from chinhhang.printing.pdfjoin import NotReportLabPdf, PdfJoiner, join
+from chinhhang.printing.sheets import render_batch
+from chinhhang.stamps.serials import serial_for
+
+pytestmark = pytest.mark.usefixtures("label_font")
+
+
+def labels(first: int, count: int) -> list[tuple[str, str]]:
+    return [(serial_for(i), f"HTTP://X.VN/V/{i:024d}") for i in range(first, first + count)]
+
+
+def check_cross_references(pdf: bytes) -> int:
+    """Every xref entry points at its own object header; returns the object count."""
+    start = int(re.search(rb"startxref\n(\d+)\n%%EOF\n$", pdf).group(1))  # type: ignore[union-attr]
+    assert pdf[start : start + 5] == b"xref\n"
+    lines = pdf[start:].split(b"\n")
+    size = int(lines[1].split()[1])
+    for number in range(1, size):
+        offset = int(lines[2 + number][:10])
+        assert pdf[offset:].startswith(b"%d 0 obj\n" % number), number
+    return size
+
+
+def test_batches_become_one_document_with_every_page_in_order() -> None:
+    options = PrintOptions(template="a4-24", caption="Phở bò")
+    batches = [render_batch(labels(1, 48), options), render_batch(labels(49, 30), options)]
+    pdf = b"".join(join(batches, "Run 7"))
+    check_cross_references(pdf)
+    document = pypdfium2.PdfDocument(pdf)
+    assert len(document) == 4
+    texts = [document[i].get_textpage().get_text_range() for i in range(4)]
+    assert "0000 0000 0013" in texts[0].replace("\r", "")  # serial 1 on page 1
+    last = serial_for(78)
+    assert " ".join(last[i : i + 4] for i in (0, 4, 8)) in texts[3]
+
+
+def test_anything_but_a_reportlab_batch_is_refused() -> None:
+    with pytest.raises(NotReportLabPdf):
+        PdfJoiner().add(b"%PDF-1.7\nnot really\n")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "pdf", "zip"])
+def test_exports_stream_without_reading_the_whole_run(fmt: str) -> None:
+    """An endless run still yields its first chunks: nothing waits for the end of the rows."""
+
+    def endless():  # type: ignore[no-untyped-def]
+        sequence = 0
+        while True:
+            sequence += 1
+            yield serial_for(sequence), "C", f"HTTP://X.VN/V/{sequence:024d}"
+
+    pairs = ((serial, url) for serial, _, url in endless())
+    options = PrintOptions()
+    chunks = {
+        "csv": lambda: csv_chunks(endless()),
+        "pdf": lambda: pdf_chunks(pairs, options, workers=1),
+        "zip": lambda: zip_chunks(pairs, options, workers=1),
+    }[fmt]()
+    first = list(islice(chunks, 3))
+    assert len(first) == 3
+    assert sum(map(len, first)) > 0
+
+
+def test_two_worker_processes_render_the_same_file_as_one() -> None:
+    options = PrintOptions(template="a4-65", scratch_off=True)
+    many = labels(1, 1200)  # three batches
+    alone = b"".join(pdf_chunks(iter(many), options, workers=1))
+    shared = b"".join(pdf_chunks(iter(many), options, workers=2))
+    assert shared == alone
+    assert check_cross_references(alone) > 1200 // 65
