@@ -60,10 +60,11 @@ messages: $(TEST_STAMP)
 	  -d src/chinhhang/i18n -l $$lang --width 100; done
 
 ## make bench: the figures in docs/benchmarks.md (wrk is installed from Debian if missing; needs PostgreSQL for its rows)
-bench: $(TEST_STAMP)
+bench: $(TEST_STAMP) label-font
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/scan_throughput.py --postgres
 	$(BIN)/python bench/issuance.py
+	$(BIN)/python bench/print_exports.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .hypothesis

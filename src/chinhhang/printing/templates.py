@@ -19,7 +19,7 @@ MM = 72 / 25.4  # PDF points per millimetre
 @dataclass(frozen=True, slots=True)
 class LabelTemplate:
     key: str
-    title: str  # shown in the portal's list; a product code as on the label box
+    medium: str  # msgid: what the labels come on, shown in the portal with the sizes
     page_width: float
     page_height: float
     label_width: float
@@ -50,24 +50,20 @@ class LabelTemplate:
 
 
 A4 = (210.0, 297.0)
+SHEET = N_("A4 sheet")
+ROLL = N_("Thermal roll, one label a page")
 
 TEMPLATES: dict[str, LabelTemplate] = {
     template.key: template
     for template in (
         # 65 per sheet, 38.1 x 21.2 mm: the smallest common A4 address label (L7651 layout).
-        LabelTemplate(
-            "a4-65", "A4 · 65 × (38.1 × 21.2 mm)", *A4, 38.1, 21.2, 5, 13, 4.7, 10.7, 2.5, 0
-        ),
+        LabelTemplate("a4-65", SHEET, *A4, 38.1, 21.2, 5, 13, 4.7, 10.7, 2.5, 0),
         # 40 per sheet, 48.5 x 25.4 mm (L7636 layout).
-        LabelTemplate(
-            "a4-40", "A4 · 40 × (48.5 × 25.4 mm)", *A4, 48.5, 25.4, 4, 10, 8.0, 21.5, 0, 0
-        ),
+        LabelTemplate("a4-40", SHEET, *A4, 48.5, 25.4, 4, 10, 8.0, 21.5, 0, 0),
         # 24 per sheet, 63.5 x 33.9 mm (L7159 layout): room for the product name.
-        LabelTemplate(
-            "a4-24", "A4 · 24 × (63.5 × 33.9 mm)", *A4, 63.5, 33.9, 3, 8, 6.4, 13.1, 2.5, 0
-        ),
+        LabelTemplate("a4-24", SHEET, *A4, 63.5, 33.9, 3, 8, 6.4, 13.1, 2.5, 0),
         # Thermal roll, one 40 x 30 mm label per page.
-        LabelTemplate("roll-40x30", "Roll · 40 × 30 mm", 40.0, 30.0, 40.0, 30.0),
+        LabelTemplate("roll-40x30", ROLL, 40.0, 30.0, 40.0, 30.0),
     )
 }
 DEFAULT_TEMPLATE = "a4-40"
