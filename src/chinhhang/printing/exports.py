@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -52,43 +52,58 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def run_rows(
+def stamp_batches(
     session: Session,
     run_id: int,
-    base_url: str,
     first: int | None = None,
     last: int | None = None,
-) -> Iterator[tuple[str, str, str]]:
-    """(serial, code, url) in serial order, streamed; `first`/`last` are sequences within the
-    run (the caller checked them). The URL is the form printed in the QR code."""
+) -> Iterator[Sequence[tuple[int, str]]]:
+    """(sequence, code) rows in serial order, 10,000 at a time, from a streaming cursor (a
+    server-side cursor on PostgreSQL). `first`/`last` are sequences within the run (the caller
+    checked them). Read through the connection, not the ORM: a million rows cost a second
+    instead of three and a half."""
     run = get_run(session, run_id)
-    prefix = stamp_print_url(base_url, "")
     low = max(run.first_sequence, first if first is not None else run.first_sequence)
     high = min(run.last_sequence, last if last is not None else run.last_sequence)
     query = (
         select(Stamp.sequence, Stamp.code)
         .where(Stamp.org_id == run.org_id, Stamp.sequence.between(low, high))
         .order_by(Stamp.sequence)
-        .execution_options(yield_per=_FETCH)
     )
-    for sequence, code in session.execute(query):
-        yield serial_for(int(sequence)), code, prefix + code
+    result = session.connection().execution_options(stream_results=True).execute(query)
+    try:
+        while rows := result.fetchmany(_FETCH):
+            yield rows
+    finally:
+        result.close()
 
 
-def csv_chunks(rows: Iterator[tuple[str, str, str]]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    pending = 0
-    for row in rows:
-        writer.writerow(row)
-        pending += 1
-        if pending == _FETCH:
-            yield buffer.getvalue().encode("utf-8")
+def csv_chunks(batches: Iterable[Sequence[tuple[int, str]]], url_prefix: str) -> Iterator[bytes]:
+    """`serial,code,url` lines, a batch at a time. Serials and codes are digits and base32
+    letters and need no quoting; the URL only if the configured address has a comma or a
+    quote, which the csv module then handles."""
+    yield (",".join(CSV_COLUMNS) + "\n").encode()
+    if any(ch in url_prefix for ch in ',"\r\n'):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for rows in batches:
+            writer.writerows((serial_for(seq), code, url_prefix + code) for seq, code in rows)
+            yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
-            pending = 0
-    yield buffer.getvalue().encode("utf-8")
+        return
+    for rows in batches:
+        lines = [f"{serial_for(seq)},{code},{url_prefix}{code}\n" for seq, code in rows]
+        yield "".join(lines).encode()
+
+
+def labels_of(
+    batches: Iterable[Sequence[tuple[int, str]]], url_prefix: str
+) -> Iterator[tuple[str, str]]:
+    """(serial, printed URL) for each stamp: what a label shows."""
+    for rows in batches:
+        for sequence, code in rows:
+            yield serial_for(sequence), url_prefix + code
 
 
 def export_stream(
@@ -103,11 +118,12 @@ def export_stream(
     workers: int = 1,
 ) -> Iterator[bytes]:
     """The export as a stream of byte chunks, for a file or an HTTP response."""
-    rows = run_rows(session, run_id, base_url, first, last)
+    batches = stamp_batches(session, run_id, first, last)
+    prefix = stamp_print_url(base_url, "")
     options = options or PrintOptions()
     if fmt == "csv":
-        return csv_chunks(rows)
-    labels = ((serial, url) for serial, _code, url in rows)
+        return csv_chunks(batches, prefix)
+    labels = labels_of(batches, prefix)
     if fmt == "zip":
         return zip_chunks(labels, options, workers)
     if fmt == "pdf":

@@ -2,7 +2,7 @@
 
 What is the same on every label (caption, scratch-off mark) is drawn once as a form XObject and
 placed by reference; what differs (the QR symbol and the serial) is written as raw path
-operators, one `re` per merged rectangle and a single fill per symbol. That keeps a label to a
+operators, one `re` per run of dark modules and a single fill per symbol. That keeps a label to a
 few hundred bytes of drawing and the renderer to a few string joins.
 
 printing/pdfjoin.py streams the batches into one file, so no batch ever holds a whole run.

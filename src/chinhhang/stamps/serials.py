@@ -9,6 +9,8 @@ lives in the code, never here. Pure module.
 
 from __future__ import annotations
 
+from functools import cache, lru_cache
+
 SEQUENCE_DIGITS = 11
 SERIAL_DIGITS = SEQUENCE_DIGITS + 1
 MAX_SEQUENCE = 10**SEQUENCE_DIGITS - 1
@@ -43,12 +45,31 @@ def is_valid_damm(digits: str) -> bool:
     return digits.isascii() and digits.isdigit() and damm_digit(digits) == 0
 
 
+def _damm_from(interim: int, digits: str) -> int:
+    for ch in digits:
+        interim = _DAMM[interim][ord(ch) - 48]
+    return interim
+
+
+@cache
+def _check_digits_after(interim: int) -> str:
+    """The check digit of every 4-digit tail "0000"…"9999" that follows a prefix ending in
+    state `interim`, as one string indexed by the tail: exports write millions of serials in a
+    row, and a lookup costs a fraction of eleven table steps."""
+    return "".join(str(_damm_from(interim, f"{tail:04d}")) for tail in range(10_000))
+
+
+@lru_cache(maxsize=4096)
+def _prefix_state(prefix: int) -> int:
+    return _damm_from(0, f"{prefix:0{SEQUENCE_DIGITS - 4}d}")
+
+
 def serial_for(sequence: int) -> str:
     """The 12-digit serial of the `sequence`-th stamp of an organization (1-based)."""
     if not 1 <= sequence <= MAX_SEQUENCE:
         raise InvalidSerial(f"sequence {sequence} is out of range")
-    body = f"{sequence:0{SEQUENCE_DIGITS}d}"
-    return body + str(damm_digit(body))
+    prefix, tail = divmod(sequence, 10_000)
+    return f"{sequence:0{SEQUENCE_DIGITS}d}{_check_digits_after(_prefix_state(prefix))[tail]}"
 
 
 def sequence_of(serial: str) -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import Iterator
 from itertools import islice
 
 import pypdfium2
 import pytest
 
-from chinhhang.printing.exports import csv_chunks, pdf_chunks, zip_chunks
+from chinhhang.printing.exports import csv_chunks, labels_of, pdf_chunks, zip_chunks
 from chinhhang.printing.options import PrintOptions
 from chinhhang.printing.pdfjoin import NotReportLabPdf, PdfJoiner, join
 from chinhhang.printing.sheets import render_batch
@@ -55,18 +58,18 @@ def test_anything_but_a_reportlab_batch_is_refused() -> None:
 def test_exports_stream_without_reading_the_whole_run(fmt: str) -> None:
     """An endless run still yields its first chunks: nothing waits for the end of the rows."""
 
-    def endless():  # type: ignore[no-untyped-def]
-        sequence = 0
+    def endless() -> Iterator[list[tuple[int, str]]]:
+        start = 1
         while True:
-            sequence += 1
-            yield serial_for(sequence), "C", f"HTTP://X.VN/V/{sequence:024d}"
+            yield [(n, f"{n:024d}") for n in range(start, start + 1000)]
+            start += 1000
 
-    pairs = ((serial, url) for serial, _, url in endless())
+    prefix = "HTTP://X.VN/V/"
     options = PrintOptions()
     chunks = {
-        "csv": lambda: csv_chunks(endless()),
-        "pdf": lambda: pdf_chunks(pairs, options, workers=1),
-        "zip": lambda: zip_chunks(pairs, options, workers=1),
+        "csv": lambda: csv_chunks(endless(), prefix),
+        "pdf": lambda: pdf_chunks(labels_of(endless(), prefix), options, workers=1),
+        "zip": lambda: zip_chunks(labels_of(endless(), prefix), options, workers=1),
     }[fmt]()
     first = list(islice(chunks, 3))
     assert len(first) == 3
@@ -80,3 +83,16 @@ def test_two_worker_processes_render_the_same_file_as_one() -> None:
     shared = b"".join(pdf_chunks(iter(many), options, workers=2))
     assert shared == alone
     assert check_cross_references(alone) > 1200 // 65
+
+
+@pytest.mark.parametrize("prefix", ["HTTP://X.VN/V/", 'HTTP://X.VN/A,"B"/V/'])
+def test_csv_rows_parse_back_whatever_the_address(prefix: str) -> None:
+    batches = [[(1, "0AAAA"), (2, "0BBBB")], [(10_000, "0CCCC")]]
+    text = b"".join(csv_chunks(batches, prefix)).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows == [
+        ["serial", "code", "url"],
+        [serial_for(1), "0AAAA", prefix + "0AAAA"],
+        [serial_for(2), "0BBBB", prefix + "0BBBB"],
+        [serial_for(10_000), "0CCCC", prefix + "0CCCC"],
+    ]

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from chinhhang.stamps.serials import (
     MAX_SEQUENCE,
     InvalidSerial,
+    damm_digit,
     grouped,
     is_valid_damm,
     sequence_of,
@@ -69,3 +70,10 @@ def test_sequence_out_of_range_is_refused() -> None:
         serial_for(0)
     with pytest.raises(InvalidSerial):
         serial_for(MAX_SEQUENCE + 1)
+
+
+@given(st.integers(min_value=1, max_value=MAX_SEQUENCE))
+def test_the_fast_check_digit_is_damms(sequence: int) -> None:
+    """serial_for looks the check digit up in tables; it must be Damm's, digit by digit."""
+    body = f"{sequence:011d}"
+    assert serial_for(sequence) == body + str(damm_digit(body))
