@@ -24,6 +24,7 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry
 from chinhhang.db import session_scope
 from chinhhang.printing.cli import _write_file
+from chinhhang.printing.fonts import label_font
 from chinhhang.printing.urls import product_print_url
 from chinhhang.stamps.models import StampRun
 from chinhhang.stamps.serials import grouped, serial_for
@@ -82,7 +83,7 @@ def test_owner_and_admin_export_over_the_api_each_export_audited_once(
         assert disposition == f'attachment; filename="run-{maker.run_id}.csv"'
         rows = csv_rows(answer.content)
         assert rows[0] == ["serial", "code", "url"]
-        assert [grouped(r[0]) for r in rows[1:]] == maker.serials
+        assert [r[0] for r in rows[1:]] == maker.serials
         assert [r[1] for r in rows[1:]] == maker.codes
         assert all(r[2] == f"{BASE}/V/{r[1]}" for r in rows[1:])
     entries = exports_of(sessions, maker.id)
@@ -140,7 +141,7 @@ def test_the_portal_shows_the_form_to_owners_and_admins_only(settings, world: Ap
             html = browser.get(page).text
             assert action in html
             assert "Never exported" in html
-            assert "A4 · 40 × (48.5 × 25.4 mm)" in html  # the templates, by title
+            assert "A4 sheet · 40 labels of 45.7 × 25.4 mm" in html  # the templates
             assert f'value="Product of {maker.name}"' in html  # the caption's default
         for role in ("operator", "viewer"):
             browser.login(email_of(maker, role), PASSWORD)
@@ -180,7 +181,8 @@ def test_a_portal_export_downloads_and_the_run_page_counts_it(
     assert len(entries) == 2
     assert entries[0].user_id == maker.users["admin"]
     assert entries[0].via == "web"
-    assert json.loads(entries[0].details or "{}")["template"] == "a4-24"
+    # A CSV has no label options: the entry names none of them (a PDF's does, below).
+    assert "template" not in json.loads(entries[0].details or "{}")
 
 
 # --- what is exported ---------------------------------------------------------------------
@@ -191,13 +193,13 @@ def test_a_range_export_has_exactly_those_serials(client, world: ApiWorld, sessi
     first, last = maker.serials[1], maker.serials[3]
     answer = api_export(client, maker, maker.run_id, serials=f"{first} - {last}")
     assert answer.status_code == 200, answer.text
-    assert [grouped(r[0]) for r in csv_rows(answer.content)[1:]] == maker.serials[1:4]
+    assert [r[0] for r in csv_rows(answer.content)[1:]] == maker.serials[1:4]
     assert (
         f"run-{maker.run_id}-{plain(first)}-{plain(last)}.csv"
         in (answer.headers["content-disposition"])
     )
     one = api_export(client, maker, maker.run_id, serials=maker.serials[4])
-    assert [grouped(r[0]) for r in csv_rows(one.content)[1:]] == [maker.serials[4]]
+    assert [r[0] for r in csv_rows(one.content)[1:]] == [maker.serials[4]]
     details = [json.loads(e.details or "{}") for e in exports_of(sessions, maker.id)]
     assert [(d["first"], d["last"], d["quantity"]) for d in details] == [
         (plain(first), plain(last), 3),
@@ -213,7 +215,7 @@ def test_every_exported_url_resolves_to_its_stamp_in_either_case(client, world: 
             client.cookies.clear()
             scanned = client.get(form, headers={"Accept": "application/json"})
             assert scanned.status_code == 200, form
-            assert plain(scanned.json()["serial"]) == serial
+            assert plain(scanned.json()["serial"]) == plain(serial)
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -328,8 +330,12 @@ def test_rendering_pdf_and_zip_exports_are_audited_like_csv(
         assert len(zipfile.ZipFile(io.BytesIO(answer.content)).namelist()) == 2
     (entry,) = exports_of(sessions, maker.id)
     details = json.loads(entry.details or "{}")
-    assert (details["format"], details["quantity"], details["template"]) == (fmt, 2, "a4-65")
-    assert details["scratch_off"] is details["crop_marks"] is True
+    assert (details["format"], details["quantity"], details["ec_level"]) == (fmt, 2, "Q")
+    if fmt == "pdf":
+        assert (details["template"], details["caption"]) == ("a4-65", "Nước mắm")
+        assert details["scratch_off"] is details["crop_marks"] is True
+    else:
+        assert "template" not in details
     assert export_count(sessions, maker.run_id) == 1
 
 
@@ -382,3 +388,24 @@ def test_rendering_the_api_serves_the_static_code(client, world: ApiWorld, sessi
         404
     )
     assert exports_of(sessions) == []
+
+
+@pytest.mark.parametrize("font", ["/nonexistent/font.ttf", __file__])
+def test_a_server_without_a_usable_font_refuses_pdf_before_recording_it(
+    client, world: ApiWorld, sessions, monkeypatch: pytest.MonkeyPatch, font: str
+) -> None:
+    """Refused with a clear message (missing file, or a file that is no TrueType font) before
+    the export is counted or audited: nothing left the building."""
+    maker = world.maker
+    monkeypatch.setenv("CHINHHANG_LABEL_FONT", font)
+    label_font.cache_clear()
+    try:
+        answer = api_export(client, maker, maker.run_id, format="pdf")
+    finally:
+        monkeypatch.delenv("CHINHHANG_LABEL_FONT")
+        label_font.cache_clear()
+    assert answer.status_code == 400
+    assert "phông" in answer.json()["error"]["message"]  # "font", in the default language
+    assert exports_of(sessions, maker.id) == []
+    assert export_count(sessions, maker.run_id) == 0
+    assert api_export(client, maker, maker.run_id, format="csv").status_code == 200

@@ -141,7 +141,8 @@ def test_the_csv_lists_serial_code_and_printed_url(
     first, _ = run_sequences(sessions, run, 1)
     assert lines[0] == "serial,code,url"
     code = run.codes[0]
-    assert lines[1] == f"{serial_for(first)},{code},{stamp_print_url(settings.base_url, code)}"
+    url = stamp_print_url(settings.base_url, code)
+    assert lines[1] == f"{grouped(serial_for(first))},{code},{url}"
     assert len(lines) == 66
 
 

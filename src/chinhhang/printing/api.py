@@ -36,7 +36,7 @@ class ExportRequest(Input):
         default=None,
         max_length=MAX_SERIALS_TEXT,
         description="One range FIRST-LAST inside the run; the whole run when left out.",
-        examples=["0000 0000 0013-0000 0000 0099"],
+        examples=["0000 0000 0013-0000 0000 0999"],
     )
     template: str = Field(
         default=DEFAULT_TEMPLATE,
@@ -46,7 +46,7 @@ class ExportRequest(Input):
     scratch_off: bool = Field(default=False, description="Mark a scratch-off area (pdf).")
     crop_marks: bool = Field(default=False, description="Draw crop marks (pdf).")
     caption: str = Field(
-        default="", max_length=MAX_CAPTION, description="One line on every label (pdf, zip)."
+        default="", max_length=MAX_CAPTION, description="One line on every label (pdf)."
     )
     ec_level: Literal["L", "M", "Q", "H"] = Field(
         default="M", description="Error correction of the QR codes (pdf, zip)."

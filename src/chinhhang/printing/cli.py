@@ -41,7 +41,7 @@ def export(
     ),
     crop_marks: bool = typer.Option(False, "--crop-marks", help="Draw crop marks (pdf)."),
     caption: str = typer.Option(
-        "", "--caption", help="One line printed on every label (pdf, zip), e.g. the product."
+        "", "--caption", help="One line printed on every label (pdf), e.g. the product."
     ),
     ec_level: str = typer.Option(
         "M", "--ec-level", help="QR error correction: L, M, Q or H (pdf, zip)."
@@ -111,8 +111,10 @@ def _write_file(output: Path, write: Callable[[BinaryIO], int]) -> int:
 
 def _report(plan: ExportPlan, output: Path, size: int) -> None:
     first, last = grouped(serial_for(plan.first)), grouped(serial_for(plan.last))
+    stamps = "1 stamp" if plan.quantity == 1 else f"{plan.quantity:,} stamps"
+    where = "stdout" if str(output) == "-" else str(output)
     note(
-        f"{plan.quantity:,} stamps of run {plan.run_id} ({first} to {last}) written to {output}"
+        f"{stamps} of run {plan.run_id} ({first} to {last}) written to {where}"
         f" as {FORMATS[plan.fmt].key} ({size:,} bytes); the export is in the audit log."
     )
     note("Whoever holds this file can clone these stamps: keep it as safe as the stamps.")

@@ -79,22 +79,29 @@ def stamp_batches(
 
 
 def csv_chunks(batches: Iterable[Sequence[tuple[int, str]]], url_prefix: str) -> Iterator[bytes]:
-    """`serial,code,url` lines, a batch at a time. Serials and codes are digits and base32
-    letters and need no quoting; the URL only if the configured address has a comma or a
+    """`serial,code,url` lines, a batch at a time. Serials (digits and spaces) and codes (base32
+    letters) need no quoting; the URL only if the configured address has a comma or a
     quote, which the csv module then handles."""
     yield (",".join(CSV_COLUMNS) + "\n").encode()
     if any(ch in url_prefix for ch in ',"\r\n'):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         for rows in batches:
-            writer.writerows((serial_for(seq), code, url_prefix + code) for seq, code in rows)
+            writer.writerows((printed_serial(seq), code, url_prefix + code) for seq, code in rows)
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
         return
     for rows in batches:
-        lines = [f"{serial_for(seq)},{code},{url_prefix}{code}\n" for seq, code in rows]
+        lines = [f"{printed_serial(seq)},{code},{url_prefix}{code}\n" for seq, code in rows]
         yield "".join(lines).encode()
+
+
+def printed_serial(sequence: int) -> str:
+    """The serial as printed under the code, in groups of four: what the print house prints,
+    and text a spreadsheet keeps as it is (twelve bare digits lose their leading zeros)."""
+    serial = serial_for(sequence)
+    return f"{serial[:4]} {serial[4:8]} {serial[8:]}"
 
 
 def labels_of(

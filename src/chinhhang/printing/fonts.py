@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
 from chinhhang.errors import InvalidInput
 from chinhhang.i18n import N_
@@ -40,5 +40,10 @@ def label_font() -> str:
                 "or set CHINHHANG_LABEL_FONT to a .ttf file."
             )
         )
-    pdfmetrics.registerFont(TTFont(LABEL_FONT, str(path)))
+    try:
+        pdfmetrics.registerFont(TTFont(LABEL_FONT, str(path)))
+    except (OSError, TTFError) as error:
+        raise InvalidInput(
+            N_("The label font %(path)s cannot be read as a TrueType font."), path=str(path)
+        ) from error
     return LABEL_FONT

@@ -137,8 +137,12 @@ class PdfJoiner:
 
 
 def join(batches: Iterable[bytes], title: str = "") -> Iterator[bytes]:
+    """The header goes out with the first batch, not before it: a stream that fails while
+    drawing its first page fails before its first byte, so an HTTP answer is still an error
+    rather than a broken download."""
     joiner = PdfJoiner(title)
-    yield joiner.begin()
+    head = joiner.begin()
     for batch in batches:
-        yield joiner.add(batch)
-    yield joiner.finish()
+        yield head + joiner.add(batch)
+        head = b""
+    yield head + joiner.finish()

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
+from textwrap import shorten
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +28,7 @@ from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.printing import artwork
 from chinhhang.printing.exports import FORMATS, export_stream
+from chinhhang.printing.fonts import label_font
 from chinhhang.printing.options import MAX_CAPTION, PrintOptions
 from chinhhang.printing.urls import product_print_url
 from chinhhang.stamps.models import RUN_READY, Stamp, StampRun
@@ -68,6 +71,8 @@ def plan_export(
     if run.status != RUN_READY:
         raise InvalidInput(N_("This run is still being issued; export it once it is ready."))
     check_format(fmt)
+    if fmt == "pdf":
+        label_font()  # a server without its font refuses before the export is on record
     first, last = _export_range(session, actor, run, serials)
     quantity = last - first + 1
     # Atomic on the database: two exports at the same moment both count.
@@ -88,12 +93,22 @@ def plan_export(
         last=serial_for(last),
         quantity=quantity,
         format=fmt,
-        template=options.template,
-        scratch_off=options.scratch_off,
-        crop_marks=options.crop_marks,
-        ec_level=options.ec_level,
+        **_options_used(fmt, options),
     )
     return ExportPlan(run.id, fmt, first, last, quantity, _filename(run, first, last, fmt))
+
+
+def _options_used(fmt: str, options: PrintOptions) -> dict[str, Any]:
+    """The options that shaped the file, for the audit entry (a CSV has none)."""
+    if fmt == "pdf":
+        return {
+            "template": options.template,
+            "scratch_off": options.scratch_off,
+            "crop_marks": options.crop_marks,
+            "ec_level": options.ec_level,
+            "caption": options.caption,
+        }
+    return {"ec_level": options.ec_level} if fmt == "zip" else {}
 
 
 def check_format(fmt: str) -> None:
@@ -212,6 +227,6 @@ def product_artwork(
         raise ValueError(kind)
     product = product_for(session, actor, product_id)
     url = product_print_url(base_url, product.gtin, product.id)
-    caption = product.gtin or product.name
+    caption = product.gtin or shorten(product.name, width=32, placeholder="…")
     render = artwork.product_code_svg if kind == "svg" else artwork.product_code_png
     return Artwork(f"product-{product.id}.{kind}", ARTWORK_TYPES[kind], render(url, caption))

@@ -87,14 +87,42 @@ def symbol_operators(url: str, level: str, layout: Layout, x: float, y: float) -
     return f"q {module:.4f} 0 0 {-module:.4f} {left:.3f} {top:.3f} cm {path} f Q"
 
 
+def _pieces(word: str, font: str, size: float, width: float) -> list[str]:
+    """A word cut into pieces no wider than `width` (at least one character each)."""
+    pieces: list[str] = []
+    rest = word
+    while len(rest) > 1 and stringWidth(rest, font, size) > width:
+        cut = max(
+            (n for n in range(1, len(rest)) if stringWidth(rest[:n], font, size) <= width),
+            default=1,
+        )
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return [*pieces, rest]
+
+
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Lines no wider than `width`: words moved to the next line, and a word too long for any
+    line (a web address, a hotline) cut where it must be, never over the label's edge."""
     lines: list[str] = []
     for word in text.split():
         if lines and stringWidth(f"{lines[-1]} {word}", font, size) <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
-            lines.append(word)
+            lines.extend(_pieces(word, font, size, width))
     return lines
+
+
+def _fit(lines: list[str], room: int, font: str, size: float, width: float) -> list[str]:
+    """The lines that fit, the last one ending in an ellipsis when some had to be left out."""
+    if len(lines) <= room:
+        return lines
+    if room == 0:
+        return []
+    last = lines[room - 1]
+    while last and stringWidth(last + "…", font, size) > width:
+        last = last[:-1]
+    return [*lines[: room - 1], last.rstrip() + "…"]
 
 
 def _draw_label_form(canvas: Canvas, layout: Layout, options: PrintOptions) -> None:
@@ -102,13 +130,14 @@ def _draw_label_form(canvas: Canvas, layout: Layout, options: PrintOptions) -> N
     font = label_font()
     canvas.beginForm("label")
     if options.scratch_off:
-        inset = 0.3 * MM
+        # Just outside the quiet zone (the padding leaves room), which stays blank.
+        outset = 0.3 * MM
         canvas.saveState()
         canvas.setStrokeColor(_GREY)
         canvas.setLineWidth(0.4)
         canvas.setDash(1.5, 1.5)
-        side = layout.symbol_side - 2 * inset
-        canvas.rect(layout.symbol_x + inset, layout.symbol_y + inset, side, side)
+        side = layout.symbol_side + 2 * outset
+        canvas.rect(layout.symbol_x - outset, layout.symbol_y - outset, side, side)
         canvas.restoreState()
     if layout.caption_width:
         lines = _wrap(options.caption, font, CAPTION_PT, layout.caption_width)
@@ -125,7 +154,7 @@ def _draw_label_form(canvas: Canvas, layout: Layout, options: PrintOptions) -> N
             canvas.setFillColorRGB(0, 0, 0)
         room = max(0, int((top - bottom) // leading) + 1)
         canvas.setFont(font, CAPTION_PT)
-        for i, line in enumerate(lines[:room]):
+        for i, line in enumerate(_fit(lines, room, font, CAPTION_PT, layout.caption_width)):
             canvas.drawString(layout.caption_x, top - i * leading, line)
     canvas.endForm()
 

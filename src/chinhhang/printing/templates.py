@@ -31,6 +31,11 @@ class LabelTemplate:
     gap_x: float = 0.0
     gap_y: float = 0.0
 
+    def size_text(self, *, decimal_comma: bool = False) -> str:
+        """ "38.1 × 21.2" (or "38,1 × 21,2" where the comma is the decimal mark)."""
+        text = f"{self.label_width:g} × {self.label_height:g}"
+        return text.replace(".", ",") if decimal_comma else text
+
     @property
     def per_page(self) -> int:
         return self.columns * self.rows
@@ -58,10 +63,10 @@ TEMPLATES: dict[str, LabelTemplate] = {
     for template in (
         # 65 per sheet, 38.1 x 21.2 mm: the smallest common A4 address label (L7651 layout).
         LabelTemplate("a4-65", SHEET, *A4, 38.1, 21.2, 5, 13, 4.7, 10.7, 2.5, 0),
-        # 40 per sheet, 48.5 x 25.4 mm (L7636 layout).
-        LabelTemplate("a4-40", SHEET, *A4, 48.5, 25.4, 4, 10, 8.0, 21.5, 0, 0),
+        # 40 per sheet, 45.7 x 25.4 mm (L7654 layout).
+        LabelTemplate("a4-40", SHEET, *A4, 45.7, 25.4, 4, 10, 9.85, 21.5, 2.5, 0),
         # 24 per sheet, 63.5 x 33.9 mm (L7159 layout): room for the product name.
-        LabelTemplate("a4-24", SHEET, *A4, 63.5, 33.9, 3, 8, 6.4, 13.1, 2.5, 0),
+        LabelTemplate("a4-24", SHEET, *A4, 63.5, 33.9, 3, 8, 6.4, 12.9, 2.5, 0),
         # Thermal roll, one 40 x 30 mm label per page.
         LabelTemplate("roll-40x30", ROLL, 40.0, 30.0, 40.0, 30.0),
     )

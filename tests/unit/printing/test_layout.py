@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from chinhhang.errors import InvalidInput
+from chinhhang.printing.fonts import label_font
 from chinhhang.printing.options import PrintOptions
-from chinhhang.printing.sheets import Layout
+from chinhhang.printing.sheets import Layout, _fit, _wrap
 from chinhhang.printing.templates import TEMPLATES, template_named
 
 
@@ -59,3 +63,20 @@ def test_bad_captions_are_refused(caption: str) -> None:
 def test_captions_are_one_line_of_normalised_spaces() -> None:
     assert PrintOptions(caption="  Nước   mắm ").caption == "Nước mắm"
     assert PrintOptions(ec_level="h").ec_level == "H"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=120)
+)
+def test_wrapped_caption_lines_never_run_past_the_label(text: str) -> None:
+    font = label_font()
+    width = 40.0  # points: narrower than any template's caption column
+    lines = _wrap(text, font, 6.0, width)
+    assert "".join(lines).replace(" ", "") == "".join(text.split())
+    assert all(stringWidth(line, font, 6.0) <= width or len(line) == 1 for line in lines)
+    shown = _fit(lines, 3, font, 6.0, width)
+    assert len(shown) <= 3
+    assert all(stringWidth(line, font, 6.0) <= width or len(line) <= 2 for line in shown)
+    if len(lines) > 3:
+        assert shown[-1].endswith("…")

@@ -15,7 +15,7 @@ from chinhhang.printing.exports import csv_chunks, labels_of, pdf_chunks, zip_ch
 from chinhhang.printing.options import PrintOptions
 from chinhhang.printing.pdfjoin import NotReportLabPdf, PdfJoiner, join
 from chinhhang.printing.sheets import render_batch
-from chinhhang.stamps.serials import serial_for
+from chinhhang.stamps.serials import grouped, serial_for
 
 pytestmark = pytest.mark.usefixtures("label_font")
 
@@ -92,7 +92,23 @@ def test_csv_rows_parse_back_whatever_the_address(prefix: str) -> None:
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [
         ["serial", "code", "url"],
-        [serial_for(1), "0AAAA", prefix + "0AAAA"],
-        [serial_for(2), "0BBBB", prefix + "0BBBB"],
-        [serial_for(10_000), "0CCCC", prefix + "0CCCC"],
+        [grouped(serial_for(1)), "0AAAA", prefix + "0AAAA"],
+        [grouped(serial_for(2)), "0BBBB", prefix + "0BBBB"],
+        [grouped(serial_for(10_000)), "0CCCC", prefix + "0CCCC"],
     ]
+
+
+def test_nothing_is_sent_before_the_first_page_is_drawn() -> None:
+    """A stream that fails while drawing its first batch fails before its first byte, so the
+    portal and the API answer with an error instead of a broken download."""
+
+    def failing() -> Iterator[bytes]:
+        raise RuntimeError("drawing failed")
+        yield b""  # pragma: no cover
+
+    stream = join(failing())
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        next(stream)
+    first = next(join(iter([render_batch(labels(1, 2), PrintOptions())])))
+    assert first.startswith(b"%PDF-1.4")
+    assert b"/Type /Page" in first  # the header travels with a page
