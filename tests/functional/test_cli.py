@@ -351,6 +351,11 @@ def test_export_writes_serial_code_url_in_serial_order(cli, tmp_path: Path) -> N
         assert bad.returncode == 2, arg
         assert message in bad.stderr, (arg, bad.stderr)
         assert "Traceback" not in bad.stderr
+    # A file that cannot be made: refused before the export is on record.
+    unwritable = cli("stamps", "export", run_id, "--output", "/proc/none/run.csv", ok=False)
+    assert unwritable.returncode == 2
+    assert "Could not write /proc/none/run.csv" in unwritable.stderr
+    assert "Traceback" not in unwritable.stderr
     assert sorted(p.name for p in tmp_path.glob("*.csv")) == ["run.csv"]
     assert not list(tmp_path.glob("*.part"))
     engine = make_engine(make_settings(tmp_path))

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry
 from chinhhang.db import session_scope
-from chinhhang.printing.cli import _write_file
+from chinhhang.printing import services
+from chinhhang.printing.cli import PartFile
 from chinhhang.printing.fonts import label_font
 from chinhhang.printing.urls import product_print_url
 from chinhhang.stamps.models import StampRun
@@ -290,14 +291,17 @@ def test_a_bad_portal_export_shows_the_run_page_with_the_reason(
 def test_a_failed_file_export_leaves_no_half_file(tmp_path: Path) -> None:
     target = tmp_path / "run.csv"
 
-    def breaks(out) -> int:
-        out.write(b"serial,code,url\n")
-        raise OSError("disk full")
+    def disk_fills_up() -> None:
+        with PartFile(target) as part:
+            part.handle.write(b"serial,code,url\n")
+            raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        _write_file(target, breaks)
+        disk_fills_up()
     assert list(tmp_path.iterdir()) == []
-    assert _write_file(target, lambda out: out.write(b"done")) == 4
+    with PartFile(target) as part:
+        part.handle.write(b"done")
+        part.keep()
     assert target.read_bytes() == b"done"
     assert target.stat().st_mode & 0o777 == 0o600  # it holds the codes
     assert list(tmp_path.iterdir()) == [target]
@@ -409,3 +413,20 @@ def test_a_server_without_a_usable_font_refuses_pdf_before_recording_it(
     assert exports_of(sessions, maker.id) == []
     assert export_count(sessions, maker.run_id) == 0
     assert api_export(client, maker, maker.run_id, format="csv").status_code == 200
+
+
+def test_a_zip_larger_than_its_cap_is_refused_before_it_is_recorded(
+    client, world: ApiWorld, sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ZIP's memory grows with its entries, so it has a cap; a range under it still goes."""
+    maker = world.maker
+    monkeypatch.setattr(services, "MAX_ZIP_STAMPS", 2)
+    refused = api_export(client, maker, maker.run_id, format="zip")
+    assert refused.status_code == 400
+    assert exports_of(sessions, maker.id) == []
+    assert export_count(sessions, maker.run_id) == 0
+    part = api_export(
+        client, maker, maker.run_id, format="zip", serials=f"{maker.serials[0]}-{maker.serials[1]}"
+    )
+    assert part.status_code == 200
+    assert len(zipfile.ZipFile(io.BytesIO(part.content)).namelist()) == 2

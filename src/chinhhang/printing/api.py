@@ -88,8 +88,8 @@ def export_run(
         caption=body.caption,
     )
     plan = plan_export(session, actor, run_id, body.format, body.serials, options)
-    # On record before the first byte; the body is read in a session of its own (the
-    # request's closes before a streamed body is sent).
+    # On record before the first byte; the body is read in a read-only session of its own,
+    # so the request's session (which wrote the count) is done before the download starts.
     session.commit()
     chunks = planned_chunks(
         request.app.state.read_sessions, plan, options, base_url=settings.base_url, workers=1

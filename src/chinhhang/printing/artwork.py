@@ -29,6 +29,16 @@ def product_code_svg(url: str, caption: str = "", ec_level: str = "M") -> bytes:
     return symbol_svg(segno_symbol(url, ec_level), caption)
 
 
+def _caption_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The label font, or Pillow's own when it is missing or unreadable: a PNG caption is a
+    convenience, not a reason to fail the download."""
+    path = font_path()
+    try:
+        return ImageFont.truetype(str(path), size) if path else ImageFont.load_default(size)
+    except OSError:
+        return ImageFont.load_default(size)
+
+
 def product_code_png(url: str, caption: str = "", ec_level: str = "M", scale: int = 10) -> bytes:
     """The same as a PNG, `scale` pixels per module (1-bit image plus grey text)."""
     scale = max(1, min(scale, MAX_PNG_SCALE))
@@ -41,9 +51,8 @@ def product_code_png(url: str, caption: str = "", ec_level: str = "M", scale: in
         left, top = (x + QUIET_ZONE) * scale, (y + QUIET_ZONE) * scale
         draw.rectangle((left, top, left + w * scale - 1, top + h * scale - 1), fill=0)
     if caption:
-        path = font_path()
         size = max(8, int(scale * min(2.6, side / len(caption) / 0.62)))
-        font = ImageFont.truetype(str(path), size) if path else ImageFont.load_default(size=size)
+        font = _caption_font(size)
         draw.text((side * scale / 2, (side + 2.2) * scale), caption, fill=0, font=font, anchor="ms")
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
 import typer
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.cli_support import clear_errors, engine, note, settings, unit_of_work
+from chinhhang.cli_support import clear_errors, engine, fail, note, settings, unit_of_work
 from chinhhang.db import make_read_sessionmaker, session_scope
 from chinhhang.printing.exports import FORMATS, write_export
 from chinhhang.printing.options import PrintOptions
@@ -58,14 +58,45 @@ def export(
     to_stdout = str(output) == STDOUT
     if not to_stdout and output.is_dir():
         raise typer.BadParameter(f"{output} is a folder; name a file", param_hint="--output")
-    if not to_stdout and not output.parent.is_dir():
-        raise typer.BadParameter(
-            f"the folder {output.parent} does not exist", param_hint="--output"
-        )
+    try:
+        # The file is made before the export is recorded, so a folder that cannot take it
+        # fails here, with nothing on record.
+        with nullcontext(None) if to_stdout else PartFile(output) as part:
+            plan, options = _plan(
+                run, fmt, serials, template, scratch_off, crop_marks, caption, ec_level
+            )
+            kwargs = {
+                "base_url": settings().base_url,
+                "first": plan.first,
+                "last": plan.last,
+                "options": options,
+                "workers": workers or default_workers(),
+            }
+            # Read-only: on SQLite a long export must not hold the write lock scans need.
+            with session_scope(make_read_sessionmaker(engine())) as reader:
+                out = part.handle if part else typer.get_binary_stream("stdout")
+                size = write_export(reader, run, fmt, out, **kwargs)
+            if part:
+                part.keep()
+    except OSError as error:
+        raise fail(f"Could not write {output}: {error.strerror or error}") from None
+    _report(plan, output, size)
+
+
+def _plan(
+    run: int,
+    fmt: str,
+    serials: str | None,
+    template: str,
+    scratch_off: bool,
+    crop_marks: bool,
+    caption: str,
+    ec_level: str,
+) -> tuple[ExportPlan, PrintOptions]:
+    """Check, count and audit the export (committed): on record before the first byte."""
     with unit_of_work() as session:
         # Acting as an owner of the run's organization (the operator at the server), so the
-        # export is checked like any other and audited "via cli". A wrong id fails here,
-        # before a file is created.
+        # export is checked like any other and audited "via cli".
         actor = Actor.command_line(get_run(session, run).org_id)
         options = PrintOptions(
             template=template,
@@ -74,39 +105,40 @@ def export(
             ec_level=ec_level,
             caption=caption,
         )
-        plan = plan_export(session, actor, run, fmt, serials, options)
-    # Committed: the export is on record before the first byte is written.
-    kwargs = {
-        "base_url": settings().base_url,
-        "first": plan.first,
-        "last": plan.last,
-        "options": options,
-        "workers": workers or os.cpu_count() or 1,
-    }
-    # A read-only session: on SQLite a long export must not hold the write lock scans need.
-    with session_scope(make_read_sessionmaker(engine())) as reader:
-        if to_stdout:
-            size = write_export(reader, run, fmt, typer.get_binary_stream("stdout"), **kwargs)
-        else:
-            size = _write_file(output, lambda out: write_export(reader, run, fmt, out, **kwargs))
-    _report(plan, output, size)
+        return plan_export(session, actor, run, fmt, serials, options), options
 
 
-def _write_file(output: Path, write: Callable[[BinaryIO], int]) -> int:
-    """Write to a temporary file next to `output`, renamed over it only when complete: a
-    failed export leaves no half file (and an existing file as it was)."""
-    # mkstemp makes the file with mode 600: it holds the codes.
-    descriptor, name = tempfile.mkstemp(
-        dir=output.parent, prefix=f".{output.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            size = write(handle)
-        Path(name).replace(output)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return size
+def default_workers() -> int:
+    """The cores this process may use (a container's share, not the host's), at most 8:
+    each worker holds about 80 MB."""
+    return max(1, min(8, len(os.sched_getaffinity(0))))
+
+
+class PartFile:
+    """A temporary file next to `output` (mode 600: it holds the codes), renamed over it by
+    `keep()` only when complete; removed otherwise. A failed export leaves no half file, and
+    an existing file as it was."""
+
+    def __init__(self, output: Path) -> None:
+        descriptor, name = tempfile.mkstemp(
+            dir=output.parent, prefix=f".{output.name}.", suffix=".part"
+        )
+        self.path, self.output = Path(name), output
+        self.handle: BinaryIO = os.fdopen(descriptor, "wb")
+        self.kept = False
+
+    def keep(self) -> None:
+        self.handle.close()
+        self.path.replace(self.output)
+        self.kept = True
+
+    def __enter__(self) -> PartFile:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if not self.kept:
+            self.handle.close()
+            self.path.unlink(missing_ok=True)
 
 
 def _report(plan: ExportPlan, output: Path, size: int) -> None:

@@ -3,8 +3,8 @@
 reportlab builds a whole document in memory before it writes a byte, so a run of a million
 labels cannot be one reportlab document. printing/sheets.py renders batches of a few pages
 each; this module copies each batch's objects into one output file as it arrives, renumbered,
-with every page hung on a single page tree written at the end. Only the page and object
-offsets (8 bytes each) are kept until then.
+each batch's pages under a node of their own, hung on a page tree written at the end. Only the
+object offsets (8 bytes each) are kept until then.
 
 It reads only what reportlab writes (a classic cross-reference table, no object streams,
 no incremental updates): it is not a general PDF merger and refuses anything else.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 _XREF_AT = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 _XREF_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])")
@@ -74,12 +75,26 @@ def _renumber(body: bytes, numbers: dict[int, int]) -> bytes:
     return head + tail
 
 
+@dataclass
+class _Group:
+    """A node of the page tree holding up to GROUP batches' page nodes."""
+
+    number: int
+    batches: array[int] = field(default_factory=lambda: array("Q"))
+    pages: int = 0
+
+
+# Page-tree fan-out. PDF readers (and PDF/A) cap an array at 8,191 entries, so the pages hang
+# root -> groups of up to 4,096 batches -> a batch's own node (at most ~520 pages).
+GROUP = 4096
+
+
 class PdfJoiner:
     """Feed it batches with `add`; it returns the bytes to append to the output."""
 
     def __init__(self, title: str = "") -> None:
         self.offsets = array("Q", [0, 0, 0, 0])  # by object number; 0 is the free head
-        self.kids = array("Q")
+        self.groups: list[_Group] = []
         header = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
         self.position = len(header)
         plain = "".join(c for c in title if (c.isascii() and c.isalnum()) or c in " -.#")
@@ -97,6 +112,14 @@ class PdfJoiner:
         self.position += len(data)
         return data
 
+    def _group(self) -> _Group:
+        """The group the next batch hangs on; a new one (its number reserved now, its object
+        written at the end) when the last is full."""
+        if not self.groups or len(self.groups[-1].batches) == GROUP:
+            self.groups.append(_Group(len(self.offsets)))
+            self.offsets.append(0)
+        return self.groups[-1]
+
     def begin(self) -> bytes:
         """The file header, the catalog and the info dictionary."""
         return self._start
@@ -105,26 +128,44 @@ class PdfJoiner:
         bodies, trailer = _objects(pdf)
         root = _number(_ROOT, trailer)
         pages = _number(_PAGES, bodies[root])
-        skip = {root, _number(_INFO, trailer), pages}
+        skip = {root, _number(_INFO, trailer)}
         if (outlines := _OUTLINES.search(bodies[root])) is not None:
             skip.add(int(outlines.group(1)))
+        group = self._group()
         copied = [number for number in sorted(bodies) if number not in skip]
-        numbers = {pages: PAGES}
-        numbers.update((old, len(self.offsets) + i) for i, old in enumerate(copied))
+        numbers = {old: len(self.offsets) + i for i, old in enumerate(copied)}
         listed = _KIDS.search(bodies[pages])
         if listed is None:
             raise NotReportLabPdf("the page tree lists no pages")
         kids = [numbers[int(n)] for n in _REFERENCE.findall(listed.group(1))]
         out = []
         for number in copied:
-            out.append(self._object(numbers[number], _renumber(bodies[number], numbers)))
-        self.kids.extend(kids)
+            if number == pages:  # the batch's page node, hung on its group
+                body = b"<< /Type /Pages /Parent %d 0 R /Count %d /Kids [%s] >>" % (
+                    group.number,
+                    len(kids),
+                    _references(kids),
+                )
+            else:
+                body = _renumber(bodies[number], numbers)
+            out.append(self._object(numbers[number], body))
+        group.batches.append(numbers[pages])
+        group.pages += len(kids)
         return b"".join(out)
 
     def finish(self) -> bytes:
-        kids = b" ".join(b"%d 0 R" % kid for kid in self.kids)
-        pages = self._object(
-            PAGES, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (len(self.kids), kids)
+        out = [
+            self._object(
+                group.number,
+                b"<< /Type /Pages /Parent 2 0 R /Count %d /Kids [%s] >>"
+                % (group.pages, _references(group.batches)),
+            )
+            for group in self.groups
+        ]
+        total = sum(group.pages for group in self.groups)
+        groups = _references([group.number for group in self.groups])
+        out.append(
+            self._object(PAGES, b"<< /Type /Pages /Count %d /Kids [%s] >>" % (total, groups))
         )
         xref_at = self.position
         lines = [b"xref\n0 %d\n0000000000 65535 f \n" % len(self.offsets)]
@@ -133,7 +174,11 @@ class PdfJoiner:
             len(self.offsets),
             xref_at,
         )
-        return pages + b"".join(lines) + trailer
+        return b"".join(out) + b"".join(lines) + trailer
+
+
+def _references(numbers: Iterable[int]) -> bytes:
+    return b" ".join(b"%d 0 R" % number for number in numbers)
 
 
 def join(batches: Iterable[bytes], title: str = "") -> Iterator[bytes]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
-from textwrap import shorten
 from typing import Any
 
 from sqlalchemy import select, update
@@ -27,7 +26,7 @@ from chinhhang.catalog.services import product_for
 from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.printing import artwork
-from chinhhang.printing.exports import FORMATS, export_stream
+from chinhhang.printing.exports import FORMATS, MAX_ZIP_STAMPS, export_stream
 from chinhhang.printing.fonts import label_font
 from chinhhang.printing.options import MAX_CAPTION, PrintOptions
 from chinhhang.printing.urls import product_print_url
@@ -75,6 +74,11 @@ def plan_export(
         label_font()  # a server without its font refuses before the export is on record
     first, last = _export_range(session, actor, run, serials)
     quantity = last - first + 1
+    if fmt == "zip" and quantity > MAX_ZIP_STAMPS:
+        raise InvalidInput(
+            N_("A ZIP holds at most %(n)s stamps; export this run in ranges, or as CSV or PDF."),
+            n=f"{MAX_ZIP_STAMPS:,}",
+        )
     # Atomic on the database: two exports at the same moment both count.
     session.execute(
         update(StampRun)
@@ -162,11 +166,11 @@ def planned_chunks(
 ) -> Iterator[bytes]:
     """The bytes of a planned export, read in a session of their own from `sessions`.
 
-    For HTTP responses: a streamed body is sent after the request's own session has closed.
-    `sessions` should be a read-only sessionmaker, so that on SQLite a long download holds no
-    write lock. The first chunk is produced here, before the response starts, so a failure
-    to render becomes an error answer rather than a truncated file; the session closes when
-    the stream ends or is dropped.
+    For HTTP responses: the request's session wrote the count and is committed; the download
+    reads apart from it. `sessions` should be a read-only sessionmaker, so that on SQLite a
+    long download holds no write lock. The first chunk is produced here, before the response
+    starts, so a failure to render becomes an error answer rather than a truncated file; the
+    session closes when the stream ends or is dropped.
     """
 
     def chunks() -> Iterator[bytes]:
@@ -207,6 +211,15 @@ def default_caption(session: Session, run: StampRun) -> str:
     return (name or "")[:MAX_CAPTION]
 
 
+def _short(text: str, width: int) -> str:
+    """At most `width` characters, cut with "…" (at a space where one is near)."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip() + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class Artwork:
     filename: str
@@ -227,6 +240,6 @@ def product_artwork(
         raise ValueError(kind)
     product = product_for(session, actor, product_id)
     url = product_print_url(base_url, product.gtin, product.id)
-    caption = product.gtin or shorten(product.name, width=32, placeholder="…")
+    caption = product.gtin or _short(product.name, 32)
     render = artwork.product_code_svg if kind == "svg" else artwork.product_code_png
     return Artwork(f"product-{product.id}.{kind}", ARTWORK_TYPES[kind], render(url, caption))

@@ -105,9 +105,8 @@ def run_export(
         return render_run_page(
             request, session, actor, run_id, errors=errors, form=form, status_code=error.status_code
         )
-    # On record before the first byte: a download cut short still counts. The body is sent
-    # after this request's session has closed (FastAPI ends yield-dependencies first), so it
-    # is read in a read-only session of its own, which takes no write lock on SQLite.
+    # On record before the first byte: a download cut short still counts. The body is read
+    # in a read-only session of its own, which takes no write lock on SQLite.
     session.commit()
     chunks = planned_chunks(
         request.app.state.read_sessions,

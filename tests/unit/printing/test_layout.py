@@ -34,7 +34,12 @@ def test_the_symbol_and_serial_fit_inside_each_label(key: str) -> None:
     assert layout.symbol_x >= 0
     assert layout.symbol_x + layout.symbol_side <= width
     assert layout.symbol_y + layout.symbol_side <= height
-    assert 0 < layout.serial_y < layout.symbol_y
+    assert layout.serial_y > 0
+    # The serial's digits (cap height ~0.73 em in DejaVu Sans) end below the quiet zone.
+    assert layout.serial_y + 0.76 * layout.serial_pt <= layout.symbol_y
+    if layout.caption_width:  # the caption column starts right of the symbol's quiet zone
+        assert layout.caption_x >= layout.symbol_x + layout.symbol_side
+        assert layout.caption_x + layout.caption_width <= width
     assert layout.symbol_side >= 14 * mm  # 0.38 mm a module at version 3: office printers cope
 
 

@@ -11,6 +11,7 @@ from itertools import islice
 import pypdfium2
 import pytest
 
+from chinhhang.printing import pdfjoin
 from chinhhang.printing.exports import csv_chunks, labels_of, pdf_chunks, zip_chunks
 from chinhhang.printing.options import PrintOptions
 from chinhhang.printing.pdfjoin import NotReportLabPdf, PdfJoiner, join
@@ -59,10 +60,9 @@ def test_exports_stream_without_reading_the_whole_run(fmt: str) -> None:
     """An endless run still yields its first chunks: nothing waits for the end of the rows."""
 
     def endless() -> Iterator[list[tuple[int, str]]]:
-        start = 1
-        while True:
+        for start in range(1, 40_001, 1000):
             yield [(n, f"{n:024d}") for n in range(start, start + 1000)]
-            start += 1000
+        pytest.fail("the export read far past its first chunks before giving any")
 
     prefix = "HTTP://X.VN/V/"
     options = PrintOptions()
@@ -112,3 +112,23 @@ def test_nothing_is_sent_before_the_first_page_is_drawn() -> None:
     first = next(join(iter([render_batch(labels(1, 2), PrintOptions())])))
     assert first.startswith(b"%PDF-1.4")
     assert b"/Type /Page" in first  # the header travels with a page
+
+
+def test_the_page_tree_fans_out_so_no_node_lists_too_many_kids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Readers cap arrays at 8,191 entries: pages hang under per-batch nodes, those under
+    groups of GROUP batches. With GROUP = 2, five one-page batches make three groups."""
+    monkeypatch.setattr(pdfjoin, "GROUP", 2)
+    options = PrintOptions(template="roll-40x30")
+    batches = [render_batch(labels(n, 1), options) for n in range(1, 6)]
+    pdf = b"".join(join(batches))
+    check_cross_references(pdf)
+    kids = [len(re.findall(rb"\d+ 0 R", k)) for k in re.findall(rb"/Kids \[([^\]]*)\]", pdf)]
+    assert max(kids) <= 3  # root: 3 groups; groups: 2 batches; batches: 1 page
+    assert sorted(kids) == [1, 1, 1, 1, 1, 1, 2, 2, 3]
+    document = pypdfium2.PdfDocument(pdf)
+    texts = [" ".join(document[i].get_textpage().get_text_range().split()) for i in range(5)]
+    document.close()
+    for n, text in enumerate(texts, start=1):
+        assert grouped(serial_for(n)) in text  # every page, in order
