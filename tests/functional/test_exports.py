@@ -23,7 +23,6 @@ from sqlalchemy import select
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry
 from chinhhang.db import session_scope
-from chinhhang.printing import services
 from chinhhang.printing.cli import PartFile
 from chinhhang.printing.fonts import label_font
 from chinhhang.printing.urls import product_print_url
@@ -413,20 +412,3 @@ def test_a_server_without_a_usable_font_refuses_pdf_before_recording_it(
     assert exports_of(sessions, maker.id) == []
     assert export_count(sessions, maker.run_id) == 0
     assert api_export(client, maker, maker.run_id, format="csv").status_code == 200
-
-
-def test_a_zip_larger_than_its_cap_is_refused_before_it_is_recorded(
-    client, world: ApiWorld, sessions, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A ZIP's memory grows with its entries, so it has a cap; a range under it still goes."""
-    maker = world.maker
-    monkeypatch.setattr(services, "MAX_ZIP_STAMPS", 2)
-    refused = api_export(client, maker, maker.run_id, format="zip")
-    assert refused.status_code == 400
-    assert exports_of(sessions, maker.id) == []
-    assert export_count(sessions, maker.run_id) == 0
-    part = api_export(
-        client, maker, maker.run_id, format="zip", serials=f"{maker.serials[0]}-{maker.serials[1]}"
-    )
-    assert part.status_code == 200
-    assert len(zipfile.ZipFile(io.BytesIO(part.content)).namelist()) == 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from chinhhang.printing.sheets import render_batch
 from chinhhang.printing.svg import svg_batch
 from chinhhang.printing.templates import template_named
 from chinhhang.printing.urls import stamp_print_url
+from chinhhang.printing.zipstream import ZipStream
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import serial_for
 from chinhhang.stamps.services import get_run
@@ -36,10 +36,6 @@ from chinhhang.stamps.services import get_run
 CSV_COLUMNS = ("serial", "code", "url")
 _FETCH = 10_000
 _LABELS_PER_BATCH = 520  # a few hundred kilobytes of PDF: enough work to be worth a process
-# Python's zipfile keeps an entry's record (about 500 bytes) until the archive is closed, so a
-# ZIP is the one export whose memory grows with its size: 100,000 SVGs stay near 150 MB. A
-# larger run is exported in ranges (or as CSV or PDF, which stay flat).
-MAX_ZIP_STAMPS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,39 +174,16 @@ def pdf_chunks(
 def zip_chunks(
     labels: Iterable[tuple[str, str]], options: PrintOptions, workers: int
 ) -> Iterator[bytes]:
-    """One `SERIAL.svg` per stamp, deflated, streamed (the ZIP's sizes go in data
-    descriptors, so nothing is seeked back to)."""
-    sink = _Sink()
-    stamp = datetime.now(UTC).timetuple()[:6]
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        render = partial(svg_batch, level=options.ec_level)
+    """One `SERIAL.svg` per stamp, deflated, streamed in flat memory (printing/zipstream.py):
+    the first bytes go out once the first batch is drawn."""
+    archive = ZipStream(datetime.now(UTC))
+    render = partial(svg_batch, level=options.ec_level)
+    try:
         for batch in ordered_map(render, _batches(labels, _LABELS_PER_BATCH), workers):
-            for serial, svg in batch:
-                entry = zipfile.ZipInfo(f"{serial}.svg", stamp)
-                archive.writestr(entry, svg, compress_type=zipfile.ZIP_DEFLATED)
-            yield sink.drain()
-    yield sink.drain()
-
-
-class _Sink(io.RawIOBase):
-    """A write-only, unseekable file that hands over what was written."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._parts: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        chunk = bytes(data)
-        self._parts.append(chunk)
-        return len(chunk)
-
-    def drain(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        return data
+            yield b"".join(archive.add(f"{serial}.svg", svg) for serial, svg in batch)
+        yield from archive.finish()
+    finally:  # a download dropped half-way leaves no temporary file behind
+        archive.close()
 
 
 def write_export(

@@ -26,7 +26,7 @@ from chinhhang.catalog.services import product_for
 from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.printing import artwork
-from chinhhang.printing.exports import FORMATS, MAX_ZIP_STAMPS, export_stream
+from chinhhang.printing.exports import FORMATS, export_stream
 from chinhhang.printing.fonts import label_font
 from chinhhang.printing.options import MAX_CAPTION, PrintOptions
 from chinhhang.printing.urls import product_print_url
@@ -74,11 +74,6 @@ def plan_export(
         label_font()  # a server without its font refuses before the export is on record
     first, last = _export_range(session, actor, run, serials)
     quantity = last - first + 1
-    if fmt == "zip" and quantity > MAX_ZIP_STAMPS:
-        raise InvalidInput(
-            N_("A ZIP holds at most %(n)s stamps; export this run in ranges, or as CSV or PDF."),
-            n=f"{MAX_ZIP_STAMPS:,}",
-        )
     # Atomic on the database: two exports at the same moment both count.
     session.execute(
         update(StampRun)
