@@ -1,0 +1,298 @@
+"""GS1 Digital Link URIs (URI syntax 1.6): parse, check, and turn into a GS1 element string.
+
+A Digital Link is `scheme://host[/stem]/{primary key AI}/{value}[/{qualifier AI}/{value}…]` with
+optional data attributes in the query (`?17=261231&3103=000195`). The path is read from its end:
+pairs of (AI, value) are taken while the AI is a key qualifier, until a primary key; whatever is
+in front of it is the stem (a resolver may live under a path). Then the qualifiers must come in
+the order the primary key allows, every value must match its AI's format (check digits
+included), and the query's AIs must be data attributes, each at most once.
+
+Non-numeric query keys (`linkType`, `context`, a campaign tag) are not GS1 data and pass through.
+Tests run this parser over the GS1 syntax engine's own parse cases (../shared/standards).
+Pure module: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, unquote_plus
+
+from chinhhang.catalog.gtin import check_digit
+
+_SCHEMES = ("http://", "https://", "HTTP://", "HTTPS://")
+_HOST = re.compile(r"(?:[A-Za-z0-9-]+\.?)+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+_FORBIDDEN = re.compile(r"[\x00-\x20<>{}\\^`\"|\x7f]")
+# GS1 "CSET 82": the characters a GS1 alphanumeric value may hold.
+_CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*")
+_DIGITS = re.compile(r"[0-9]*")
+
+
+@dataclass(frozen=True, slots=True)
+class AiFormat:
+    """An AI's value: `digits` leading digits (the last a check digit when `check`), then up to
+    `rest` more characters, digits only when `numeric_rest`."""
+
+    digits: int = 0
+    rest: int = 0
+    check: bool = False
+    numeric_rest: bool = False
+
+    def accepts(self, value: str) -> bool:
+        head, tail = value[: self.digits], value[self.digits :]
+        if len(head) != self.digits or not _DIGITS.fullmatch(head) or len(tail) > self.rest:
+            return False
+        if self.check and head[-1] != str(check_digit(head[:-1])):
+            return False
+        if self.digits == 0 and not tail:
+            return False
+        return bool((_DIGITS if self.numeric_rest else _CSET82).fullmatch(tail))
+
+
+def _n(length: int, check: bool = False) -> AiFormat:
+    return AiFormat(digits=length, check=check)
+
+
+def _x(most: int) -> AiFormat:
+    return AiFormat(rest=most)
+
+
+def _n_upto(most: int) -> AiFormat:
+    return AiFormat(rest=most, numeric_rest=True)
+
+
+# The AIs this platform reads. An AI not listed is unknown: a Digital Link naming one is refused.
+AI_FORMATS: dict[str, AiFormat] = {
+    "00": _n(18, check=True),
+    "01": _n(14, check=True),
+    "02": _n(14, check=True),
+    "10": _x(20),
+    "11": _n(6),
+    "12": _n(6),
+    "13": _n(6),
+    "15": _n(6),
+    "16": _n(6),
+    "17": _n(6),
+    "20": _n(2),
+    "21": _x(20),
+    "22": _x(20),
+    "235": _x(28),
+    "240": _x(30),
+    "241": _x(30),
+    "253": AiFormat(digits=13, rest=17, check=True),
+    "254": _x(20),
+    "255": AiFormat(digits=13, rest=12, check=True, numeric_rest=True),
+    "30": _n_upto(8),
+    "37": _n_upto(8),
+    "400": _x(30),
+    "401": _x(30),
+    "402": _n(17, check=True),
+    "414": _n(13, check=True),
+    "415": _n(13, check=True),
+    "417": _n(13, check=True),
+    "422": _n(3),
+    "7003": _n(10),
+    "8003": AiFormat(digits=14, rest=16, check=True),
+    "8004": _x(30),
+    "8006": AiFormat(digits=18),
+    "8010": _x(30),
+    "8011": _n_upto(12),
+    "8013": _x(25),
+    "8017": _n(18, check=True),
+    "8018": _n(18, check=True),
+    "8019": _n_upto(10),
+    "8020": _x(25),
+    "90": _x(30),
+    **{f"9{n}": _x(90) for n in range(1, 10)},
+    # Measures (310n-369n): six digits, n the decimal places.
+    **{f"3{a}{b}{n}": _n(6) for a in range(1, 7) for b in range(10) for n in range(6)},
+    # Amounts (390n-393n): a variable number of digits.
+    **{f"39{b}{n}": _n_upto(15) for b in range(4) for n in range(10)},
+}
+
+# Primary keys and the key qualifiers each may carry in the path, as the alternative sequences
+# the standard lists (each qualifier optional, their order fixed).
+PRIMARY_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "01": (("22", "10", "21"), ("235",)),
+    "00": ((),),
+    "253": ((),),
+    "255": ((),),
+    "401": ((),),
+    "402": ((),),
+    "414": (("254",), ("7040",)),
+    "415": (("8020",),),
+    "417": (("7040",),),
+    "8003": ((),),
+    "8004": ((),),
+    "8006": (("22", "10", "21"),),
+    "8010": (("8011",),),
+    "8013": ((),),
+    "8017": (("8019",),),
+    "8018": (("8019",),),
+}
+_QUALIFIERS = frozenset(q for seqs in PRIMARY_KEYS.values() for seq in seqs for q in seq)
+# The short names Digital Link 1.0 allowed in place of AIs ("convenience alphas"); still read.
+ALPHAS = {
+    "gtin": "01", "itip": "8006", "cpv": "22", "lot": "10", "ser": "21", "sscc": "00",
+    "gln": "414", "glnx": "254", "party": "417", "gsrn": "8018", "srin": "8019",
+    "gdti": "253", "ginc": "401", "gsin": "402", "giai": "8004", "grai": "8003",
+    "cpid": "8010", "cpsn": "8011", "gcn": "255", "gmn": "8013", "gsrnp": "8017",
+    "tpx": "235",
+}  # fmt: skip
+# AIs whose length the GS1 system fixes by their first two digits: no FNC1 after them.
+_PREDEFINED_LENGTH = frozenset(
+    {"00", "01", "02", "03", "04", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20"}
+    | {"31", "32", "33", "34", "35", "36", "41"}
+)
+_GTIN_LENGTHS = (8, 12, 13, 14)
+
+
+class InvalidDigitalLink(ValueError):
+    """Not a GS1 Digital Link URI this platform accepts; the message says what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigitalLink:
+    """A parsed Digital Link: the identifying path and the data attributes, values decoded."""
+
+    stem: str
+    primary: tuple[str, str]
+    qualifiers: tuple[tuple[str, str], ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+    # Non-GS1 query pairs (linkType, context, …), passed through to link targets.
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def elements(self) -> tuple[tuple[str, str], ...]:
+        return (self.primary, *self.qualifiers, *self.attributes)
+
+    def value(self, ai: str) -> str | None:
+        return next((value for key, value in self.elements if key == ai), None)
+
+    @property
+    def gtin(self) -> str | None:
+        return self.primary[1] if self.primary[0] == "01" else None
+
+    def element_string(self) -> str:
+        """The GS1 element string, `^` standing for FNC1: first, and after every value whose
+        length its AI does not fix, unless it is the last."""
+        out = ["^"]
+        elements = self.elements
+        for index, (ai, value) in enumerate(elements):
+            out.append(ai + value)
+            if ai[:2] not in _PREDEFINED_LENGTH and index < len(elements) - 1:
+                out.append("^")
+        return "".join(out)
+
+    def canonical_path(self) -> str:
+        """`/01/{gtin14}[/22/…][/10/…][/21/…]`, the path a resolver answers for."""
+        return "".join(f"/{ai}/{_quote(value)}" for ai, value in (self.primary, *self.qualifiers))
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _check_value(ai: str, value: str) -> str:
+    """The value, canonical (a GTIN-8/12/13 padded to 14 digits), or InvalidDigitalLink."""
+    if not value:
+        raise InvalidDigitalLink(f"AI ({ai}) has no value")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise InvalidDigitalLink(f"AI ({ai}) holds a control character")
+    if ai in ("01", "02") and value.isdigit() and len(value) in _GTIN_LENGTHS:
+        value = value.zfill(14)
+    if not AI_FORMATS[ai].accepts(value):
+        raise InvalidDigitalLink(f"AI ({ai}) value {value!r} is not in its format")
+    return value
+
+
+def _split_authority(rest: str) -> tuple[str, str]:
+    slash = rest.find("/")
+    authority, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
+    if not authority or not _HOST.fullmatch(authority):
+        raise InvalidDigitalLink("the host is missing or malformed")
+    return authority, path
+
+
+def _path_pairs(path: str) -> tuple[str, list[tuple[str, str]]]:
+    """(stem, [(primary AI, value), (qualifier AI, value), …]) read from the path's end."""
+    segments = path.split("/")[1:]
+    if not segments or any(segment == "" for segment in segments):
+        raise InvalidDigitalLink("the path has an empty segment (or a trailing slash)")
+    pairs: list[tuple[str, str]] = []
+    end = len(segments)
+    while end >= 2:
+        ai, value = segments[end - 2], unquote(segments[end - 1])
+        ai = ALPHAS.get(ai, ai)
+        if ai in PRIMARY_KEYS:
+            pairs.insert(0, (ai, value))
+            return "/" + "/".join(segments[: end - 2]) if end > 2 else "", pairs
+        if ai not in _QUALIFIERS:
+            break
+        pairs.insert(0, (ai, value))
+        end -= 2
+    raise InvalidDigitalLink("the path names no GS1 primary key (such as /01/ for a GTIN)")
+
+
+def _qualifier_sequence(primary: str, qualifiers: list[str]) -> tuple[str, ...]:
+    """The allowed sequence the path's qualifiers follow, in order; InvalidDigitalLink if none."""
+    for sequence in PRIMARY_KEYS[primary]:
+        position = 0
+        for ai in qualifiers:
+            if ai not in sequence[position:]:
+                break
+            position = sequence.index(ai, position) + 1
+        else:
+            if not qualifiers or set(qualifiers) <= set(sequence):
+                return sequence
+    raise InvalidDigitalLink(
+        f"key qualifiers {'/'.join(qualifiers)} are not allowed after ({primary}) in this order"
+    )
+
+
+def _query_pairs(query: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    attributes: list[tuple[str, str]] = []
+    extra: list[tuple[str, str]] = []
+    for item in query.split("&"):
+        if not item or "=" not in item:
+            continue  # empty pieces and bare flags carry no data
+        key, raw = item.split("=", 1)
+        if key.isdigit():
+            if key not in AI_FORMATS:
+                raise InvalidDigitalLink(f"({key}) is not a GS1 Application Identifier")
+            attributes.append((key, unquote_plus(raw)))
+        else:
+            extra.append((unquote_plus(key), unquote_plus(raw)))
+    return attributes, extra
+
+
+def parse(uri: str) -> DigitalLink:
+    """Parse a Digital Link URI; InvalidDigitalLink with the reason otherwise."""
+    if not uri.startswith(_SCHEMES):
+        raise InvalidDigitalLink("a Digital Link starts with http:// or https://")
+    if _FORBIDDEN.search(uri):
+        raise InvalidDigitalLink("the URI holds a character URIs may not contain")
+    body = uri.split("#", 1)[0]
+    body, _, query = body.partition("?")
+    _, path = _split_authority(body.split("://", 1)[1])
+    stem, pairs = _path_pairs(path)
+    (primary, _), *rest = pairs
+    sequence = _qualifier_sequence(primary, [ai for ai, _ in rest])
+    elements = [(ai, _check_value(ai, value)) for ai, value in pairs]
+    attributes, extra = _query_pairs(query)
+    seen = {ai for ai, _ in elements}
+    checked: list[tuple[str, str]] = []
+    for ai, value in attributes:
+        if ai in seen:
+            raise InvalidDigitalLink(f"AI ({ai}) appears twice")
+        if ai == primary or ai in sequence:
+            raise InvalidDigitalLink(f"AI ({ai}) identifies; it belongs in the path, not the query")
+        seen.add(ai)
+        checked.append((ai, _check_value(ai, value)))
+    return DigitalLink(
+        stem=stem,
+        primary=(primary, elements[0][1]),
+        qualifiers=tuple(elements[1:]),
+        attributes=tuple(checked),
+        extra=tuple(extra),
+    )
