@@ -472,22 +472,28 @@ class _Event(_Open):
     error_declaration: ErrorDeclaration | None = None
 
 
-class ObjectEvent(_Event):
+class _StandardEvent(_Event):
+    """Why, where and in which conditions: the optional dimensions every standard event type
+    shares (an extension event has only the fields of _Event, plus its own)."""
+
+    biz_step: BizStep | None = None
+    disposition: Disposition | None = None
+    read_point: Location | None = None
+    biz_location: Location | None = None
+    source_list: list[Source] | None = None
+    destination_list: list[Destination] | None = None
+    sensor_element_list: list[SensorElement] | None = None
+
+
+class ObjectEvent(_StandardEvent):
     """Something happened to objects: commissioned, shipped, received, sold, observed."""
 
     type: Literal["ObjectEvent"]
     action: Action
     epc_list: EpcList | None = None
     quantity_list: list[QuantityElement] | None = None
-    biz_step: BizStep | None = None
-    disposition: Disposition | None = None
     persistent_disposition: PersistentDisposition | None = None
-    read_point: Location | None = None
-    biz_location: Location | None = None
     biz_transaction_list: list[BizTransaction] | None = None
-    source_list: list[Source] | None = None
-    destination_list: list[Destination] | None = None
-    sensor_element_list: list[SensorElement] | None = None
     ilmd: Ilmd | None = None
 
     @field_validator("ilmd")
@@ -509,61 +515,43 @@ class ObjectEvent(_Event):
         return self
 
 
-class AggregationEvent(_Event):
-    """Objects were put into (ADD), taken out of (DELETE) or seen in (OBSERVE) a parent."""
+class _ParentChildEvent(_StandardEvent):
+    """A parent and its children: what aggregation and association have in common."""
 
-    type: Literal["AggregationEvent"]
     action: Action
-    parent_id: InstanceId | None = Field(None, alias="parentID")
     child_epcs: list[InstanceId] | None = Field(None, alias="childEPCs")
     child_quantity_list: list[QuantityElement] | None = None
-    biz_step: BizStep | None = None
-    disposition: Disposition | None = None
-    read_point: Location | None = None
-    biz_location: Location | None = None
     biz_transaction_list: list[BizTransaction] | None = None
-    source_list: list[Source] | None = None
-    destination_list: list[Destination] | None = None
-    sensor_element_list: list[SensorElement] | None = None
 
     @model_validator(mode="after")
-    def _has_parent_and_children(self) -> Self:
-        if self.parent_id is None and self.action != "OBSERVE":
-            raise ValueError(f"an AggregationEvent with action {self.action} needs parentID")
-        _check_children(self.child_epcs, self.child_quantity_list, self.action)
+    def _has_children(self) -> Self:
+        if not self.child_epcs and not self.child_quantity_list and self.action != "DELETE":
+            raise ValueError("childEPCs or childQuantityList must name a child unless DELETE")
         return self
 
 
-class AssociationEvent(_Event):
+class AggregationEvent(_ParentChildEvent):
+    """Objects were put into (ADD), taken out of (DELETE) or seen in (OBSERVE) a parent."""
+
+    type: Literal["AggregationEvent"]
+    parent_id: InstanceId | None = Field(None, alias="parentID")
+
+    @model_validator(mode="after")
+    def _has_parent(self) -> Self:
+        if self.parent_id is None and self.action != "OBSERVE":
+            raise ValueError(f"an AggregationEvent with action {self.action} needs parentID")
+        return self
+
+
+class AssociationEvent(_ParentChildEvent):
     """Objects were associated with (ADD) or dissociated from (DELETE) a parent, such as a
     sensor fitted to a container."""
 
     type: Literal["AssociationEvent"]
-    action: Action
     parent_id: InstanceId = Field(alias="parentID")
-    child_epcs: list[InstanceId] | None = Field(None, alias="childEPCs")
-    child_quantity_list: list[QuantityElement] | None = None
-    biz_step: BizStep | None = None
-    disposition: Disposition | None = None
-    read_point: Location | None = None
-    biz_location: Location | None = None
-    biz_transaction_list: list[BizTransaction] | None = None
-    source_list: list[Source] | None = None
-    destination_list: list[Destination] | None = None
-    sensor_element_list: list[SensorElement] | None = None
-
-    @model_validator(mode="after")
-    def _has_children(self) -> Self:
-        _check_children(self.child_epcs, self.child_quantity_list, self.action)
-        return self
 
 
-def _check_children(epcs: list[str] | None, quantities: list[Any] | None, action: str) -> None:
-    if not epcs and not quantities and action != "DELETE":
-        raise ValueError("childEPCs or childQuantityList must name a child unless DELETE")
-
-
-class TransactionEvent(_Event):
+class TransactionEvent(_StandardEvent):
     """Objects were tied to (ADD) or untied from (DELETE) a business transaction. Still part
     of EPCIS 2.0 and its schema (QuantityEvent is what 2.0 dropped), so it is accepted."""
 
@@ -573,13 +561,6 @@ class TransactionEvent(_Event):
     parent_id: InstanceId | None = Field(None, alias="parentID")
     epc_list: list[InstanceId] | None = None
     quantity_list: list[QuantityElement] | None = None
-    biz_step: BizStep | None = None
-    disposition: Disposition | None = None
-    read_point: Location | None = None
-    biz_location: Location | None = None
-    source_list: list[Source] | None = None
-    destination_list: list[Destination] | None = None
-    sensor_element_list: list[SensorElement] | None = None
 
     @model_validator(mode="after")
     def _has_what(self) -> Self:
@@ -588,7 +569,7 @@ class TransactionEvent(_Event):
         return self
 
 
-class TransformationEvent(_Event):
+class TransformationEvent(_StandardEvent):
     """Inputs were consumed and outputs made from them: mixing, cooking, bottling, cutting."""
 
     type: Literal["TransformationEvent"]
@@ -597,15 +578,8 @@ class TransformationEvent(_Event):
     output_epc_list: EpcList | None = Field(None, alias="outputEPCList")
     output_quantity_list: list[QuantityElement] | None = None
     transformation_id: Uri | None = Field(None, alias="transformationID")
-    biz_step: BizStep | None = None
-    disposition: Disposition | None = None
     persistent_disposition: PersistentDisposition | None = None
-    read_point: Location | None = None
-    biz_location: Location | None = None
     biz_transaction_list: list[BizTransaction] | None = None
-    source_list: list[Source] | None = None
-    destination_list: list[Destination] | None = None
-    sensor_element_list: list[SensorElement] | None = None
     ilmd: Ilmd | None = None
 
     @model_validator(mode="after")
