@@ -30,7 +30,7 @@ from chinhhang.printing.templates import template_named
 from chinhhang.printing.urls import stamp_print_url
 from chinhhang.printing.zipstream import ZipStream
 from chinhhang.stamps.models import Stamp
-from chinhhang.stamps.serials import serial_for
+from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import get_run
 
 CSV_COLUMNS = ("serial", "code", "url")
@@ -91,29 +91,25 @@ def stamp_batches(
 
 
 def csv_chunks(batches: Iterable[Sequence[tuple[int, str]]], url_prefix: str) -> Iterator[bytes]:
-    """`serial,code,url` lines, a batch at a time. Serials (digits and spaces) and codes (base32
-    letters) need no quoting; the URL only if the configured address has a comma or a
-    quote, which the csv module then handles."""
+    """`serial,code,url` lines, a batch at a time. The serial is printed as under the code, in
+    groups of four (a spreadsheet keeps that text; twelve bare digits would lose their leading
+    zeros). Serials and codes need no quoting; the URL only if the configured address has a
+    comma or a quote, which the csv module then handles."""
     yield (",".join(CSV_COLUMNS) + "\n").encode()
     if any(ch in url_prefix for ch in ',"\r\n'):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         for rows in batches:
-            writer.writerows((printed_serial(seq), code, url_prefix + code) for seq, code in rows)
+            writer.writerows(
+                (grouped(serial_for(seq)), code, url_prefix + code) for seq, code in rows
+            )
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
         return
     for rows in batches:
-        lines = [f"{printed_serial(seq)},{code},{url_prefix}{code}\n" for seq, code in rows]
+        lines = [f"{grouped(serial_for(seq))},{code},{url_prefix}{code}\n" for seq, code in rows]
         yield "".join(lines).encode()
-
-
-def printed_serial(sequence: int) -> str:
-    """The serial as printed under the code, in groups of four: what the print house prints,
-    and text a spreadsheet keeps as it is (twelve bare digits lose their leading zeros)."""
-    serial = serial_for(sequence)
-    return f"{serial[:4]} {serial[4:8]} {serial[8:]}"
 
 
 def labels_of(
@@ -141,6 +137,7 @@ def export_stream(
     `session` is only read from, and its transaction is ended between batches: commit what the
     export planned (the count and the audit entry) before the first chunk is taken.
     """
+    fmt = format_named(fmt).key  # csv, zip or pdf from here on
     batches = stamp_batches(session, run_id, first, last)
     prefix = stamp_print_url(base_url, "")
     options = options or PrintOptions()
@@ -149,9 +146,18 @@ def export_stream(
     labels = labels_of(batches, prefix)
     if fmt == "zip":
         return zip_chunks(labels, options, workers)
-    if fmt == "pdf":
-        return pdf_chunks(labels, options, workers, title=f"Run {run_id}")
-    raise InvalidInput(N_("Unknown export format %(name)s; choose csv, pdf or zip."), name=fmt)
+    return pdf_chunks(labels, options, workers, title=f"Run {run_id}")
+
+
+def format_named(key: str) -> Format:
+    """The export format called `key`; InvalidInput naming the choices otherwise. Checked
+    before an export is planned, so a wrong name records nothing."""
+    try:
+        return FORMATS[key]
+    except KeyError:
+        raise InvalidInput(
+            N_("Unknown export format %(name)s; choose csv, pdf or zip."), name=key[:20]
+        ) from None
 
 
 def _batches(labels: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:

@@ -24,6 +24,7 @@ from chinhhang.printing.exports import FORMATS
 from chinhhang.printing.options import MAX_CAPTION, PrintOptions
 from chinhhang.printing.qr import DEFAULT_ERROR_LEVEL, ERROR_LEVELS
 from chinhhang.printing.services import (
+    WEB_EXPORT_COMFORT,
     default_caption,
     plan_export,
     planned_chunks,
@@ -60,6 +61,7 @@ def run_export_part(
         "default_ec_level": DEFAULT_ERROR_LEVEL,
         "max_caption": MAX_CAPTION,
         "export_caption": default_caption(session, run),
+        "export_suggest_cli": run.quantity > WEB_EXPORT_COMFORT,
         # What the range field takes (the page's own serial range is written with a dash).
         "export_range_example": "-".join(
             grouped(serial_for(n)) for n in (run.first_sequence, run.last_sequence)
