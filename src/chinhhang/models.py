@@ -9,19 +9,24 @@ from chinhhang.accounts.models import (
     Organization,
     User,
 )
-from chinhhang.catalog.models import Batch, Product
+from chinhhang.catalog.models import Batch, Product, ProductLink
 from chinhhang.scans.models import ScanEvent
 from chinhhang.stamps.models import Shipment, ShipmentRange, Stamp, StampEvent, StampRun
+from chinhhang.trace.models import EpcisCapture, EpcisEvent, EpcisEventEpc
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Batch",
+    "EpcisCapture",
+    "EpcisEvent",
+    "EpcisEventEpc",
     "Invitation",
     "LoginSession",
     "Membership",
     "Organization",
     "Product",
+    "ProductLink",
     "ScanEvent",
     "Shipment",
     "ShipmentRange",

@@ -42,6 +42,10 @@ class Organization(Base):
     kind: Mapped[str] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(300))
     website: Mapped[str | None] = mapped_column(String(500))
+    # GS1 identifiers, when the business has them: its main location (GLN, 13 digits) and its
+    # GS1 company prefix (6 to 12 digits), which splits a GTIN into an SGTIN EPC URI.
+    gln: Mapped[str | None] = mapped_column(String(13))
+    gs1_company_prefix: Mapped[str | None] = mapped_column(String(12))
     # Organizations created by the operator are approved; self-registered ones wait.
     approved: Mapped[bool] = mapped_column(default=True)
     # The next serial sequence number to hand out; runs reserve blocks by one atomic UPDATE.

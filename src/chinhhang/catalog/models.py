@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime, utcnow
@@ -45,4 +45,45 @@ class Batch(Base):
     production_date: Mapped[date | None] = mapped_column(Date)
     expiry_date: Mapped[date | None] = mapped_column(Date)
     facility: Mapped[str | None] = mapped_column(String(200))
+    # The facility's location code (a GLN, 13 digits): Circular 02/2024 asks for the location
+    # code of each stage, and EPCIS names places by it (urn:epc:id:sgln:…).
+    facility_gln: Mapped[str | None] = mapped_column(String(13))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ProductLink(Base):
+    """A link the manufacturer publishes for a product through the GS1 Digital Link resolver.
+
+    A link with a lot applies to that lot only; the resolver offers the links of every level up
+    to the product (SPEC section 6). At most one link per product and lot is the default, the
+    target of a plain scan of `/01/{gtin}`; without one, the platform's product page is.
+    """
+
+    __tablename__ = "product_links"
+    __table_args__ = (
+        Index("ix_product_links_product_lot", "product_id", "lot"),
+        # One default per (product, lot); the service moves the flag, this stops two racing.
+        Index(
+            "ux_product_links_default",
+            "product_id",
+            "lot",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    # Empty for a link of the product (every lot), not NULL, so that the unique index on
+    # defaults covers product-level links too (NULLs are distinct in a unique index).
+    lot: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # A term of the GS1 Web Vocabulary as a compact IRI (`gs1:pip`), see trace/links.py.
+    link_type: Mapped[str] = mapped_column(String(60))
+    href: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(200))
+    # The target's language (BCP 47, e.g. `vi`, `en`); NULL when it is for every language.
+    hreflang: Mapped[str | None] = mapped_column(String(20))
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

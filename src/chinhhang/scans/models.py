@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime
@@ -21,6 +21,15 @@ class ScanEvent(Base):
     __table_args__ = (
         Index("ix_scan_events_stamp_code", "stamp_code"),
         Index("ix_scan_events_product_scanned", "product_id", "scanned_at"),
+        # The first genuine scan of a stamp is its sale to a shopper, an EPCIS event
+        # (trace/epcis/platform.py); partial, so the other scans cost this index nothing.
+        Index(
+            "ix_scan_events_first_sale",
+            "org_id",
+            "scanned_at",
+            sqlite_where=text("scan_number = 1 AND outcome = 'genuine'"),
+            postgresql_where=text("scan_number = 1 AND outcome = 'genuine'"),
+        ),
     )
 
     # SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY.
