@@ -52,9 +52,7 @@ def product_data_items(
             _has(product.image_file) or _has(product.image_url),
             N_("Upload a photo of the product."),
         ),
-        DataItem(
-            "producer", N_("Producer"), _has(manufacturer.name), N_("Name the organization.")
-        ),
+        DataItem("producer", N_("Producer"), _has(manufacturer.name), N_("Name the organization.")),
         DataItem(
             "producer_address",
             N_("Producer's address"),
