@@ -41,6 +41,8 @@ from chinhhang.stamps import api as stamp_api
 from chinhhang.stamps import views as stamp_views
 from chinhhang.stamps.background import RunFiller
 from chinhhang.stamps.services import unfinished_runs
+from chinhhang.trace import views as trace_views
+from chinhhang.trace.epcis import api as epcis_api
 from chinhhang.templating import Pages, language_of, pages_of
 
 log = logging.getLogger("chinhhang")
@@ -107,6 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The scan routes first: the router tries routes in order and these are the hot path.
     app.router.routes[0:0] = scan_views.routes
     app.include_router(scan_views.router)
+    # The GS1 resolver (`/01/…`) and the EPCIS interface keep the standards' own paths.
+    app.include_router(trace_views.router)
+    app.include_router(epcis_api.router)
     for api in (account_api, catalog_api, stamp_api, scan_api, printing_api):
         app.include_router(api.router, prefix=API_PREFIX)
     api_docs.install(app)

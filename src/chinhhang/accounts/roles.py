@@ -45,6 +45,12 @@ PERMISSIONS: dict[str, Permission] = {
     "receive_stamps": Permission(
         STAFF, frozenset({"distributor", "retailer"}), True, "receive incoming shipments"
     ),
+    "capture_events": Permission(
+        STAFF,
+        frozenset({"manufacturer", "distributor", "retailer"}),
+        True,
+        "capture EPCIS traceability events",
+    ),
     "export_codes": Permission(
         MANAGERS, frozenset({"manufacturer"}), True, "export the codes of dynamic stamps"
     ),
