@@ -41,9 +41,10 @@ from chinhhang.stamps import api as stamp_api
 from chinhhang.stamps import views as stamp_views
 from chinhhang.stamps.background import RunFiller
 from chinhhang.stamps.services import unfinished_runs
+from chinhhang.templating import Pages, language_of, pages_of
+from chinhhang.trace import record_views as trace_record_views
 from chinhhang.trace import views as trace_views
 from chinhhang.trace.epcis import api as epcis_api
-from chinhhang.templating import Pages, language_of, pages_of
 
 log = logging.getLogger("chinhhang")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The GS1 resolver (`/01/…`) and the EPCIS interface keep the standards' own paths.
     app.include_router(trace_views.router)
     app.include_router(epcis_api.router)
+    app.include_router(trace_record_views.router)
     for api in (account_api, catalog_api, stamp_api, scan_api, printing_api):
         app.include_router(api.router, prefix=API_PREFIX)
     api_docs.install(app)
@@ -131,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount("/media", StaticFiles(directory=app.state.media_dir), name="media")
+    # Last: compressed Digital Links are one path segment, which must not shadow any page.
+    app.router.routes.extend(trace_views.late_routes)
     _install_error_pages(app)
     return app
 

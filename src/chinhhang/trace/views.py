@@ -3,5 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.routing import BaseRoute
 
 router = APIRouter(include_in_schema=False)
+# Routes that must come after every other (web.py appends them last).
+late_routes: list[BaseRoute] = []
