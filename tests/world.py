@@ -25,6 +25,7 @@ from chinhhang.accounts.services import (
     issue_token,
     start_session,
 )
+from chinhhang.catalog.links import add_link
 from chinhhang.catalog.services import create_product, save_batch
 from chinhhang.config import Settings, derive_key
 from chinhhang.db import session_scope
@@ -130,6 +131,22 @@ def build_world(settings: Settings, engine: Engine, sessions: sessionmaker[Sessi
     return World(orgs, pending_id, csrf_token_for(settings))
 
 
+def _links(session: Session, actor: Actor, maker: OrgWorld, product_id: int, mark: str) -> None:
+    """A link everyone may edit, and one per role and channel for the deleting routes."""
+
+    def link(name: str) -> int:
+        href = f"https://{maker.key.lower()}.example/{name}"
+        title = f"Trang {mark} {name}"
+        return add_link(session, actor, product_id, link_type="gs1:pip", href=href, title=title).id
+
+    maker.own["links"] = link("own")
+    maker.spare["links"] = {
+        f"{role}:{channel}": link(f"{role}-{channel}")
+        for role in ROLES
+        for channel in ("api", "portal")
+    }
+
+
 def _manufacturer_goods(
     settings: Settings,
     engine: Engine,
@@ -144,6 +161,7 @@ def _manufacturer_goods(
         batch = save_batch(session, actor, product_id=product.id, lot=f"LOT{maker.key}")
         run = create_run(session, actor, quantity=20)
         maker.own.update(products=product.id, batches=batch.id, runs=run.id)
+        _links(session, actor, maker, product.id, mark)
     fill_run(engine, run, settings.keyring)
     with session_scope(sessions) as session:
         activate(session, actor, selection=Selection(run_id=run.id), product_id=product.id)

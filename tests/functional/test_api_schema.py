@@ -72,8 +72,15 @@ def fuzzed(sqlite_settings) -> Iterator[Fuzzed]:
             "/api/v1/invitations", headers=owner, json={"email": "x@example.vn", "role": "viewer"}
         )
         assert invited.status_code == 201
+        linked = client.post(
+            f"/api/v1/products/{world.maker.product_id}/links",
+            headers=owner,
+            json={"link_type": "gs1:pip", "href": "https://example.vn/p", "title": "Trang"},
+        )
+        assert linked.status_code == 201
         world.maker.shipment_id = shipped.json()["id"]  # type: ignore[attr-defined]
         world.maker.invitation_id = invited.json()["id"]  # type: ignore[attr-defined]
+        world.maker.link_id = linked.json()["id"]  # type: ignore[attr-defined]
         yield Fuzzed(app, world)
 
 
@@ -88,6 +95,7 @@ def _known_ids(world: ApiWorld) -> dict[str, int]:
         "membership_id": maker.memberships["viewer"],
         "invitation_id": maker.invitation_id,  # type: ignore[attr-defined]
         "token_id": maker.token_ids["viewer"],
+        "link_id": maker.link_id,  # type: ignore[attr-defined]
     }
 
 

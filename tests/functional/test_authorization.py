@@ -58,9 +58,12 @@ OWNED = {
     "members": "members",
     "tokens": "tokens",
     "invitations": "invitations",
+    "links": "links",
 }
 # Destructive actions get an instance of their own per role (see tests/world.py `spare`).
 SPARE = {"members", "tokens", "invitations"}
+# Resources whose edits share the one own instance but whose removal needs a spare one.
+SPARE_TO_REMOVE = {"links"}
 # Actions whose data a regulator may read across organizations.
 OVERSEEABLE = {"view", "oversee"}
 KIND_OF = {"A": "manufacturer", "D": "distributor", "R": "retailer", "G": "regulator"}
@@ -81,6 +84,13 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/products/{product_id}"): {"brand": "Thương hiệu"},
     ("PUT", "/api/v1/products/{product_id}/image"): {"__file__": "file"},
     ("POST", "/api/v1/products/{product_id}/batches"): {"lot": "MATRIX1"},
+    ("POST", "/api/v1/products/{product_id}/links"): {
+        "link_type": "gs1:pip",
+        "href": "https://example.vn/p",
+        "title": "Trang",
+    },
+    ("PATCH", "/api/v1/products/{product_id}/links/{link_id}"): {"title": "Trang mới"},
+    ("DELETE", "/api/v1/products/{product_id}/links/{link_id}"): {},
     ("POST", "/api/v1/runs"): {"quantity": 1, "product_id": "{products}"},
     ("POST", "/api/v1/stamps/activate"): {"run_id": "{runs}", "product_id": "{products}"},
     ("POST", "/api/v1/stamps/void"): {"run_id": "{runs}"},
@@ -99,6 +109,13 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/portal/products/{product_id}"): {"name": "Tên mới"},
     ("POST", "/portal/products/{product_id}/image"): {"__file__": "image"},
     ("POST", "/portal/products/{product_id}/batches"): {"lot": "MATRIX1"},
+    ("POST", "/portal/products/{product_id}/links"): {
+        "link_type": "gs1:pip",
+        "href": "https://example.vn/p",
+        "title": "Trang",
+    },
+    ("POST", "/portal/products/{product_id}/links/{link_id}/default"): {},
+    ("POST", "/portal/products/{product_id}/links/{link_id}/delete"): {},
     ("POST", "/portal/runs/new"): {"quantity": "1", "product_id": "{products}"},
     ("POST", "/portal/runs/{run_id}/activate"): {"product_id": "{products}", "scope": "run"},
     ("POST", "/portal/runs/{run_id}/void"): {"scope": "run"},
@@ -183,7 +200,8 @@ def _url(endpoint: Endpoint, world: World, role: str, whose: str) -> str | None:
         if kind is None:
             raise AssertionError(f"{endpoint.path}: no rule for the id {part}")
         owner = world.orgs[whose]
-        if kind in SPARE:
+        removes = endpoint.method == "DELETE" or endpoint.path.endswith("/delete")
+        if kind in SPARE or (kind in SPARE_TO_REMOVE and removes):
             channel = "api" if endpoint.api else "portal"
             parts[index] = str(owner.spare[kind][f"{role}:{channel}"])
         elif kind in owner.own:

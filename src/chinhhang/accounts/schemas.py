@@ -28,6 +28,8 @@ class OrganizationSummary(Output):
 class OrganizationPublic(OrganizationSummary):
     address: str | None
     website: str | None
+    gln: str | None = Field(description="The organization's GS1 Global Location Number.")
+    gs1_company_prefix: str | None = Field(description="Its GS1 company prefix.")
     created_at: datetime
 
 
@@ -41,6 +43,16 @@ class OrganizationUpdate(Input):
     address: str | None = Field(default=None, max_length=300)
     website: str | None = Field(
         default=None, max_length=500, description="An http:// or https:// address."
+    )
+    gln: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Its main location's GLN: 13 digits with a GS1 check digit.",
+    )
+    gs1_company_prefix: str | None = Field(
+        default=None,
+        max_length=20,
+        description="The GS1 company prefix: 6 to 12 digits.",
     )
 
 

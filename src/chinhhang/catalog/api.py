@@ -1,19 +1,24 @@
-"""JSON API for the catalog under /api/v1: products, their picture, their batches."""
+"""JSON API for the catalog under /api/v1: products, their picture, batches and links."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, File, Request, UploadFile
+from fastapi import Depends, File, Request, Response, UploadFile
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.api_support import CONFLICT, DEFAULT_LIMIT, Before, Limit, api_router, paged
 from chinhhang.catalog.images import MAX_UPLOAD_BYTES
+from chinhhang.catalog.links import add_link, delete_link, list_links, update_link
 from chinhhang.catalog.schemas import (
     BatchCreate,
     BatchPage,
     BatchPublic,
     ProductCreate,
+    ProductLinkCreate,
+    ProductLinkList,
+    ProductLinkPublic,
+    ProductLinkUpdate,
     ProductPage,
     ProductPublic,
     ProductUpdate,
@@ -118,3 +123,61 @@ def put_batch(
 ) -> BatchPublic:
     batch = save_batch(session, actor, product_id=product_id, **body.model_dump())
     return BatchPublic.model_validate(batch)
+
+
+@router.get(
+    "/products/{product_id}/links",
+    summary="The product's GS1 Digital Link links, those for every lot first",
+)
+def links(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Requires("view"))],
+    product_id: IdPath,
+) -> ProductLinkList:
+    rows = list_links(session, actor, product_id)
+    return ProductLinkList(items=[ProductLinkPublic.model_validate(link) for link in rows])
+
+
+@router.post(
+    "/products/{product_id}/links",
+    summary="Publish a link for the product (or one lot) through the resolver",
+    status_code=201,
+    responses=CONFLICT,
+)
+def new_link(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Requires("manage_products"))],
+    product_id: IdPath,
+    body: ProductLinkCreate,
+) -> ProductLinkPublic:
+    link = add_link(session, actor, product_id, **body.model_dump())
+    return ProductLinkPublic.model_validate(link)
+
+
+@router.patch(
+    "/products/{product_id}/links/{link_id}",
+    summary="Edit a link, or make it the default",
+    responses=CONFLICT,
+)
+def edit_link(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Requires("manage_products"))],
+    product_id: IdPath,
+    link_id: IdPath,
+    body: ProductLinkUpdate,
+) -> ProductLinkPublic:
+    changes = body.model_dump(exclude_unset=True)
+    return ProductLinkPublic.model_validate(
+        update_link(session, actor, product_id, link_id, **changes)
+    )
+
+
+@router.delete("/products/{product_id}/links/{link_id}", summary="Remove a link", status_code=204)
+def remove_link(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Requires("manage_products"))],
+    product_id: IdPath,
+    link_id: IdPath,
+) -> Response:
+    delete_link(session, actor, product_id, link_id)
+    return Response(status_code=204)

@@ -1,4 +1,4 @@
-"""API shapes for products and their batches (lots).
+"""API shapes for products, their batches (lots) and their GS1 Digital Link links.
 
 Lengths match the columns and the services' checks (catalog/services.py); the services give
 the precise, translated refusal for what a schema cannot express (GTIN check digits, link
@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from chinhhang.api_support import Input, Output, Page
+from chinhhang.catalog.link_types import LINK_TYPES
 from chinhhang.catalog.services import MAX_LOT_LENGTH
 
 
@@ -101,6 +102,11 @@ class BatchCreate(Input):
     production_date: date | None = None
     expiry_date: date | None = None
     facility: str | None = Field(default=None, max_length=200)
+    facility_gln: str | None = Field(
+        default=None,
+        max_length=20,
+        description="The facility's GLN (location code): 13 digits with a GS1 check digit.",
+    )
 
 
 class BatchPublic(Output):
@@ -110,8 +116,70 @@ class BatchPublic(Output):
     production_date: date | None
     expiry_date: date | None
     facility: str | None
+    facility_gln: str | None
     created_at: datetime
 
 
 class BatchPage(Page):
     items: list[BatchPublic]
+
+
+_LINK_TYPE = (
+    "A GS1 Web Vocabulary link type, written `gs1:pip`, `pip` or `https://gs1.org/voc/pip`; "
+    f"one of {', '.join('gs1:' + name for name in LINK_TYPES)}."
+)
+_HREF = "The target: an absolute http:// or https:// address."
+_HREFLANG = "The target's language (a BCP 47 tag such as `vi` or `en-US`); null for any."
+_LOT = "A lot number: the link is for that lot only; null or empty for every lot."
+_DEFAULT = "The target of a plain scan of the product (or its lot); the previous one loses it."
+
+
+class ProductLinkCreate(Input):
+    link_type: str = Field(max_length=100, description=_LINK_TYPE)
+    href: str = Field(min_length=1, max_length=500, description=_HREF)
+    title: str = Field(min_length=1, max_length=200, description="Shown to shoppers.")
+    hreflang: str | None = Field(default=None, max_length=20, description=_HREFLANG)
+    lot: str | None = Field(default=None, max_length=MAX_LOT_LENGTH, description=_LOT)
+    media_type: str | None = Field(
+        default=None, max_length=100, description="The target's media type, e.g. text/html."
+    )
+    is_default: bool = Field(default=False, description=_DEFAULT)
+
+
+class ProductLinkUpdate(Input):
+    """Fields left out stay as they are; null clears `hreflang`, `lot` or `media_type`."""
+
+    # Not nullable: None only means "left out" (see ProductUpdate).
+    link_type: (
+        Annotated[str, Field(max_length=100, description=_LINK_TYPE)] | SkipJsonSchema[None]
+    ) = None
+    href: Annotated[str, Field(min_length=1, max_length=500)] | SkipJsonSchema[None] = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    hreflang: str | None = Field(default=None, max_length=20, description=_HREFLANG)
+    lot: str | None = Field(default=None, max_length=MAX_LOT_LENGTH, description=_LOT)
+    media_type: str | None = Field(default=None, max_length=100)
+    is_default: bool | SkipJsonSchema[None] = Field(default=None, description=_DEFAULT)
+
+    @field_validator("link_type", "href", "title", "is_default")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, not null")
+        return value
+
+
+class ProductLinkPublic(Output):
+    id: int
+    product_id: int
+    lot: str = Field(description="Empty for a link of every lot.")
+    link_type: str = Field(description="A compact IRI, e.g. `gs1:pip`.")
+    href: str
+    title: str
+    hreflang: str | None
+    media_type: str | None
+    is_default: bool
+    created_at: datetime
+
+
+class ProductLinkList(Output):
+    items: list[ProductLinkPublic]

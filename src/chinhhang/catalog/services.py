@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.accounts.services import can_oversee, record, require
+from chinhhang.accounts.models import Organization
+from chinhhang.accounts.services import can_oversee, parse_gln, record, require
+from chinhhang.catalog.data_items import DataItem, completeness, product_data_items
 from chinhhang.catalog.gtin import InvalidGtin, canonical_gtin
 from chinhhang.catalog.images import store_image
 from chinhhang.catalog.models import Batch, Product
@@ -106,6 +108,38 @@ def list_products(
     if before is not None:
         query = query.where(Product.id < before)
     return session.scalars(query.order_by(Product.id.desc()).limit(limit)).all()
+
+
+def product_data(session: Session, actor: Actor, product_id: int) -> list[DataItem]:
+    """The ten data items of Circular 02/2024 for a product its maker (or a regulator) sees,
+    present or missing (catalog/data_items.py)."""
+    product = product_for(session, actor, product_id)
+    batches = session.scalars(select(Batch).where(Batch.product_id == product.id)).all()
+    return product_data_items(product, _maker_of(session, product), batches)
+
+
+def products_completeness(
+    session: Session, actor: Actor, products: Sequence[Product]
+) -> dict[int, tuple[int, int]]:
+    """Product id → (data items present, asked for), for a list of products the actor was
+    shown; one query for all their batches rather than one per product."""
+    require(session, actor, "view")
+    ids = [product.id for product in products]
+    batches: dict[int, list[Batch]] = {product_id: [] for product_id in ids}
+    for batch in session.scalars(select(Batch).where(Batch.product_id.in_(ids))):
+        batches[batch.product_id].append(batch)
+    return {
+        product.id: completeness(
+            product_data_items(product, _maker_of(session, product), batches[product.id])
+        )
+        for product in products
+    }
+
+
+def _maker_of(session: Session, product: Product) -> Organization:
+    maker = session.get(Organization, product.org_id)
+    assert maker is not None  # noqa: S101 - a foreign key
+    return maker
 
 
 def list_batches(
@@ -228,10 +262,12 @@ def save_batch(
     product_id: int,
     lot: str,
     facility: str | None = None,
+    facility_gln: str | None = None,
     production_date: date | None = None,
     expiry_date: date | None = None,
 ) -> Batch:
-    """Create the batch, or update the given fields of the one with this lot."""
+    """Create the batch, or update the given fields of the one with this lot (None leaves a
+    field as it is)."""
     org = require(session, actor, "manage_products")
     product = get_product(session, product_id)
     if product.org_id != org.id:
@@ -240,8 +276,15 @@ def save_batch(
         raise InvalidInput(
             N_("%(field)s is longer than %(limit)s characters."), field="facility", limit=200
         )
+    if facility_gln is not None:
+        facility_gln = parse_gln(facility_gln, "facility_gln")
     batch = get_or_create_batch(session, product_id=product_id, lot=lot)
-    updates = {"facility": facility, "production_date": production_date, "expiry_date": expiry_date}
+    updates = {
+        "facility": facility,
+        "facility_gln": facility_gln,
+        "production_date": production_date,
+        "expiry_date": expiry_date,
+    }
     for field, value in updates.items():
         if value is not None:
             setattr(batch, field, value)

@@ -1,4 +1,5 @@
-"""Portal pages for the catalogue: a manufacturer's products, their images and batches."""
+"""Portal pages for the catalogue: a manufacturer's products, their images, batches and GS1
+Digital Link links, and how complete their traceability data is."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from starlette.responses import Response
 
 from chinhhang.accounts.actor import Actor
+from chinhhang.catalog.data_items import completeness
 from chinhhang.catalog.images import MAX_UPLOAD_BYTES
+from chinhhang.catalog.link_types import GS1_PREFIX, LINK_TYPES
+from chinhhang.catalog.links import add_link, delete_link, list_links, set_default_link
 from chinhhang.catalog.models import Product
 from chinhhang.catalog.services import (
     create_product,
     list_batches,
     list_products,
+    product_data,
     product_for,
+    products_completeness,
     save_batch,
     set_product_image,
     update_product,
@@ -92,9 +98,12 @@ def products_page(
 ) -> Response:
     products = list_products(session, actor, before=before, limit=PAGE)
     next_url = f"/portal/products?before={products[-1].id}" if len(products) == PAGE else None
-    return portal_page(
-        request, "catalog/products.html", {"products": products, "next_url": next_url}
-    )
+    context = {
+        "products": products,
+        "next_url": next_url,
+        "completeness": products_completeness(session, actor, products),
+    }
+    return portal_page(request, "catalog/products.html", context)
 
 
 @router.get("/products/new")
@@ -137,13 +146,21 @@ def _product_page(
     form: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    """The product page; `errors` names the form that failed ("edit", "image", "batch")."""
+    """The product page; `errors` names the form that failed ("edit", "image", "batch",
+    "link"), and `form` holds what that form sent."""
     product = product_for(session, actor, product_id)
+    data_items = product_data(session, actor, product_id)
     context = {
         "product": product,
-        "form": form or _form_of(product),
+        "form": form if form is not None and "edit" in (errors or {}) else _form_of(product),
+        "sent": form or {},
         "batches": list_batches(session, actor, product_id),
+        "links": list_links(session, actor, product_id),
+        "link_types": [(GS1_PREFIX + name, title) for name, title in LINK_TYPES.items()],
+        "link_titles": {GS1_PREFIX + name: title for name, title in LINK_TYPES.items()},
         "static_url": _static_url(request, product),
+        "data_items": data_items,
+        "completeness": completeness(data_items),
         "errors": errors or {},
     }
     return portal_page(request, "catalog/portal_product.html", context, status_code=status_code)
@@ -234,6 +251,7 @@ def product_batch(
     production_date: Annotated[str, Form(max_length=40)] = "",
     expiry_date: Annotated[str, Form(max_length=40)] = "",
     facility: ShortText = "",
+    facility_gln: ShortText = "",
 ) -> Response:
     try:
         with session.begin_nested():
@@ -243,6 +261,7 @@ def product_batch(
                 product_id=product_id,
                 lot=lot,
                 facility=optional_text(facility),
+                facility_gln=optional_text(facility_gln),
                 production_date=optional_date(production_date, "production_date"),
                 expiry_date=optional_date(expiry_date, "expiry_date"),
             )
@@ -252,3 +271,64 @@ def product_batch(
             request, session, actor, product_id, errors=errors, status_code=error.status_code
         )
     return see_other(f"/portal/products/{product_id}?note=batch")
+
+
+@router.post("/products/{product_id}/links", dependencies=[CsrfDep])
+def product_link_add(
+    request: Request,
+    session: SessionDep,
+    actor: Editor,
+    product_id: IdPath,
+    link_type: ShortText = "",
+    href: ShortText = "",
+    title: ShortText = "",
+    hreflang: ShortText = "",
+    lot: ShortText = "",
+    is_default: Checkbox = None,
+) -> Response:
+    sent = {"link_type": link_type, "href": href, "title": title, "hreflang": hreflang, "lot": lot}
+    try:
+        with session.begin_nested():
+            add_link(session, actor, product_id, **sent, is_default=checked(is_default))
+    except DomainError as error:
+        return _link_refused(request, session, actor, product_id, error, sent)
+    return see_other(f"/portal/products/{product_id}?note=saved#links-title")
+
+
+@router.post("/products/{product_id}/links/{link_id}/default", dependencies=[CsrfDep])
+def product_link_default(
+    request: Request, session: SessionDep, actor: Editor, product_id: IdPath, link_id: IdPath
+) -> Response:
+    try:
+        with session.begin_nested():
+            set_default_link(session, actor, product_id, link_id)
+    except DomainError as error:
+        return _link_refused(request, session, actor, product_id, error)
+    return see_other(f"/portal/products/{product_id}?note=saved#links-title")
+
+
+@router.post("/products/{product_id}/links/{link_id}/delete", dependencies=[CsrfDep])
+def product_link_delete(
+    request: Request, session: SessionDep, actor: Editor, product_id: IdPath, link_id: IdPath
+) -> Response:
+    try:
+        with session.begin_nested():
+            delete_link(session, actor, product_id, link_id)
+    except DomainError as error:
+        return _link_refused(request, session, actor, product_id, error)
+    return see_other(f"/portal/products/{product_id}?note=saved#links-title")
+
+
+def _link_refused(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    product_id: int,
+    error: DomainError,
+    sent: dict[str, Any] | None = None,
+) -> Response:
+    """The product page again with the refusal above the links' form (and what was sent)."""
+    errors = {"link": error_text(request, error)}
+    return _product_page(
+        request, session, actor, product_id, errors=errors, form=sent, status_code=error.status_code
+    )

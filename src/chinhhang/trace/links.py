@@ -4,8 +4,8 @@ linkset that lists them.
 A resolver answers `/01/{gtin}` with a redirect to one link (the default, or the `linkType`
 asked for) and describes all of them in a linkset (`?linkType=linkset` or `Accept:
 application/linkset+json`), announced by a `Link` header on every answer. This module holds the
-vocabulary and the document shapes; which links a product has is the resolver's business.
-Pure module.
+document shapes (the vocabulary itself is catalog/link_types.py); which links a product has
+is the resolver's business. Pure module.
 """
 
 from __future__ import annotations
@@ -13,50 +13,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chinhhang.errors import InvalidInput
-from chinhhang.i18n import N_
+# The vocabulary belongs to the catalog (products choose their links' types there); it is
+# re-exported here for the resolver, which sits above the catalog.
+from chinhhang.catalog.link_types import GS1_VOC, LINK_TYPES, link_type
 
-GS1_VOC = "https://gs1.org/voc/"
+__all__ = [
+    "DEFAULT_LINK",
+    "DEFAULT_LINK_MULTI",
+    "GS1_VOC",
+    "LINKSET_MEDIA_TYPE",
+    "LINK_TYPES",
+    "Link",
+    "link_type",
+    "linkset",
+    "linkset_header",
+]
+
 LINKSET_MEDIA_TYPE = "application/linkset+json"
 DEFAULT_LINK = "defaultLink"
 DEFAULT_LINK_MULTI = "defaultLinkMulti"
-
-# The link types this platform offers, with an English title (a msgid) for linksets and pages.
-LINK_TYPES: dict[str, str] = {
-    "pip": N_("Product information"),
-    "verificationService": N_("Check that this product is genuine"),
-    "promotion": N_("Promotions"),
-    "registerProduct": N_("Register the warranty"),
-    "certificationInfo": N_("Certifications"),
-    "traceability": N_("Where it was made and how it travelled"),
-    "recallStatus": N_("Recall status"),
-    "epcis": N_("Traceability events (EPCIS)"),
-    "instructions": N_("Instructions"),
-    "support": N_("Customer support"),
-    "sustainabilityInfo": N_("Sustainability"),
-    "safetyInfo": N_("Safety information"),
-    "relatedVideo": N_("Video"),
-    "hasRetailers": N_("Where to buy"),
-    "masterData": N_("Master data"),
-}
-
-
-def link_type(value: str) -> str:
-    """The short name of a link type written as `gs1:pip`, `https://gs1.org/voc/pip` or `pip`;
-    InvalidInput for one this platform does not offer (the resolver answers 404 for those
-    only when the type is valid but the product lacks it)."""
-    text = value.strip()
-    for prefix in ("gs1:", GS1_VOC, GS1_VOC.replace("https:", "http:")):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    if text not in LINK_TYPES:
-        raise InvalidInput(
-            N_("Unknown link type %(name)s; this resolver offers %(choices)s."),
-            name=value[:60],
-            choices=", ".join(f"gs1:{name}" for name in LINK_TYPES),
-        )
-    return text
 
 
 @dataclass(frozen=True, slots=True)

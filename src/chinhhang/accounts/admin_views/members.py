@@ -128,13 +128,20 @@ def organization_profile(
     actor: Editor,
     address: ShortText = "",
     website: ShortText = "",
+    gln: ShortText = "",
+    gs1_company_prefix: ShortText = "",
 ) -> Response:
+    form = {
+        "address": address,
+        "website": website,
+        "gln": gln,
+        "gs1_company_prefix": gs1_company_prefix,
+    }
     try:
         with session.begin_nested():
-            update_organization(session, actor, address=address, website=website)
+            update_organization(session, actor, **form)
     except DomainError as error:
         errors = {"profile": error_text(request, error)}
-        form = {"address": address, "website": website}
         return _members_page(
             request, session, actor, errors=errors, form=form, status_code=error.status_code
         )

@@ -9,6 +9,7 @@ from chinhhang.accounts.services.organizations import (
     get_manufacturer,
     get_organization,
     list_organizations,
+    parse_gln,
     reserve_serials,
     update_organization,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "may",
     "members",
     "memberships_of",
+    "parse_gln",
     "pending_invitations",
     "record",
     "register",
