@@ -42,6 +42,7 @@ from chinhhang.stamps import views as stamp_views
 from chinhhang.stamps.background import RunFiller
 from chinhhang.stamps.services import unfinished_runs
 from chinhhang.templating import Pages, language_of, pages_of
+from chinhhang.trace import journey as trace_journey
 from chinhhang.trace import record_views as trace_record_views
 from chinhhang.trace import views as trace_views
 from chinhhang.trace.epcis import api as epcis_api
@@ -128,6 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(views.router)
     # The run's page (stamps) shows the export form of printing, which stamps cannot import.
     app.state.run_page_parts = (printing_views.run_export_part,)
+    # The genuine and product pages (scans) show the journey, which is trace's.
+    app.state.journey_of_stamp = trace_journey.stamp_journey_for_page
+    app.state.journey_of_lot = trace_journey.lot_journey
     app.add_api_route("/", home, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_api_route("/healthz", healthz, methods=["GET", "HEAD"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,6 +9,10 @@ parses and renders.
 On SQLite the scan runs on the event loop, and scans that arrive together are committed
 together (ScanStore.consume_soon). On PostgreSQL it runs in the thread pool, so that network
 round trips overlap.
+
+The genuine page also shows the stamp's journey, which belongs to `trace` (which `scans` may not
+import): web.py hands over a reader as `app.state.journey_of_stamp`. It is read after the scan
+was counted, in the thread pool, and only for genuine verdicts.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
+
+from anyio import CapacityLimiter
+from anyio.to_thread import run_sync
+from markupsafe import Markup
 
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import negotiate
@@ -31,6 +39,12 @@ Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
+# web.py's `app.state.journey_of_stamp`: (read sessionmaker, code) → the journey or None.
+JourneyReader = Callable[[Any, str], object | None]
+# Journey reads at once per process. Under a burst of genuine scans a journey waits its turn
+# (without holding a thread) rather than open connections the product pages' pool needs:
+# PostgreSQL's max_connections is shared by every worker's pools.
+JOURNEY_READERS = 4
 GRACE_COOKIE_SECONDS = 24 * 3600
 _PRIVATE = [
     (b"cache-control", b"no-store"),
@@ -93,19 +107,33 @@ class DynamicScan:
             body = json.dumps(verdict.as_json(), ensure_ascii=False).encode()
             await _send(send, status, body, [_JSON, *_PRIVATE, *extra])
             return
-        page = _page(state.pages, lang, verdict)
+        journey = await _journey(state, verdict)
+        page = _page(state.pages, lang, verdict, journey)
         await _send(send, status, page.encode(), [_HTML, *_PRIVATE, *extra])
 
 
-def _page(pages: Pages, lang: str, verdict: Verdict) -> str:
+async def _journey(state: Any, verdict: Verdict) -> object | None:
+    """The stamp's journey for a genuine page (None for every other outcome), read after the
+    verdict with the read sessions, off the event loop. The reader never raises for a
+    database failure: the shopper keeps the verdict they were counted for."""
+    reader: JourneyReader | None = getattr(state, "journey_of_stamp", None)
+    if reader is None or verdict.outcome != GENUINE or verdict.code is None:
+        return None
+    limiter: CapacityLimiter | None = getattr(state, "journey_limiter", None)
+    if limiter is None:  # made here, inside the app's event loop
+        limiter = state.journey_limiter = CapacityLimiter(JOURNEY_READERS)
+    return await run_sync(reader, state.read_sessions, verdict.code, limiter=limiter)
+
+
+def _page(pages: Pages, lang: str, verdict: Verdict, journey: object | None = None) -> str:
     if verdict.outcome == UNKNOWN:
         return pages.fixed(lang, "scans/unknown.html")
     if verdict.outcome == PREVIEW:
         return pages.html(lang, "scans/preview.html", {"verdict": verdict})
-    return _verdict_page(pages, lang, verdict)
+    return _verdict_page(pages, lang, verdict, journey)
 
 
-def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
+def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: object | None) -> str:
     """The verdict page from a per-product skeleton: only the stamp's own values vary."""
     template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
     other = "en" if lang == "vi" else "vi"
@@ -113,6 +141,7 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
     def skeleton() -> dict[str, Any]:
         return {
             "other_lang_url": hole("langlink"),
+            "journey": hole("journey"),
             "verdict": replace(
                 verdict,
                 serial=hole("serial") if verdict.serial else None,
@@ -140,6 +169,11 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict) -> str:
         "langlink": f"?lang={other}&seen={verdict.view_token}"
         if verdict.view_token
         else f"?lang={other}",
+        # Each stamp has its own journey: rendered on its own and put in the hole as markup
+        # (Markup passes the skeleton's escaping unchanged; the template escaped its values).
+        "journey": Markup(pages.html(lang, "trace/journey.html", {"journey": journey}))  # noqa: S704
+        if journey is not None
+        else "",
     }
     return pages.skeleton(lang, template, key, skeleton, fills)
 
