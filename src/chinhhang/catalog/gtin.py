@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from chinhhang.check_digits import check_digit
 from chinhhang.i18n import N_
+
+__all__ = ["GTIN_LENGTHS", "InvalidGtin", "canonical_gtin", "check_digit"]
 
 GTIN_LENGTHS = frozenset({8, 12, 13, 14})
 
 
 class InvalidGtin(ValueError):
     """Not a GTIN; the message says why in words a person can act on."""
-
-
-def check_digit(body: str) -> int:
-    """GS1 mod-10: weights 3,1,3,… from the rightmost digit of the body."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10
 
 
 def canonical_gtin(text: str) -> str:

@@ -15,7 +15,7 @@ from chinhhang.accounts.services.audit import record
 
 # A pure GS1 arithmetic module (no models, no I/O): the one mod-10 check digit of GTINs and
 # GLNs, shared rather than written twice.
-from chinhhang.catalog.gtin import check_digit
+from chinhhang.check_digits import check_digit
 from chinhhang.errors import Conflict, Forbidden, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
 
