@@ -52,3 +52,6 @@ class EventQuery:
     match_output_epc: tuple[str, ...] = ()
     match_epc_class: tuple[str, ...] = ()
     event_ids: tuple[str, ...] = ()
+    # Not a standard parameter: events about the stamps of these products (the platform's own
+    # events only; the traceability record export asks with it).
+    product_ids: tuple[int, ...] = ()
