@@ -84,7 +84,7 @@ def fuzzed(sqlite_settings) -> Iterator[Fuzzed]:
         yield Fuzzed(app, world)
 
 
-def _known_ids(world: ApiWorld) -> dict[str, int]:
+def _known_ids(world: ApiWorld) -> dict[str, int | str]:
     """Real ids, so that generated requests also reach past "not found"."""
     maker = world.maker
     return {
@@ -96,6 +96,8 @@ def _known_ids(world: ApiWorld) -> dict[str, int]:
         "invitation_id": maker.invitation_id,  # type: ignore[attr-defined]
         "token_id": maker.token_ids["viewer"],
         "link_id": maker.link_id,  # type: ignore[attr-defined]
+        "capture_id": 1,
+        "event_id": "urn:uuid:00000000-0000-4000-8000-000000000001",
     }
 
 

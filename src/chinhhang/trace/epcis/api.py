@@ -164,13 +164,9 @@ def captures(
     return answer
 
 
-# The two routes with a path parameter stay out of the OpenAPI document for now: the schema
-# test (tests/functional/test_api_schema.py) needs a real id for every path parameter it meets.
-# They are described in docs/traceability.md.
 @router.get(
     "/capture/{capture_id}",
     summary="A capture job",
-    include_in_schema=False,
     responses=problems(400, 401, 403, 404),
 )
 def capture_status(
@@ -181,7 +177,9 @@ def capture_status(
     return CaptureJob.of(capture_job(session, actor, capture_id))
 
 
-@router.options("/capture", summary="What capture takes", status_code=204)
+# Discovery (OPTIONS, GET /epcis) needs no token and is described by the standard, not by
+# this API's document, which lists operations that need a permission.
+@router.options("/capture", summary="What capture takes", status_code=204, include_in_schema=False)
 def capture_options() -> Response:
     return Response(status_code=204, headers={"Allow": "OPTIONS, GET, POST", **CAPTURE_HEADERS})
 
@@ -223,7 +221,6 @@ def events(request: Request, session: SessionDep, actor: Viewer, settings: Setti
 @router.get(
     "/events/{event_id:eventid}",
     summary="One event, by its URL-encoded eventID",
-    include_in_schema=False,
     response_class=LdJSON,
     responses={**_QUERY_ANSWER, **problems(400, 401, 403, 404)},
 )
@@ -238,7 +235,12 @@ def event(
     return _ld(request, query_document([found], utcnow()))
 
 
-@router.options("/events", summary="What the events resource takes", status_code=204)
+@router.options(
+    "/events",
+    summary="What the events resource takes",
+    status_code=204,
+    include_in_schema=False,
+)
 def events_options() -> Response:
     return Response(status_code=204, headers={"Allow": "OPTIONS, GET, POST"})
 
@@ -246,12 +248,17 @@ def events_options() -> Response:
 # --- Discovery -----------------------------------------------------------------------------
 
 
-@router.get("", summary="The resources of this EPCIS interface")
+@router.get("", summary="The resources of this EPCIS interface", include_in_schema=False)
 def resources() -> list[str]:
     return ["capture", "events"]
 
 
-@router.options("", summary="The EPCIS and CBV versions spoken here", status_code=204)
+@router.options(
+    "",
+    summary="The EPCIS and CBV versions spoken here",
+    status_code=204,
+    include_in_schema=False,
+)
 def options() -> Response:
     versions = {
         f"GS1-{name}-{bound}": "2.0.0" for name in ("EPCIS", "CBV") for bound in ("Min", "Max")
