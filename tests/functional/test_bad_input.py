@@ -56,6 +56,10 @@ def test_reflected_input_is_escaped(client) -> None:
         ("/01/" + "9" * 5000, 400),
         ("/01/02000000000015", 404),  # valid GTIN nobody registered
         ("/01/02000000000015/10/" + "x" * 30, 400),
+        ("/01/02000000000015/10/%00", 400),
+        ("/01/02000000000015//", 400),  # one trailing slash is tolerated, not an empty part
+        ("/01/02000000000015?linkType=gs1:nonsense", 400),
+        ("/01/02000000000015?999=x", 400),
         ("/p/abc", 404),
         ("/p/99999999999999999999999", 404),
         ("/p/-1", 404),
@@ -88,6 +92,17 @@ def test_unsupported_methods_are_refused_cleanly(client) -> None:
 def test_no_code_text_ever_gives_a_server_error(client, text: str) -> None:
     response = client.get("/v/" + quote(text, safe=""))
     assert response.status_code < 500
+
+
+@hyp_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=60))
+def test_no_digital_link_text_ever_gives_a_server_error(client, text: str) -> None:
+    """The resolver refuses (400) or finds nothing (404): no GTIN is registered here. (A dot
+    segment can leave a bare `/01`, which the router redirects to `/01/`: followed.)"""
+    response = client.get("/01/" + quote(text, safe="/?=&"))
+    assert response.status_code in (400, 404)
 
 
 def test_forged_codes_are_rejected_before_any_database_work(client, monkeypatch) -> None:

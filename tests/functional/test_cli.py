@@ -184,7 +184,9 @@ def test_demo_is_idempotent_and_its_urls_work(cli, tmp_path: Path) -> None:
         assert client.get(f"/v/{codes[-1]}").json()["outcome"] == "void"
         gtin = re.search(r"/01/(\d{14})", first)
         assert gtin
-        assert client.get(f"/01/{gtin.group(1)}").status_code == 200
+        resolved = client.get(f"/01/{gtin.group(1)}", follow_redirects=False)
+        assert resolved.status_code == 307
+        assert client.get(resolved.headers["location"]).status_code == 200
     third = cli("demo").stdout
     assert codes[0] not in third  # a scanned stamp is no longer offered
 

@@ -51,6 +51,8 @@ def live_server(settings: Settings) -> Iterator[str]:
         "CHINHHANG_DATABASE_URL": settings.database_url or "",
         "CHINHHANG_SECRET_KEY": TEST_SECRET,
         "CHINHHANG_SCAN_RATE_LIMIT": "0",
+        # The resolver's redirects name pages under the base URL: this server's.
+        "CHINHHANG_BASE_URL": f"http://127.0.0.1:{port}",
     }
     if not settings.database_url:
         env.pop("CHINHHANG_DATABASE_URL")
@@ -166,7 +168,10 @@ def test_a_dead_pooled_connection_does_not_lose_a_scan(postgres_url, tmp_path) -
 
 
 async def _mixed_load(base: str, codes: list[str], gtin: str) -> list[int]:
-    async with httpx.AsyncClient(timeout=60, headers={"User-Agent": PHONE}) as browser:
+    # The static code's resolver redirects (307) to the product page: followed, as a phone does.
+    async with httpx.AsyncClient(
+        timeout=60, headers={"User-Agent": PHONE}, follow_redirects=True
+    ) as browser:
         requests = [browser.get(f"{base}/01/{gtin}") for _ in range(40)]
         requests += [browser.get(f"{base}/v/{code}") for code in codes]
         return [r.status_code for r in await asyncio.gather(*requests)]

@@ -238,18 +238,16 @@ class ProductPage:
     redirect_to: str | None
 
 
-def static_scan(
+def static_product(
     session: Session,
-    store: ScanStore,
     *,
     product_id: int | None = None,
     gtin: str | None = None,
     lot: str | None = None,
-    user_agent: str | None = None,
-    client_address: str | None = None,
-    count: bool = True,
 ) -> ProductPage:
-    """Resolve a static code and count the scan.
+    """What a static code shows: the product, its maker, the batch of `lot` if the platform
+    knows it, and the manufacturer's own page if the product is set to redirect there.
+    Counts nothing (count_static_scan does).
 
     Raises InvalidInput (bad GTIN or lot), NotFound (unknown product), Gone (withdrawn).
     A lot the platform does not know falls back to the product, as a GS1 resolver does.
@@ -269,14 +267,42 @@ def static_scan(
     if product.withdrawn:
         raise Gone(N_("This product has been withdrawn by its manufacturer."))
     batch = find_batch(session, product.id, lot) if lot else None
-    if count:
-        record_static_scan(
-            store,
-            product_id=product.id,
-            batch_id=batch.id if batch else None,
-            org_id=product.org_id,
-            user_agent=user_agent,
-            client_address=client_address,
-        )
     redirect = product.website if product.redirect_to_website and product.website else None
     return ProductPage(product, manufacturer, batch, redirect)
+
+
+def count_static_scan(
+    store: ScanStore, page: ProductPage, *, user_agent: str | None, client_address: str | None
+) -> bool:
+    """Count one scan of a printed static code (previews excepted); returns if counted.
+
+    Callers count once per scan of the printed code: `/p/{id}` and `/P/{id}` when they show
+    the page, the GS1 resolver when it redirects; the page the resolver redirects to
+    (`/product/{id}`) counts nothing (docs/scanning.md).
+    """
+    return record_static_scan(
+        store,
+        product_id=page.product.id,
+        batch_id=page.batch.id if page.batch else None,
+        org_id=page.product.org_id,
+        user_agent=user_agent,
+        client_address=client_address,
+    )
+
+
+def static_scan(
+    session: Session,
+    store: ScanStore,
+    *,
+    product_id: int | None = None,
+    gtin: str | None = None,
+    lot: str | None = None,
+    user_agent: str | None = None,
+    client_address: str | None = None,
+    count: bool = True,
+) -> ProductPage:
+    """Resolve a static code (static_product, same errors) and, when `count`, count the scan."""
+    page = static_product(session, product_id=product_id, gtin=gtin, lot=lot)
+    if count:
+        count_static_scan(store, page, user_agent=user_agent, client_address=client_address)
+    return page

@@ -5,7 +5,7 @@ The dynamic `/v/{code}` endpoint itself lives in scans/dynamic.py (the hot path)
 
 from __future__ import annotations
 
-from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -16,9 +16,7 @@ from chinhhang.deps import PagesDep, ReadSessionDep
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.dynamic import DynamicScan
-from chinhhang.scans.services import (
-    static_scan,
-)
+from chinhhang.scans.services import static_scan
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.templating import language_of, pages_of
 
@@ -55,33 +53,28 @@ router = APIRouter(include_in_schema=False)
 
 
 def _product_page(
-    request: Request, session: ReadSessionDep, pages: PagesDep, **where: Any
+    request: Request, session: ReadSessionDep, pages: PagesDep, product_id: str, *, printed: bool
 ) -> Response:
+    """A printed code's page counts the scan and follows the maker's redirect choice; the
+    page the resolver sends people to does neither (the resolver did both)."""
+    if not product_id.isascii() or not product_id.isdigit() or len(product_id) > 18:
+        raise NotFound(N_("No such product."))
+    lot = request.query_params.get("lot") or None
     page = static_scan(
         session,
         request.app.state.scanner.store,
+        product_id=int(product_id),
+        lot=lot,
         user_agent=request.headers.get("user-agent"),
         client_address=request.client.host if request.client else None,
-        count=request.method != "HEAD",
-        **where,
+        count=printed and request.method != "HEAD",
     )
-    if page.redirect_to:
+    if printed and page.redirect_to:
         return RedirectResponse(page.redirect_to, status_code=307)
-    return pages.render(request, "catalog/product.html", {"page": page})
-
-
-@router.api_route("/01/{gtin}", methods=["GET", "HEAD"])
-def product_by_gtin_page(
-    gtin: str, request: Request, session: ReadSessionDep, pages: PagesDep
-) -> Response:
-    return _product_page(request, session, pages, gtin=gtin)
-
-
-@router.api_route("/01/{gtin}/10/{lot}", methods=["GET", "HEAD"])
-def product_lot_page(
-    gtin: str, lot: str, request: Request, session: ReadSessionDep, pages: PagesDep
-) -> Response:
-    return _product_page(request, session, pages, gtin=gtin, lot=lot)
+    # The language link keeps the lot (a bare `?lang=` would drop it).
+    other = "en" if language_of(request) == "vi" else "vi"
+    switch = "?" + urlencode({**({"lot": lot} if lot else {}), "lang": other})
+    return pages.render(request, "catalog/product.html", {"page": page, "other_lang_url": switch})
 
 
 @router.api_route("/p/{product_id}", methods=["GET", "HEAD"])
@@ -90,6 +83,15 @@ def product_lot_page(
 def product_page(
     product_id: str, request: Request, session: ReadSessionDep, pages: PagesDep
 ) -> Response:
-    if not product_id.isascii() or not product_id.isdigit() or len(product_id) > 18:
-        raise NotFound(N_("No such product."))
-    return _product_page(request, session, pages, product_id=int(product_id))
+    """The printed static code of a product without a GTIN (`?lot=` for one lot): counts."""
+    return _product_page(request, session, pages, product_id, printed=True)
+
+
+@router.api_route("/product/{product_id}", methods=["GET", "HEAD"])
+def resolved_product_page(
+    product_id: str, request: Request, session: ReadSessionDep, pages: PagesDep
+) -> Response:
+    """The platform's product page, where the GS1 resolver (`/01/…`) sends people: it counts
+    nothing (the resolver counted the scan when it redirected; one scan counts once) and never
+    redirects to the maker's page (it is the `gs1:pip` link the linkset offers beside it)."""
+    return _product_page(request, session, pages, product_id, printed=False)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, unquote_plus
 
 from chinhhang.catalog.gtin import check_digit
+from chinhhang.i18n import N_
 
 _SCHEMES = ("http://", "https://", "HTTP://", "HTTPS://")
 _HOST = re.compile(r"(?:[A-Za-z0-9-]+\.?)+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
@@ -147,8 +148,21 @@ _PREDEFINED_LENGTH = frozenset(
 _GTIN_LENGTHS = (8, 12, 13, 14)
 
 
+NOT_A_DIGITAL_LINK = N_("This is not a GS1 Digital Link address.")
+
+
 class InvalidDigitalLink(ValueError):
-    """Not a GS1 Digital Link URI this platform accepts; the message says what is wrong."""
+    """Not a GS1 Digital Link URI this platform accepts.
+
+    `str()` is the technical reason in English (for logs and programs); `message` and
+    `values` say it to the person who scanned the code, as a catalogue message id with its
+    placeholders, the shape of errors.DomainError, so a resolver can answer in their language.
+    """
+
+    def __init__(self, detail: str, message: str = NOT_A_DIGITAL_LINK, **values: object) -> None:
+        super().__init__(detail)
+        self.message = message
+        self.values = values
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,16 +207,40 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
+def _format_reason(ai: str, value: str) -> str:
+    """What a person should hear about a value not in its AI's format: the catalogue's own
+    words for GTINs and lots (the ones the product pages always used), else the AI's name."""
+    if ai in ("01", "02"):
+        if not value.isascii() or not value.isdigit():
+            return N_("A GTIN has digits only.")
+        if len(value) not in _GTIN_LENGTHS:
+            return N_("A GTIN has 8, 12, 13 or 14 digits.")
+        return N_("The GTIN check digit is wrong; check the number for a typing error.")
+    if ai == "10":
+        return N_("A lot number has 1 to 20 letters, digits or symbols.")
+    return N_("The value of GS1 Application Identifier (%(ai)s) is not in its format.")
+
+
 def _check_value(ai: str, value: str) -> str:
     """The value, canonical (a GTIN-8/12/13 padded to 14 digits), or InvalidDigitalLink."""
     if not value:
-        raise InvalidDigitalLink(f"AI ({ai}) has no value")
+        raise InvalidDigitalLink(
+            f"AI ({ai}) has no value",
+            N_("GS1 Application Identifier (%(ai)s) has no value."),
+            ai=ai,
+        )
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise InvalidDigitalLink(f"AI ({ai}) holds a control character")
+        raise InvalidDigitalLink(
+            f"AI ({ai}) holds a control character",
+            N_("%(field)s contains characters that are not allowed."),
+            field=f"({ai})",
+        )
     if ai in ("01", "02") and value.isdigit() and len(value) in _GTIN_LENGTHS:
         value = value.zfill(14)
     if not AI_FORMATS[ai].accepts(value):
-        raise InvalidDigitalLink(f"AI ({ai}) value {value!r} is not in its format")
+        raise InvalidDigitalLink(
+            f"AI ({ai}) value {value!r} is not in its format", _format_reason(ai, value), ai=ai
+        )
     return value
 
 
@@ -218,7 +256,10 @@ def _path_pairs(path: str) -> tuple[str, list[tuple[str, str]]]:
     """(stem, [(primary AI, value), (qualifier AI, value), …]) read from the path's end."""
     segments = path.split("/")[1:]
     if not segments or any(segment == "" for segment in segments):
-        raise InvalidDigitalLink("the path has an empty segment (or a trailing slash)")
+        raise InvalidDigitalLink(
+            "the path has an empty segment (or a trailing slash)",
+            N_("The address has an empty part: two slashes in a row, or nothing after a slash."),
+        )
     pairs: list[tuple[str, str]] = []
     end = len(segments)
     while end >= 2:
@@ -231,7 +272,10 @@ def _path_pairs(path: str) -> tuple[str, list[tuple[str, str]]]:
             break
         pairs.insert(0, (ai, value))
         end -= 2
-    raise InvalidDigitalLink("the path names no GS1 primary key (such as /01/ for a GTIN)")
+    raise InvalidDigitalLink(
+        "the path names no GS1 primary key (such as /01/ for a GTIN)",
+        N_("The address names no GS1 key, such as /01/ followed by a GTIN."),
+    )
 
 
 def _qualifier_sequence(primary: str, qualifiers: list[str]) -> tuple[str, ...]:
@@ -246,7 +290,11 @@ def _qualifier_sequence(primary: str, qualifiers: list[str]) -> tuple[str, ...]:
             if not qualifiers or set(qualifiers) <= set(sequence):
                 return sequence
     raise InvalidDigitalLink(
-        f"key qualifiers {'/'.join(qualifiers)} are not allowed after ({primary}) in this order"
+        f"key qualifiers {'/'.join(qualifiers)} are not allowed after ({primary}) in this order",
+        N_("After (%(primary)s), %(found)s may not come in this order (the order is %(order)s)."),
+        primary=primary,
+        found="/".join(qualifiers),
+        order=" or ".join("/".join(seq) for seq in PRIMARY_KEYS[primary] if seq) or "-",
     )
 
 
@@ -259,7 +307,11 @@ def _query_pairs(query: str) -> tuple[list[tuple[str, str]], list[tuple[str, str
         key, raw = item.split("=", 1)
         if key.isdigit():
             if key not in AI_FORMATS:
-                raise InvalidDigitalLink(f"({key}) is not a GS1 Application Identifier")
+                raise InvalidDigitalLink(
+                    f"({key}) is not a GS1 Application Identifier",
+                    N_("(%(ai)s) is not a GS1 Application Identifier."),
+                    ai=key[:8],
+                )
             attributes.append((key, unquote_plus(raw)))
         else:
             extra.append((unquote_plus(key), unquote_plus(raw)))
@@ -284,9 +336,17 @@ def parse(uri: str) -> DigitalLink:
     checked: list[tuple[str, str]] = []
     for ai, value in attributes:
         if ai in seen:
-            raise InvalidDigitalLink(f"AI ({ai}) appears twice")
+            raise InvalidDigitalLink(
+                f"AI ({ai}) appears twice",
+                N_("GS1 Application Identifier (%(ai)s) appears twice."),
+                ai=ai,
+            )
         if ai == primary or ai in sequence:
-            raise InvalidDigitalLink(f"AI ({ai}) identifies; it belongs in the path, not the query")
+            raise InvalidDigitalLink(
+                f"AI ({ai}) identifies; it belongs in the path, not the query",
+                N_("GS1 Application Identifier (%(ai)s) belongs in the path, not in the query."),
+                ai=ai,
+            )
         seen.add(ai)
         checked.append((ai, _check_value(ai, value)))
     return DigitalLink(
