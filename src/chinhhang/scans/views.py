@@ -74,7 +74,18 @@ def _product_page(
     # The language link keeps the lot (a bare `?lang=` would drop it).
     other = "en" if language_of(request) == "vi" else "vi"
     switch = "?" + urlencode({**({"lot": lot} if lot else {}), "lang": other})
-    return pages.render(request, "catalog/product.html", {"page": page, "other_lang_url": switch})
+    # The lot's journey comes from trace, which scans may not import: web.py hands it over.
+    journey_of_lot = getattr(request.app.state, "journey_of_lot", None)
+    journey = (
+        journey_of_lot(session, page.product.id, page.batch.id if page.batch else None)
+        if journey_of_lot
+        else None
+    )
+    return pages.render(
+        request,
+        "catalog/product.html",
+        {"page": page, "other_lang_url": switch, "journey": journey},
+    )
 
 
 @router.api_route("/p/{product_id}", methods=["GET", "HEAD"])
