@@ -1,0 +1,289 @@
+"""The platform's steps as EPCIS 2.0 ObjectEvents in JSON-LD form (see platform.py for the
+mapping). Each event names its stamps by serial-based identifiers (stamp_ids.py), never by code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from chinhhang.catalog.models import Batch, Product
+from chinhhang.stamps.models import Stamp, StampEvent
+from chinhhang.stamps.serials import serial_for
+from chinhhang.trace.epcis.filters import FIRST_SALE, STAMP_STEP, Viewer
+from chinhhang.trace.epcis.stamp_ids import (
+    facility_identifier,
+    location_identifier,
+    lot_class_identifier,
+    party_identifier,
+    product_class_identifier,
+    shipment_identifier,
+    stamp_identifier,
+    unbound_class_identifier,
+)
+
+# The platform's extension fields, under a prefix every answer declares in its @context.
+PREFIX = "chinhhang"
+VOCABULARY = "https://chinhhang.vn/voc/"
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
+CONTEXT: list[str | dict[str, str]] = [EPCIS_CONTEXT, {PREFIX: VOCABULARY}]
+# The platform's clock is Vietnam's (Asia/Ho_Chi_Minh, no daylight saving): times are written in
+# UTC, and the offset says where they happened.
+TIME_ZONE_OFFSET = "+07:00"
+# A step over at most this many stamps lists each stamp; a larger one counts them by class.
+EPC_LIST_LIMIT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """How one of the platform's steps reads in EPCIS (the table in docs/traceability.md)."""
+
+    name: str  # chinhhang:step
+    action: str
+    biz_step: str
+    disposition: str
+    located: bool  # the place of the step is where the stamps are afterwards (bizLocation)
+
+
+STEPS = {
+    "commissioning": Step("issuing", "ADD", "commissioning", "encoded", located=True),
+    "activating": Step("activating", "OBSERVE", "commissioning", "active", located=True),
+    "shipping": Step("shipping", "OBSERVE", "shipping", "in_transit", located=False),
+    "receiving": Step("receiving", "OBSERVE", "receiving", "in_progress", located=True),
+    "voiding": Step("voiding", "DELETE", "decommissioning", "inactive", located=False),
+}
+FIRST_SALE_STEP = Step("first_sale", "OBSERVE", "retail_selling", "retail_sold", located=False)
+
+
+# --- Event ids -------------------------------------------------------------------------------
+# A UUID (RFC 9562 version 8, "custom") that carries the source and the row id in the clear, so
+# EQ_eventID is a lookup by primary key, and a tag of the installation's base URL, so that two
+# installations never give one id to different events: 48 bits tag, 4 version, 12 source,
+# 2 variant, 62 row id.
+
+
+@cache
+def _tag(base_url: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"chinhhang-event:{base_url}".encode()).digest()[:6])
+
+
+def event_id(source: int, row_id: int, base_url: str) -> str:
+    value = _tag(base_url) << 80 | 8 << 76 | source << 64 | 0b10 << 62 | row_id
+    return f"urn:uuid:{uuid.UUID(int=value)}"
+
+
+def parse_event_id(value: str, base_url: str) -> tuple[int, int] | None:
+    """(source, row id) of an event id this installation gave; None for any other value."""
+    if not isinstance(value, str) or value[:9].lower() != "urn:uuid:" or len(value) > 60:
+        return None
+    try:
+        number = uuid.UUID(value[9:]).int
+    except ValueError:
+        return None
+    if number >> 80 != _tag(base_url) or (number >> 76) & 0xF != 8 or (number >> 62) & 3 != 2:
+        return None
+    return (number >> 64) & 0xFFF, number & ((1 << 62) - 1)
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- What an event is about ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    """The GLNs of the organizations an event names (None: it has none)."""
+
+    gln: dict[int, str | None]
+    base_url: str
+
+    def location(self, org_id: int) -> str:
+        return location_identifier(self.gln.get(org_id), org_id, self.base_url)
+
+    def party(self, org_id: int) -> str:
+        return party_identifier(self.gln.get(org_id), org_id, self.base_url)
+
+
+def _epc_list(
+    session: Session, event: StampEvent, holder: int | None, base_url: str
+) -> list[str] | None:
+    """Each stamp's identifier, or None when there are more than EPC_LIST_LIMIT. With the
+    whole range visible, serials not written yet (a run still filling) are listed unbound."""
+    first, last, issuer = event.first_sequence, event.last_sequence, event.issuer_org_id
+    if holder is None and last - first >= EPC_LIST_LIMIT:
+        return None
+    query = (
+        select(Stamp.sequence, Product.gtin)
+        .outerjoin(Product, Product.id == Stamp.product_id)
+        .where(Stamp.org_id == issuer, Stamp.sequence.between(first, last))
+        .order_by(Stamp.sequence)
+        .limit(EPC_LIST_LIMIT + 1)
+    )
+    if holder is not None:
+        query = query.where(Stamp.holder_org_id == holder)
+    rows: dict[int, str | None] = {int(s): g for s, g in session.execute(query)}
+    if len(rows) > EPC_LIST_LIMIT:
+        return None
+    sequences = rows if holder is not None else range(first, last + 1)
+    return [stamp_identifier(rows.get(s), issuer, serial_for(s), base_url) for s in sequences]
+
+
+def _quantity_list(
+    session: Session, event: StampEvent, holder: int | None, base_url: str
+) -> list[dict[str, Any]]:
+    """The range's stamps counted by their product and lot, with one GROUP BY."""
+    first, last, issuer = event.first_sequence, event.last_sequence, event.issuer_org_id
+    query = (
+        select(Stamp.product_id, Product.gtin, Batch.lot, func.count())
+        .outerjoin(Product, Product.id == Stamp.product_id)
+        .outerjoin(Batch, Batch.id == Stamp.batch_id)
+        .where(Stamp.org_id == issuer, Stamp.sequence.between(first, last))
+        .group_by(Stamp.product_id, Product.gtin, Stamp.batch_id, Batch.lot)
+    )
+    if holder is not None:
+        query = query.where(Stamp.holder_org_id == holder)
+    counts: dict[str, int] = {}
+    for product_id, gtin, lot, count in session.execute(query):
+        if product_id is None:
+            name = unbound_class_identifier(issuer, base_url)
+        elif lot is None:
+            name = product_class_identifier(gtin, product_id, base_url)
+        else:
+            name = lot_class_identifier(gtin, product_id, lot, base_url)
+        counts[name] = counts.get(name, 0) + int(count)
+    unwritten = (last - first + 1) - sum(counts.values())
+    if holder is None and unwritten > 0:
+        unbound = unbound_class_identifier(issuer, base_url)
+        counts[unbound] = counts.get(unbound, 0) + unwritten
+    return [{"epcClass": name, "quantity": n} for name, n in sorted(counts.items())]
+
+
+def _objects(session: Session, event: StampEvent, holder: int | None, base: str) -> dict[str, Any]:
+    epcs = _epc_list(session, event, holder, base)
+    if epcs is not None:
+        return {"epcList": epcs}
+    return {"quantityList": _quantity_list(session, event, holder, base)}
+
+
+# --- The events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    """A stamp_events row with what its event needs from the shipment and the batch."""
+
+    event: StampEvent
+    from_org_id: int | None
+    to_org_id: int | None
+    reference: str | None
+    facility_gln: str | None
+
+    def seen_whole_by(self, viewer: Viewer) -> bool:
+        """Whether the viewer sees the whole range (it did the step, issued the serials, or
+        sent or received the shipment), or only the stamps it holds now."""
+        e = self.event
+        parties = (e.org_id, e.issuer_org_id, self.from_org_id, self.to_org_id)
+        return viewer.everything or viewer.org_id in parties
+
+
+def _head(source: int, row_id: int, moment: datetime, base_url: str) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent",
+        "eventID": event_id(source, row_id, base_url),
+        "eventTime": timestamp(moment),
+        "recordTime": timestamp(moment),
+        "eventTimeZoneOffset": TIME_ZONE_OFFSET,
+    }
+
+
+def _why(step: Step) -> dict[str, Any]:
+    return {"action": step.action, "bizStep": step.biz_step, "disposition": step.disposition}
+
+
+def _shipment(row: StepRow, places: Places, whole: bool) -> dict[str, Any]:
+    e = row.event
+    if e.shipment_id is None or row.from_org_id is None or row.to_org_id is None:
+        return {}
+    sender, receiver = row.from_org_id, row.to_org_id
+    fields: dict[str, Any] = {
+        "bizTransactionList": [
+            {
+                "type": "desadv",
+                "bizTransaction": shipment_identifier(e.shipment_id, places.base_url),
+            }
+        ],
+        "sourceList": [
+            {"type": "owning_party", "source": places.party(sender)},
+            {"type": "location", "source": places.location(sender)},
+        ],
+        "destinationList": [
+            {"type": "owning_party", "destination": places.party(receiver)},
+            {"type": "location", "destination": places.location(receiver)},
+        ],
+    }
+    if whole and row.reference:  # the partners' own words, not for later holders
+        fields[f"{PREFIX}:shipmentReference"] = row.reference
+    return fields
+
+
+def step_event(session: Session, row: StepRow, viewer: Viewer, places: Places) -> dict[str, Any]:
+    """The EPCIS event of one life-cycle step, as `viewer` may see it."""
+    e, base = row.event, places.base_url
+    step, whole = STEPS[e.action], row.seen_whole_by(viewer)
+    place = (
+        facility_identifier(row.facility_gln, places.gln.get(e.org_id), e.org_id, base)
+        if e.action == "activating"
+        else places.location(e.org_id)
+    )
+    holder = None if whole else viewer.org_id
+    event = {
+        **_head(STAMP_STEP, e.id, e.at, base),
+        **_objects(session, e, holder, base),
+        **_why(step),
+        "readPoint": {"id": place},
+    }
+    if step.located:
+        event["bizLocation"] = {"id": place}
+    event.update(_shipment(row, places, whole))
+    event[f"{PREFIX}:step"] = step.name
+    if whole:
+        event[f"{PREFIX}:serialRange"] = {
+            "issuer": places.party(e.issuer_org_id),
+            "first": serial_for(e.first_sequence),
+            "last": serial_for(e.last_sequence),
+            "quantity": e.last_sequence - e.first_sequence + 1,
+        }
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class SaleRow:
+    """A first genuine scan: its row id and time, and the stamp's serial and product."""
+
+    id: int
+    scanned_at: datetime
+    issuer_org_id: int
+    sequence: int
+    gtin: str | None
+
+
+def sale_event(row: SaleRow, base_url: str) -> dict[str, Any]:
+    """A shopper's first genuine scan, read as the item's sale. Where it happened is not said:
+    a shopper's place is personal data, kept only with consent and never in events."""
+    step = FIRST_SALE_STEP
+    identifier = stamp_identifier(row.gtin, row.issuer_org_id, serial_for(row.sequence), base_url)
+    return {
+        **_head(FIRST_SALE, row.id, row.scanned_at, base_url),
+        "epcList": [identifier],
+        **_why(step),
+        f"{PREFIX}:step": step.name,
+    }
