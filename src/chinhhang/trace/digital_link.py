@@ -27,6 +27,8 @@ _FORBIDDEN = re.compile(r"[\x00-\x20<>{}\\^`\"|\x7f]")
 # GS1 "CSET 82": the characters a GS1 alphanumeric value may hold.
 _CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*")
 _DIGITS = re.compile(r"[0-9]*")
+# GS1 AI encodable character set 39, of component/part identifiers (AI 8010).
+_CSET39 = re.compile(r"[#\-/0-9A-Z]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class AiFormat:
     rest: int = 0
     check: bool = False
     numeric_rest: bool = False
+    cset39: bool = False
 
     def accepts(self, value: str) -> bool:
         head, tail = value[: self.digits], value[self.digits :]
@@ -47,7 +50,8 @@ class AiFormat:
             return False
         if self.digits == 0 and not tail:
             return False
-        return bool((_DIGITS if self.numeric_rest else _CSET82).fullmatch(tail))
+        charset = _DIGITS if self.numeric_rest else _CSET39 if self.cset39 else _CSET82
+        return bool(charset.fullmatch(tail))
 
 
 def _n(length: int, check: bool = False) -> AiFormat:
@@ -93,10 +97,12 @@ AI_FORMATS: dict[str, AiFormat] = {
     "417": _n(13, check=True),
     "422": _n(3),
     "7003": _n(10),
+    # Unit of issue control (UIC) with extension: one digit, then up to three characters.
+    "7040": AiFormat(digits=1, rest=3),
     "8003": AiFormat(digits=14, rest=16, check=True),
     "8004": _x(30),
     "8006": AiFormat(digits=18),
-    "8010": _x(30),
+    "8010": AiFormat(rest=30, cset39=True),
     "8011": _n_upto(12),
     "8013": _x(25),
     "8017": _n(18, check=True),

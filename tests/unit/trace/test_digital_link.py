@@ -111,3 +111,18 @@ def test_refusals_say_why(uri: str, reason: str) -> None:
 def test_short_gtins_are_padded_to_fourteen_digits() -> None:
     assert parse("https://a/01/9520123456788").gtin == "09520123456788"
     assert parse("https://a/01/02345673").gtin == "00000002345673"
+
+
+def test_every_key_qualifier_has_a_format() -> None:
+    # 7040 was a qualifier of 414 and 417 without a format: parsing it raised KeyError.
+    link = parse("https://example.com/414/9520123456788/7040/1ABC")
+    assert link.element_string() == "^414952012345678870401ABC"
+    with pytest.raises(InvalidDigitalLink):
+        parse("https://example.com/414/9520123456788/7040/ABCD")
+
+
+def test_component_identifiers_take_their_own_character_set() -> None:
+    # AI 8010 is written in GS1's character set 39, which has "#" and no lower case.
+    assert parse("https://example.com/8010/ABC%23-12/8011/123").value("8010") == "ABC#-12"
+    with pytest.raises(InvalidDigitalLink):
+        parse("https://example.com/8010/abc")
