@@ -90,11 +90,17 @@ def demo() -> None:
     for code in result.genuine_codes:
         typer.echo(f"  {base}/v/{code}")
     if result.limit3_codes:
-        typer.echo(f"  scan limit 3:   {base}/v/{result.limit3_codes[0]}")
+        # The water filters went maker → distributor → retailer: their page shows the journey.
+        typer.echo(f"  scan limit 3:   {base}/v/{result.limit3_codes[0]}  (with its journey)")
     if result.not_activated_code:
         typer.echo(f"  not activated:  {base}/v/{result.not_activated_code}")
     if result.void_code:
         typer.echo(f"  void:           {base}/v/{result.void_code}")
+    gtin = result.gtins[0]
+    typer.echo("\nTraceability (docs/traceability.md):")
+    typer.echo(f"  linkset:        {base}/01/{gtin}?linkType=linkset")
+    typer.echo(f"  resolver:       {base}/.well-known/gs1resolver")
+    typer.echo(f"  EPCIS events:   {base}/epcis/events  (an API token, or signed in to the portal)")
     typer.echo("\nRun `chinhhang demo` again for fresh unscanned stamps.")
 
 

@@ -17,8 +17,10 @@ from chinhhang.accounts.services import (
     create_user,
     find_organization,
     find_user,
+    update_organization,
 )
 from chinhhang.catalog.gtin import check_digit
+from chinhhang.catalog.links import add_link, list_links
 from chinhhang.catalog.models import Product
 from chinhhang.catalog.services import create_product, get_or_create_batch
 from chinhhang.db import session_scope
@@ -59,6 +61,16 @@ def _gtin(body: str) -> str:
     return body + str(check_digit(body))
 
 
+# Location numbers (GLN) in the same restricted range, and the GS1 company prefix the demo
+# GTINs start with: the EPCIS events and the shopper's journey show them as location codes.
+COMPANY_PREFIX = "0200000"
+GLNS = {
+    MANUFACTURER: _gtin("020000000001"),
+    DISTRIBUTOR: _gtin("020000000002"),
+    RETAILER: _gtin("020000000003"),
+}
+
+
 PRODUCTS: tuple[dict[str, Any], ...] = (
     {
         "name": "Nước mắm Phú Quốc 40°N 500 ml",
@@ -71,6 +83,14 @@ PRODUCTS: tuple[dict[str, Any], ...] = (
         "warranty_months": 0,
         "lot": "L2026-11A",
         "facility": "Nhà thùng Dương Đông, Phú Quốc",
+        "facility_gln": _gtin("020000000011"),
+        "links": (
+            (
+                "gs1:certificationInfo",
+                "https://senvang.example/chung-nhan/tcvn-5107-2018",
+                "Giấy chứng nhận hợp chuẩn TCVN 5107:2018",
+            ),
+        ),
     },
     {
         "name": "Máy lọc nước RO 9 lõi",
@@ -83,6 +103,14 @@ PRODUCTS: tuple[dict[str, Any], ...] = (
         "warranty_months": 24,
         "lot": "RO-2611",
         "facility": "Nhà máy Sen Vàng, KCN VSIP Bình Dương",
+        "facility_gln": _gtin("020000000012"),
+        "links": (
+            (
+                "gs1:support",
+                "https://senvang.example/ho-tro/may-loc-nuoc-ro",
+                "Hướng dẫn sử dụng và bảo hành",
+            ),
+        ),
     },
 )
 
@@ -160,9 +188,17 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
 
 
 def _org(session: Session, name: str, kind: str, address: str | None) -> Organization:
-    return find_organization(session, name) or create_organization(
+    org = find_organization(session, name) or create_organization(
         session, name=name, kind=kind, address=address
     )
+    if org.gln is None and name in GLNS:
+        update_organization(
+            session,
+            Actor.command_line(org.id),
+            gln=GLNS[name],
+            gs1_company_prefix=COMPANY_PREFIX if kind == "manufacturer" else None,
+        )
+    return org
 
 
 def _users(session: Session) -> None:
@@ -228,7 +264,7 @@ def _product(session: Session, org_id: int, spec: dict[str, Any]) -> Product:
         shelf_life=spec["shelf_life"],
         warranty_months=spec["warranty_months"],
     )
-    get_or_create_batch(
+    batch = get_or_create_batch(
         session,
         product_id=product.id,
         lot=str(spec["lot"]),
@@ -236,6 +272,19 @@ def _product(session: Session, org_id: int, spec: dict[str, Any]) -> Product:
         production_date=date(2026, 11, 2),
         expiry_date=date(2028, 11, 2),
     )
+    batch.facility_gln = batch.facility_gln or str(spec["facility_gln"])
+    actor = Actor.command_line(org_id)
+    if not list_links(session, actor, product.id):
+        for link_type, href, title in spec["links"]:
+            add_link(
+                session,
+                actor,
+                product.id,
+                link_type=link_type,
+                href=href,
+                title=title,
+                hreflang="vi",
+            )
     return product
 
 
