@@ -12,6 +12,8 @@ from chinhhang.catalog.models import Product
 from chinhhang.catalog.services import find_batch
 from chinhhang.db import session_scope
 from chinhhang.scans.services import ProductPage
+from chinhhang.stamps.models import Stamp
+from chinhhang.stamps.serials import serial_for
 from chinhhang.stamps.services import codes_of_run
 from chinhhang.trace.journey import lot_journey
 from tests.api_helpers import wait_for_run
@@ -133,3 +135,37 @@ def test_the_product_page_renders_with_and_without_a_journey(client, world, sess
     assert f"Shipped to {world.distributor.name}, first on" in with_journey
     assert "Scan the stamp on your item" in with_journey
     assert "shopper" not in with_journey.lower()
+
+
+def test_the_whole_journey_over_http_is_told_in_epcis_events_and_on_the_page(
+    client, world, sessions, codes
+) -> None:
+    """Issue → activate → ship → receive (the fixture, over the API) → a shopper's scan: the
+    stamp's events, queried over /epcis by its Digital Link, come in that order with the CBV
+    steps, and the genuine page tells the same story."""
+    page = client.get(f"/v/{codes[0]}?lang=en").text
+    assert stages(page) == ["made", "shipped", "received", "first_verified"]
+    with sessions() as session:
+        stamp = session.get(Stamp, codes[0])
+        serial = serial_for(stamp.sequence)
+    epc = f"https://id.gs1.org/01/{world.maker.gtin}/21/{serial}"
+    answer = client.get("/epcis/events", params={"MATCH_epc": epc}, headers=world.maker.auth())
+    assert answer.status_code == 200, answer.text
+    events = answer.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    steps = [(e["action"], e["bizStep"], e.get("disposition")) for e in events]
+    assert steps == [
+        ("ADD", "commissioning", "encoded"),  # issued
+        ("OBSERVE", "commissioning", "active"),  # activated for the lot
+        ("OBSERVE", "shipping", "in_transit"),
+        ("OBSERVE", "receiving", "in_progress"),
+        ("OBSERVE", "retail_selling", "retail_sold"),  # the first genuine scan
+    ]
+    times = [e["eventTime"] for e in events]
+    assert times == sorted(times)
+    assert all(epc in e.get("epcList", []) for e in events)
+    assert codes[0] not in answer.text
+    # The distributor holds the stamp, so it sees the same story; another maker sees none of it.
+    seen = client.get("/epcis/events", params={"MATCH_epc": epc}, headers=world.distributor.auth())
+    assert len(seen.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 5
+    other = client.get("/epcis/events", params={"MATCH_epc": epc}, headers=world.other_maker.auth())
+    assert other.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
