@@ -86,9 +86,9 @@ def platform_events(
     order, at most `limit`. Events come without @context: the answer declares `CONTEXT`.
 
     `base_url` names what has no GS1 key and tags the event ids: pass settings.base_url."""
-    if limit < 1:
-        return []
     actions, sales_wanted = _selected_steps(query)
+    if limit < 1 or not (actions or sales_wanted):
+        return []
     conditions = query_conditions(session, viewer, query, after, _named_rows(query, base_url))
     keyed: list[tuple[PageKey, Any]] = []
     if actions and conditions.steps is not None:

@@ -160,7 +160,7 @@ def _link(uri: str) -> DigitalLink | None:
         return None
     try:
         return parse_digital_link(uri)
-    except InvalidDigitalLink:
+    except (InvalidDigitalLink, ValueError, KeyError):  # "never raises" holds even on a bug
         return None
 
 
