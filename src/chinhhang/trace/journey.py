@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,8 +31,7 @@ from chinhhang.accounts.models import Organization
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.stamps.models import Shipment, Stamp, StampEvent
 from chinhhang.stamps.serials import grouped, serial_for
-from chinhhang.stamps.services.runs import MAX_RUN
-from chinhhang.stamps.services.selection import MAX_RANGE
+from chinhhang.stamps.services.events import WIDEST_EVENT, overlapping
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +43,6 @@ MADE, SHIPPED, RECEIVED, FIRST_VERIFIED, VOIDED = (
     "voided",
 )
 _SHIPPING, _RECEIVING = "shipping", "receiving"
-# No event covers more serials than a run or a selected range may hold, so the events over a
-# serial start at most this far before it: the index range to read is bounded.
-WIDEST_EVENT = max(MAX_RANGE, MAX_RUN)
 # A stamp passes through a handful of hands; more steps than this would not fit a phone.
 MAX_STAMP_EVENTS = 30
 # A lot page: the making and the first organizations the lot reached.
@@ -278,16 +273,6 @@ def _moment(stage: Stage) -> datetime:
     return stage.when if isinstance(stage.when, datetime) else datetime.min.replace(tzinfo=UTC)
 
 
-def _overlapping(issuer_org_id: int, first: int, last: int) -> Any:
-    """The events over any serial of first..last, read through the (issuer_org_id,
-    first_sequence) index: they start at most WIDEST_EVENT serials before `first`."""
-    return and_(
-        StampEvent.issuer_org_id == issuer_org_id,
-        StampEvent.first_sequence.between(first - WIDEST_EVENT + 1, last),
-        StampEvent.last_sequence >= first,
-    )
-
-
 def _custody_of_stamp(session: Session, issuer_org_id: int, sequence: int) -> list[Stage]:
     """Each shipping (by whom, to whom, from where) and receiving (by whom, where)."""
     rows = session.execute(
@@ -337,7 +322,7 @@ def _lot_custody(
     """One stage per (step, organization): shipped to X, received by X, first date each."""
     if not ranges:
         return []
-    over_lot = or_(*(_overlapping(org_id, first, last) for first, last, _at in ranges))
+    over_lot = or_(*(overlapping(org_id, first, last) for first, last, _at in ranges))
     first: list[tuple[str, int, datetime]] = []
     # Two statements rather than one grouped by a CASE: PostgreSQL refuses a GROUP BY whose
     # expression carries other bound parameters than the selected one.

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from chinhhang.stamps.models import Stamp, StampEvent
+from chinhhang.stamps.services.selection import MAX_RANGE
 
 ACTIONS = ("commissioning", "activating", "shipping", "receiving", "voiding")
+# No event covers more serials than a selected range may hold (a run is no larger: a test keeps
+# runs.MAX_RUN within it), so the events over a serial start at most this far before it: the
+# index range to read is bounded.
+WIDEST_EVENT = MAX_RANGE
 
 
 def record_event(
@@ -68,3 +73,37 @@ def events_of_stamp(session: Session, issuer_org_id: int, sequence: int) -> Sequ
         )
         .order_by(StampEvent.id)
     ).all()
+
+
+def overlapping(issuer_org_id: int, first: int, last: int) -> ColumnElement[bool]:
+    """The events over any serial of first..last, read through the (issuer_org_id,
+    first_sequence) index: they start at most WIDEST_EVENT serials before `first`."""
+    return and_(
+        StampEvent.issuer_org_id == issuer_org_id,
+        StampEvent.first_sequence.between(first - WIDEST_EVENT + 1, last),
+        StampEvent.last_sequence >= first,
+    )
+
+
+def activated_counts(
+    session: Session, issuer_org_id: int, first: int, last: int
+) -> dict[tuple[int | None, int | None], int]:
+    """How many stamps of first..last were activated for each (product, batch).
+
+    Read from the activation steps, not the stamps: a stamp is activated once (only an issued
+    stamp can be) and each step's ranges hold exactly the stamps it changed, so the overlaps
+    add up to the true counts, whether the range holds ten stamps or fifty million.
+    """
+    rows = session.execute(
+        select(
+            StampEvent.product_id,
+            StampEvent.batch_id,
+            StampEvent.first_sequence,
+            StampEvent.last_sequence,
+        ).where(StampEvent.action == "activating", overlapping(issuer_org_id, first, last))
+    )
+    counts: dict[tuple[int | None, int | None], int] = {}
+    for product_id, batch_id, start, end in rows:
+        overlap = min(end, last) - max(start, first) + 1
+        counts[(product_id, batch_id)] = counts.get((product_id, batch_id), 0) + overlap
+    return counts

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.stamps.models import Stamp, StampEvent
 from chinhhang.stamps.serials import serial_for
+from chinhhang.stamps.services.events import activated_counts
 from chinhhang.trace.epcis.filters import FIRST_SALE, STAMP_STEP, Viewer
 from chinhhang.trace.epcis.stamp_ids import (
     facility_identifier,
@@ -140,31 +141,47 @@ def _epc_list(
 def _quantity_list(
     session: Session, event: StampEvent, holder: int | None, base_url: str
 ) -> list[dict[str, Any]]:
-    """The range's stamps counted by their product and lot, with one GROUP BY."""
+    """The range's stamps counted by their product and lot: the whole range from the
+    activation steps over it (no stamp is read, so a 50-million stamp run costs as little as
+    a small one), a holder's share with one GROUP BY over the stamps it holds."""
     first, last, issuer = event.first_sequence, event.last_sequence, event.issuer_org_id
-    query = (
-        select(Stamp.product_id, Product.gtin, Batch.lot, func.count())
-        .outerjoin(Product, Product.id == Stamp.product_id)
-        .outerjoin(Batch, Batch.id == Stamp.batch_id)
-        .where(Stamp.org_id == issuer, Stamp.sequence.between(first, last))
-        .group_by(Stamp.product_id, Product.gtin, Stamp.batch_id, Batch.lot)
-    )
-    if holder is not None:
-        query = query.where(Stamp.holder_org_id == holder)
+    if holder is None:
+        by_batch = activated_counts(session, issuer, first, last)
+    else:
+        by_batch = {
+            (product_id, batch_id): int(count)
+            for product_id, batch_id, count in session.execute(
+                select(Stamp.product_id, Stamp.batch_id, func.count())
+                .where(
+                    Stamp.holder_org_id == holder,
+                    Stamp.org_id == issuer,
+                    Stamp.sequence.between(first, last),
+                )
+                .group_by(Stamp.product_id, Stamp.batch_id)
+            )
+        }
     counts: dict[str, int] = {}
-    for product_id, gtin, lot, count in session.execute(query):
-        if product_id is None:
-            name = unbound_class_identifier(issuer, base_url)
-        elif lot is None:
-            name = product_class_identifier(gtin, product_id, base_url)
-        else:
-            name = lot_class_identifier(gtin, product_id, lot, base_url)
-        counts[name] = counts.get(name, 0) + int(count)
-    unwritten = (last - first + 1) - sum(counts.values())
-    if holder is None and unwritten > 0:
+    for (product_id, batch_id), count in by_batch.items():
+        name = _class_name(session, issuer, product_id, batch_id, base_url)
+        counts[name] = counts.get(name, 0) + count
+    not_activated = (last - first + 1) - sum(counts.values())
+    if holder is None and not_activated > 0:
         unbound = unbound_class_identifier(issuer, base_url)
-        counts[unbound] = counts.get(unbound, 0) + unwritten
+        counts[unbound] = counts.get(unbound, 0) + not_activated
     return [{"epcClass": name, "quantity": n} for name, n in sorted(counts.items())]
+
+
+def _class_name(
+    session: Session, issuer: int, product_id: int | None, batch_id: int | None, base_url: str
+) -> str:
+    """The class identifier of stamps bound to a product (and lot), or of unbound ones."""
+    if product_id is None:
+        return unbound_class_identifier(issuer, base_url)
+    gtin = session.scalar(select(Product.gtin).where(Product.id == product_id))
+    lot = session.scalar(select(Batch.lot).where(Batch.id == batch_id)) if batch_id else None
+    if lot is None:
+        return product_class_identifier(gtin, product_id, base_url)
+    return lot_class_identifier(gtin, product_id, lot, base_url)
 
 
 def _objects(session: Session, event: StampEvent, holder: int | None, base: str) -> dict[str, Any]:
