@@ -92,6 +92,9 @@ def api_actor(request: Request, session: SessionDep) -> Actor:
         if scheme.lower() == "bearer"
         else None
     )
+    if actor is None and scheme.lower() == "bearer" and secret.strip():
+        # A token was sent: saying "a token is needed" would send its owner looking elsewhere.
+        raise LoginRequired(N_("This API token is not valid: it was revoked or mistyped."))
     if actor is None:
         raise LoginRequired(N_("An API token is needed: Authorization: Bearer <token>."))
     return actor

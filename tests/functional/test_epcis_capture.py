@@ -283,3 +283,23 @@ def test_discovery_names_versions_and_limits(client) -> None:
         "2.0.0",
     )
     assert client.get("/epcis").json() == ["capture", "events"]
+
+
+def test_one_event_sent_as_a_document_is_told_where_it_goes(client, world, sessions) -> None:
+    before = rows(sessions)
+    event = {"@context": document()["@context"], **object_event("urn:uuid:1")}
+    response = post(client, world.maker.auth(), event)
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "(document): this is one event, not an EPCISDocument: POST it to /epcis/events"
+    ]
+    assert rows(sessions) == before
+    assert post(client, world.maker.auth(), event, "/epcis/events").status_code == 201
+
+
+def test_a_wrong_token_is_told_it_is_not_valid(client) -> None:
+    wrong = client.get("/epcis/events?lang=en", headers={"Authorization": "Bearer chh_bogus"})
+    missing = client.get("/epcis/events?lang=en")
+    assert wrong.status_code == missing.status_code == 401
+    assert "not valid" in wrong.json()["title"]
+    assert "is needed" in missing.json()["title"]

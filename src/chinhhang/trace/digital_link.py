@@ -278,6 +278,14 @@ def _path_pairs(path: str) -> tuple[str, list[tuple[str, str]]]:
             break
         pairs.insert(0, (ai, value))
         end -= 2
+    last = ALPHAS.get(segments[-1], segments[-1])
+    if last in PRIMARY_KEYS or last in _QUALIFIERS:
+        # `/01/{gtin}/10`: the key is there, the lot is not; say so, not "no key".
+        raise InvalidDigitalLink(
+            f"AI ({last}) has no value",
+            N_("GS1 Application Identifier (%(ai)s) has no value."),
+            ai=last,
+        )
     raise InvalidDigitalLink(
         "the path names no GS1 primary key (such as /01/ for a GTIN)",
         N_("The address names no GS1 key, such as /01/ followed by a GTIN."),

@@ -93,6 +93,8 @@ class Journey:
     stages: tuple[Stage, ...] = ()
     # A lot's journey: one stage per organization reached, dated by the first time.
     of_lot: bool = False
+    # A whole product's (no lot named): its lots may be made in several places and times.
+    of_product: bool = False
 
 
 def stamp_journey(session: Session, code: str) -> Journey:
@@ -114,7 +116,7 @@ def stamp_journey(session: Session, code: str) -> Journey:
     timed.sort(key=_moment)
     return Journey(
         ItemCode(origin.gtin, origin.lot, serial),
-        (_made(origin, stamp.activated_at), *timed),
+        (_made(origin), *timed),
     )
 
 
@@ -130,12 +132,14 @@ def lot_journey(session: Session, product_id: int, batch_id: int | None) -> Jour
     if origin is None:
         return Journey(ItemCode(), of_lot=True)
     ranges = _lot_ranges(session, origin.org_id, product_id, batch_id)
-    first_activated = min((at for _first, _last, at in ranges), default=None)
     reached = _lot_custody(session, origin.org_id, ranges)
+    # Without a lot, only who makes it is known: its lots each have their place and date.
+    made = _made(origin) if batch_id is not None else Stage(MADE, None, who=origin.maker)
     return Journey(
         ItemCode(origin.gtin, origin.lot),
-        (_made(origin, first_activated), *reached[: MAX_LOT_STAGES - 1]),
-        of_lot=True,
+        (made, *reached[: MAX_LOT_STAGES - 1]),
+        of_lot=batch_id is not None,
+        of_product=batch_id is None,
     )
 
 
@@ -252,16 +256,17 @@ def _origin(session: Session, product_id: int, batch_id: int | None) -> _Origin 
     return _Origin(*found) if found is not None else None
 
 
-def _made(origin: _Origin, fallback: datetime | None) -> Stage:
+def _made(origin: _Origin) -> Stage:
     """Made by the maker at the batch's facility (else its own address) on the production
-    date (else when the stamps were bound to the product).
+    date, if the batch has one: the day the stamps were activated is not the day the goods
+    were made, and a shopper would read it as such.
 
     The location code is the facility's GLN, else the maker's own: the same rule by which
     catalog/data_items.py counts the stages item as present.
     """
     return Stage(
         MADE,
-        origin.production_date or fallback,
+        origin.production_date,
         who=origin.maker,
         where=origin.facility or origin.address,
         gln=origin.facility_gln or origin.maker_gln,

@@ -126,3 +126,11 @@ def test_component_identifiers_take_their_own_character_set() -> None:
     assert parse("https://example.com/8010/ABC%23-12/8011/123").value("8010") == "ABC#-12"
     with pytest.raises(InvalidDigitalLink):
         parse("https://example.com/8010/abc")
+
+
+def test_a_key_without_its_value_is_named() -> None:
+    # `/01/{gtin}/10` was answered "names no GS1 key" although the key is there.
+    with pytest.raises(InvalidDigitalLink) as refused:
+        parse("https://example.com/01/09520123456788/10")
+    assert refused.value.values == {"ai": "10"}
+    assert str(refused.value) == "AI (10) has no value"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import create_engine, delete, select
 from sqlalchemy.orm import sessionmaker
@@ -152,16 +152,28 @@ def test_a_stamp_outside_the_shipment_was_only_made(settings, engine, sessions) 
     assert [s.kind for s in journey.stages] == ["made"]
 
 
-def test_without_a_production_date_made_is_dated_by_activation(settings, engine, sessions) -> None:
+def test_without_a_production_date_made_has_no_date(settings, engine, sessions) -> None:
+    # The day the stamps were activated is not the day the goods were made: no date at all.
     chain = make_chain(settings, engine, sessions, production_date=None)
     with sessions() as session:
         journey = stamp_journey(session, chain.codes[0])
-        activated = session.scalar(select(Stamp.activated_at).where(Stamp.code == chain.codes[0]))
         lot = lot_journey(session, chain.product, chain.batch)
-    assert journey.stages[0].when == activated
-    assert journey.stages[0].exact
-    # The lot's: its first activation event, written in the same transaction.
-    assert abs(lot.stages[0].when - activated) < timedelta(seconds=5)
+    assert journey.stages[0].kind == lot.stages[0].kind == "made"
+    assert journey.stages[0].when is None
+    assert lot.stages[0].when is None
+
+
+def test_a_whole_product_is_made_by_its_maker_with_no_place_or_date(
+    settings, engine, sessions
+) -> None:
+    chain = make_chain(settings, engine, sessions)
+    with sessions() as session:
+        product = lot_journey(session, chain.product, None)
+    made = product.stages[0]
+    assert (made.kind, made.when, made.where) == ("made", None, None)
+    assert made.who == name_of(sessions, chain.maker)
+    assert product.of_product
+    assert not product.of_lot
 
 
 def test_a_voided_stamp_says_who_cancelled_it(settings, engine, sessions) -> None:

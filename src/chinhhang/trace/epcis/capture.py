@@ -28,6 +28,7 @@ from chinhhang.db import utcnow
 from chinhhang.errors import Conflict, DomainError, InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.trace.epcis.models import (
+    EVENT_TYPES,
     MAX_MESSAGES,
     Event,
     InvalidEpcisDocument,
@@ -100,6 +101,12 @@ def capture(session: Session, actor: Actor, data: object) -> EpcisCapture:
     for an eventID stored before. Nothing is stored unless everything is."""
     org = require(session, actor, "capture_events")
     value = _parsed(data)
+    if isinstance(value, dict) and value.get("type") in EVENT_TYPES:
+        # One event sent where a document is expected: the models' complaints about its
+        # fields would hide the real mistake.
+        raise InvalidEpcis(
+            ["(document): this is one event, not an EPCISDocument: POST it to /epcis/events"]
+        )
     _check_event_count(value)
     try:
         document = validate_document(value)
