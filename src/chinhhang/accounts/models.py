@@ -50,6 +50,11 @@ class Organization(Base):
     approved: Mapped[bool] = mapped_column(default=True)
     # The next serial sequence number to hand out; runs reserve blocks by one atomic UPDATE.
     next_serial: Mapped[int] = mapped_column(BigInteger, default=1)
+    # The most serials one life-cycle step over this organization's stamps has covered
+    # (stamps/services/events.py keeps it): the steps over a serial start at most this far
+    # before it, so reading them is an index range as narrow as the widest step, not a scan
+    # of the organization's whole history.
+    widest_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -31,7 +31,7 @@ from chinhhang.accounts.models import Organization
 from chinhhang.catalog.models import Batch, Product
 from chinhhang.stamps.models import Shipment, Stamp, StampEvent
 from chinhhang.stamps.serials import grouped, serial_for
-from chinhhang.stamps.services.events import WIDEST_EVENT, overlapping
+from chinhhang.stamps.services.events import overlapping, widest_step_of
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ _ORIGIN = (
     .where(_products.id == bindparam("product_id"))
 )
 # The events over one serial, through the (issuer_org_id, first_sequence) index: they start at
-# most WIDEST_EVENT serials before it ("lowest").
+# most the issuer's widest step before it.
 _CUSTODY = (
     select(
         _events.action,
@@ -227,7 +227,9 @@ _CUSTODY = (
     )
     .where(
         _events.issuer_org_id == bindparam("issuer"),
-        _events.first_sequence.between(bindparam("lowest"), bindparam("sequence")),
+        _events.first_sequence.between(
+            bindparam("sequence") - widest_step_of(bindparam("issuer")) + 1, bindparam("sequence")
+        ),
         _events.last_sequence >= bindparam("sequence"),
         _events.action.in_((_SHIPPING, _RECEIVING)),
     )
@@ -282,7 +284,7 @@ def _custody_of_stamp(session: Session, issuer_org_id: int, sequence: int) -> li
     """Each shipping (by whom, to whom, from where) and receiving (by whom, where)."""
     rows = session.execute(
         _CUSTODY,
-        {"issuer": issuer_org_id, "lowest": sequence - WIDEST_EVENT + 1, "sequence": sequence},
+        {"issuer": issuer_org_id, "sequence": sequence},
     )
     return [
         Stage(

@@ -138,6 +138,15 @@ def upgrade() -> None:
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("gln", sa.String(length=13), nullable=True))
         batch_op.add_column(sa.Column("gs1_company_prefix", sa.String(length=12), nullable=True))
+        batch_op.add_column(
+            sa.Column("widest_step", sa.BigInteger(), nullable=False, server_default="0")
+        )
+    # Steps recorded before this revision: each organization's widest so far.
+    op.execute(
+        "UPDATE organizations SET widest_step = coalesce((SELECT max(last_sequence - "
+        "first_sequence + 1) FROM stamp_events WHERE stamp_events.issuer_org_id = "
+        "organizations.id), 0)"
+    )
 
     with op.batch_alter_table("scan_events", schema=None) as batch_op:
         batch_op.create_index(
@@ -158,6 +167,7 @@ def downgrade() -> None:
         )
 
     with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.drop_column("widest_step")
         batch_op.drop_column("gs1_company_prefix")
         batch_op.drop_column("gln")
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
+from chinhhang.accounts.models import Organization
 from chinhhang.stamps.models import Stamp, StampEvent
 from chinhhang.stamps.services.selection import MAX_RANGE
 
 ACTIONS = ("commissioning", "activating", "shipping", "receiving", "voiding")
 # No event covers more serials than a selected range may hold (a run is no larger: a test keeps
-# runs.MAX_RUN within it), so the events over a serial start at most this far before it: the
-# index range to read is bounded.
+# runs.MAX_RUN within it). Each organization's own widest step (organizations.widest_step) is
+# usually far narrower, and is what range reads use.
 WIDEST_EVENT = MAX_RANGE
 
 
@@ -29,6 +30,13 @@ def record_event(
 ) -> None:
     """`quantity` is how many stamps changed; with several ranges it is spread on the first
     row only, so summing the rows gives the true figure."""
+    widest = max((last - first + 1 for first, last in ranges), default=0)
+    # Only ever grows, and only when this step is wider: most steps leave the row untouched.
+    session.execute(
+        update(Organization)
+        .where(Organization.id == issuer_org_id, Organization.widest_step < widest)
+        .values(widest_step=widest)
+    )
     for index, (first, last) in enumerate(ranges):
         session.add(
             StampEvent(
@@ -75,12 +83,19 @@ def events_of_stamp(session: Session, issuer_org_id: int, sequence: int) -> Sequ
     ).all()
 
 
+def widest_step_of(issuer_org_id: Any) -> Any:
+    """The issuer's widest step, as a scalar subquery (the database reads it once)."""
+    return (
+        select(Organization.widest_step).where(Organization.id == issuer_org_id).scalar_subquery()
+    )
+
+
 def overlapping(issuer_org_id: int, first: int, last: int) -> ColumnElement[bool]:
     """The events over any serial of first..last, read through the (issuer_org_id,
-    first_sequence) index: they start at most WIDEST_EVENT serials before `first`."""
+    first_sequence) index: they start at most the issuer's widest step before `first`."""
     return and_(
         StampEvent.issuer_org_id == issuer_org_id,
-        StampEvent.first_sequence.between(first - WIDEST_EVENT + 1, last),
+        StampEvent.first_sequence.between(first - widest_step_of(issuer_org_id) + 1, last),
         StampEvent.last_sequence >= first,
     )
 
