@@ -3,9 +3,11 @@ Digital Link links, and how complete their traceability data is."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from chinhhang.accounts.actor import Actor
@@ -287,35 +289,57 @@ def product_link_add(
     is_default: Checkbox = None,
 ) -> Response:
     sent = {"link_type": link_type, "href": href, "title": title, "hreflang": hreflang, "lot": lot}
-    try:
-        with session.begin_nested():
-            add_link(session, actor, product_id, **sent, is_default=checked(is_default))
-    except DomainError as error:
-        return _link_refused(request, session, actor, product_id, error, sent)
-    return see_other(f"/portal/products/{product_id}?note=saved#links-title")
+    return _link_change(
+        request,
+        session,
+        actor,
+        product_id,
+        lambda: add_link(session, actor, product_id, **sent, is_default=checked(is_default)),
+        sent,
+    )
 
 
 @router.post("/products/{product_id}/links/{link_id}/default", dependencies=[CsrfDep])
 def product_link_default(
     request: Request, session: SessionDep, actor: Editor, product_id: IdPath, link_id: IdPath
 ) -> Response:
-    try:
-        with session.begin_nested():
-            set_default_link(session, actor, product_id, link_id)
-    except DomainError as error:
-        return _link_refused(request, session, actor, product_id, error)
-    return see_other(f"/portal/products/{product_id}?note=saved#links-title")
+    return _link_change(
+        request,
+        session,
+        actor,
+        product_id,
+        lambda: set_default_link(session, actor, product_id, link_id),
+    )
 
 
 @router.post("/products/{product_id}/links/{link_id}/delete", dependencies=[CsrfDep])
 def product_link_delete(
     request: Request, session: SessionDep, actor: Editor, product_id: IdPath, link_id: IdPath
 ) -> Response:
+    return _link_change(
+        request,
+        session,
+        actor,
+        product_id,
+        lambda: delete_link(session, actor, product_id, link_id),
+    )
+
+
+def _link_change(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    product_id: int,
+    change: Callable[[], object],
+    sent: dict[str, str] | None = None,
+) -> Response:
+    """One change to the product's links: back to the links on success; on a refusal the page
+    again with the message (and what was typed), the change undone by its savepoint."""
     try:
         with session.begin_nested():
-            delete_link(session, actor, product_id, link_id)
+            change()
     except DomainError as error:
-        return _link_refused(request, session, actor, product_id, error)
+        return _link_refused(request, session, actor, product_id, error, sent)
     return see_other(f"/portal/products/{product_id}?note=saved#links-title")
 
 

@@ -32,41 +32,27 @@ DOCUMENT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _download(
-    request: Request, session: SessionDep, settings: SettingsDep, actor: Actor, product_id: int
-) -> Response:
-    plan = plan_record(session, actor, product_id, base_url=settings.base_url)
-    # The events are read in a read session of their own while the download runs.
-    stream = record_stream(request.app.state.read_sessions, plan)
-    headers = {**PORTAL_HEADERS, "Content-Disposition": f'attachment; filename="{plan.filename}"'}
-    return StreamingResponse(stream, media_type=MEDIA_TYPE, headers=headers)
-
-
+# One function for both: the portal signs in by session, the API by token (Viewer takes
+# either); the answer is the same document.
 @portal.get("/products/{product_id}/traceability.json")
-def portal_record(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: Viewer,
-    product_id: IdPath,
-) -> Response:
-    return _download(request, session, settings, actor, product_id)
-
-
 @api.get(
     "/products/{product_id}/traceability",
     summary="A product's traceability record: an EPCIS 2.0 document with master data",
     response_class=StreamingResponse,
     responses=DOCUMENT,
 )
-def api_record(
+def record(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     actor: Viewer,
     product_id: IdPath,
 ) -> Response:
-    return _download(request, session, settings, actor, product_id)
+    plan = plan_record(session, actor, product_id, base_url=settings.base_url)
+    # The events are read in a read session of their own while the download runs.
+    stream = record_stream(request.app.state.read_sessions, plan)
+    headers = {**PORTAL_HEADERS, "Content-Disposition": f'attachment; filename="{plan.filename}"'}
+    return StreamingResponse(stream, media_type=MEDIA_TYPE, headers=headers)
 
 
 router.include_router(portal)
