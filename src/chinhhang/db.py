@@ -91,6 +91,10 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """The application's engine. Statement parameters are hidden from SQLAlchemy's errors
+    and logs (`hide_parameters`): they hold stamp codes, token hashes and e-mail addresses,
+    and an error is logged with its message (SPEC: secrets never appear in logs)."""
+    kwargs["hide_parameters"] = True
     url = settings.sqlalchemy_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,10 +4,14 @@ capture and query over HTTP, the events of an answer, and the rows that capture 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy import event as sqlalchemy_event
 
+from chinhhang.catalog.gtin import canonical_gtin
 from chinhhang.trace.epcis import validate_document
 from chinhhang.trace.models import EpcisCapture, EpcisEvent, EpcisEventEpc
 
@@ -109,3 +113,39 @@ def stamp_links(sessions, event_id: str) -> list[str | None]:
                 .where(EpcisEvent.event_id == event_id)
             )
         )
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements `engine` runs inside the block, for asserting how many there are
+    (a count, not a timing: it does not depend on the machine)."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
+
+
+def stamp_link(world, index: int = 0) -> str:
+    """The Digital Link of the maker's stamp `index`."""
+    serial = world.maker.serials[index].replace(" ", "")
+    return f"https://id.gs1.org/01/{canonical_gtin(world.maker.gtin)}/21/{serial}"
+
+
+def ship_and_receive(client, sender, receiver, serials: str) -> None:
+    """`sender` ships `serials` to `receiver`, who receives them, over the API."""
+    shipped = client.post(
+        "/api/v1/shipments",
+        headers=sender.auth(),
+        json={"to_org_id": receiver.id, "serials": serials},
+    )
+    assert shipped.status_code == 201, shipped.text
+    received = client.post(
+        f"/api/v1/shipments/{shipped.json()['id']}/receive", headers=receiver.auth()
+    )
+    assert received.status_code == 200, received.text

@@ -9,9 +9,15 @@ from urllib.parse import quote
 
 import pytest
 
+from chinhhang.accounts.actor import Actor
+from chinhhang.catalog.gtin import canonical_gtin
+from chinhhang.db import session_scope
+from chinhhang.stamps.serials import sequence_of, serial_for
 from chinhhang.trace.epcis import validate_document
-from chinhhang.trace.epcis.capture import MAX_BYTES, MAX_EVENTS
+from chinhhang.trace.epcis.capture import MAX_BYTES, MAX_EVENTS, capture
+from chinhhang.trace.epcis.stamp_ids import equivalent_identifiers
 from tests.functional.epcis_helpers import (
+    captured,
     document,
     events_of,
     normalised,
@@ -19,6 +25,10 @@ from tests.functional.epcis_helpers import (
     post,
     query,
     rows,
+    ship_and_receive,
+    stamp_link,
+    stamp_links,
+    statements,
     without_record_time,
 )
 from tests.unit.trace.test_epcis_models import EXAMPLE_NAMES, REFUSED_EXAMPLES, example
@@ -86,6 +96,13 @@ def _broken(path: tuple, value: object) -> dict:
         ((*EVENTS, 0, "eventTime"), "2024-05-01 08:30", "epcisBody.eventList[0].eventTime"),
         (("schemaVersion",), DROP, "schemaVersion"),
         (("epcisBody",), [], "epcisBody"),
+        # A context may only declare prefixes: it is shared with other organizations' events.
+        (("@context", 1, "@vocab"), "http://ns.example.com/", "@context[1].@vocab"),
+        (("@context", 1, "other"), 1, "@context[1].other: must be an absolute IRI"),
+        (("@context", 1, "other"), "not an IRI", "@context[1].other: must be an absolute IRI"),
+        (("@context", 1, "epcList"), "urn:x:", "@context[1].epcList: redefines a term"),
+        (("@context", 1, "example:x"), "urn:x:", "@context[1].example:x: a term here is"),
+        ((*EVENTS, 0, "@context"), {"@base": "urn:x:"}, "epcisBody.eventList[0].@context.@base"),
     ],
 )
 def test_broken_documents_are_refused_naming_the_field(
@@ -147,12 +164,78 @@ def test_an_event_captured_before_is_a_conflict_and_stores_nothing(client, world
     assert post(client, headers, document(object_event("urn:uuid:1"))).status_code == 202
     before = rows(sessions)
     again = document(object_event("urn:uuid:2"), object_event("urn:uuid:1"))
-    response = post(client, world.other_maker.auth(), again)
+    response = post(client, world.maker.auth("operator"), again)
     assert response.status_code == 409
     assert response.json()["errors"] == [
         "epcisBody.eventList[1].eventID: urn:uuid:1 was captured before"
     ]
     assert rows(sessions) == before
+
+
+def test_event_ids_are_unique_per_organization(client, world, sessions) -> None:
+    """Another organization's eventID is not refused: a 409 would tell it the id was taken,
+    and let it take an id before its owner does."""
+    maker, other = world.maker, world.other_maker
+    mine = object_event("urn:uuid:same", disposition="active")
+    theirs = object_event("urn:uuid:same", at="2024-04-01T00:00:00Z", disposition="damaged")
+    assert post(client, maker.auth(), document(mine)).status_code == 202
+    assert post(client, other.auth(), document(theirs)).status_code == 202
+    assert rows(sessions)[1] == 2
+    by_id = f"/epcis/events/{quote('urn:uuid:same', safe='')}"
+    for org, disposition in ((maker, "active"), (other, "damaged")):
+        found = events_of(query(client, org.auth(), {"EQ_eventID": "urn:uuid:same"}))
+        assert [event["disposition"] for event in found] == [disposition]
+        assert events_of(client.get(by_id, headers=org.auth()))[0]["disposition"] == disposition
+    regulator = world.regulator.auth("viewer")
+    both = events_of(query(client, regulator, {"EQ_eventID": "urn:uuid:same"}))
+    assert [event["disposition"] for event in both] == ["damaged", "active"]  # by eventTime
+    # One event by its id: the first stored.
+    assert events_of(client.get(by_id, headers=regulator))[0]["disposition"] == "active"
+
+
+def test_a_large_documents_identifiers_are_linked_in_few_statements(
+    world, engine, sessions
+) -> None:
+    """200 events naming 5 stamps each (1,000 identifiers, five of them real stamps of the
+    maker): a bounded number of statements, not one lookup per identifier."""
+    maker, gtin = world.maker, canonical_gtin(world.maker.gtin)
+    first = sequence_of(maker.serials[0])
+    links = [f"https://id.gs1.org/01/{gtin}/21/{serial_for(first + n)}" for n in range(1000)]
+    events = [
+        object_event(f"urn:uuid:big-{n}", epcList=links[n * 5 : n * 5 + 5]) for n in range(200)
+    ]
+    with statements(engine) as seen, session_scope(sessions) as session:
+        capture(session, Actor.command_line(maker.id), document(*events))
+    assert len(seen) <= 15, "\n".join(s[:90].replace("\n", " ") for s in seen[:40])
+    assert stamp_links(sessions, "urn:uuid:big-0") == maker.codes
+    assert stamp_links(sessions, "urn:uuid:big-1") == [None] * 5
+
+
+def test_a_capture_links_the_stamps_its_organization_may_speak_of(client, world, sessions):
+    """Held (received), travelling to it (shipped, not received), in any spelling: linked;
+    the sender's own and another maker's: not."""
+    maker, distributor = world.maker, world.distributor
+    ship_and_receive(client, maker, distributor, maker.serials[0])
+    shipped = client.post(
+        "/api/v1/shipments",
+        headers=maker.auth(),
+        json={"to_org_id": distributor.id, "serials": maker.serials[1]},
+    )
+    assert shipped.status_code == 201, shipped.text
+    serial = maker.serials[1].replace(" ", "")
+    names = [
+        equivalent_identifiers(stamp_link(world, 0), 7)[1],  # its SGTIN
+        f"https://elsewhere.example/id/stamp/{maker.id}/serial/{serial}",
+        stamp_link(world, 2),
+        f"https://id.gs1.org/01/{canonical_gtin(world.other_maker.gtin)}/21/"
+        + world.other_maker.serials[0].replace(" ", ""),
+    ]
+    assert names[0].startswith("urn:epc:id:sgtin:")
+    event = object_event("urn:uuid:links", epcList=names)
+    captured(client, distributor.auth(), document(event))
+    assert stamp_links(sessions, "urn:uuid:links") == [maker.codes[0], maker.codes[1], None, None]
+    captured(client, maker.auth(), document(object_event("urn:uuid:own", epcList=names[1:3])))
+    assert stamp_links(sessions, "urn:uuid:own") == [maker.codes[1], maker.codes[2]]
 
 
 def test_a_missing_event_id_is_assigned(client, world) -> None:
@@ -239,6 +322,16 @@ def test_one_event_needs_its_own_context(client, world, sessions) -> None:
     response = post(client, world.maker.auth(), object_event("urn:uuid:c"), path="/epcis/events")
     assert response.status_code == 400
     assert response.json()["errors"] == ["@context: required field is missing"]
+    assert rows(sessions) == (0, 0, 0)
+
+
+def test_one_events_context_declares_prefixes_only(client, world, sessions) -> None:
+    event = {"@context": [*document()["@context"], {"@vocab": 1}], **object_event("urn:uuid:1")}
+    response = post(client, world.maker.auth(), event, path="/epcis/events")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "@context[2].@vocab: a JSON-LD keyword is not taken here: declare prefixes only"
+    ]
     assert rows(sessions) == (0, 0, 0)
 
 

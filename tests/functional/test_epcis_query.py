@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 import pytest
 
-from chinhhang.catalog.gtin import canonical_gtin
 from tests.api_helpers import PASSWORD
 from tests.functional.epcis_helpers import (
     captured,
@@ -15,10 +14,13 @@ from tests.functional.epcis_helpers import (
     events_of,
     ids_of,
     next_url,
+    normalised,
     object_event,
     post,
     query,
     rows,
+    ship_and_receive,
+    stamp_link,
     stamp_links,
 )
 from tests.portal_helpers import Browser
@@ -31,6 +33,7 @@ P = "urn:epc:id:sscc:0614141.1234567890"
 L = "urn:epc:class:lgtin:4012345.012345.998877"
 RP1, RP2 = "urn:epc:id:sgln:0614141.00777.0", "urn:epc:id:sgln:0614141.00888.0"
 BL1, BL2 = "urn:epc:id:sgln:0614141.00777.1", "urn:epc:id:sgln:0614141.00888.1"
+EPCIS = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
 
 
 def _at(month: int) -> dict:
@@ -205,6 +208,32 @@ def test_clashing_prefixes_stay_each_with_its_event(client, world) -> None:
     assert second["@context"] == theirs
 
 
+def test_one_organizations_context_does_not_change_anothers_events(client, world) -> None:
+    """A remote context can declare anything (`@vocab`, other terms): it stays on the events
+    captured under it, and only plain prefixes are shared in the regulator's answer."""
+    remote = "https://maker.example/epcis-context.jsonld"
+    mine = [EPCIS, remote, {"mk": "urn:maker:"}]
+    captured(client, world.maker.auth(), document(_noted("urn:uuid:m1", "mk"), context=mine))
+    theirs = [EPCIS, {"om": "urn:other:"}]
+    later = _noted("urn:uuid:o1", "om", at="2024-06-01T00:00:00Z")
+    captured(client, world.other_maker.auth(), document(later, context=theirs))
+    answer = query(
+        client, world.regulator.auth("viewer"), {"EQ_eventID": "urn:uuid:m1|urn:uuid:o1"}
+    )
+    assert answer.json()["@context"] == [EPCIS, {"om": "urn:other:"}]
+    first, second = events_of(answer)
+    assert first["@context"] == mine
+    assert "@context" not in second
+    assert [event["eventID"] for event in normalised(answer.json())] == [
+        "urn:uuid:m1",
+        "urn:uuid:o1",
+    ]
+
+
+def _noted(event_id: str, prefix: str, **fields) -> dict:
+    return object_event(event_id, **{f"{prefix}:note": "n", **fields})
+
+
 # --- Who sees what --------------------------------------------------------------------------
 
 
@@ -229,37 +258,66 @@ def test_the_regulator_sees_every_organizations_events(client, world) -> None:
     assert by_id.status_code == 200
 
 
-def _stamp_link(world, index: int = 0) -> str:
-    serial = world.maker.serials[index].replace(" ", "")
-    return f"https://id.gs1.org/01/{canonical_gtin(world.maker.gtin)}/21/{serial}"
+def _made(world) -> dict:
+    """The maker's event about stamps 0 and 3, with everything a partner must not see."""
+    return object_event(
+        "urn:uuid:made",
+        action="ADD",
+        bizStep="commissioning",
+        disposition="active",
+        readPoint={"id": RP1, "example:line": "7"},
+        bizLocation={"id": BL1},
+        epcList=[stamp_link(world, 0), stamp_link(world, 3)],
+        quantityList=[{"epcClass": L, "quantity": 10, "uom": "KGM"}],
+        bizTransactionList=[
+            {"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:1"}
+        ],
+        sourceList=[{"type": "owning_party", "source": "urn:epc:id:pgln:0614141.00001"}],
+        **{"example:secret": "A-ONLY"},
+    )
 
 
 def test_a_partner_sees_events_about_the_stamps_it_holds(client, world, sessions) -> None:
     maker, distributor = world.maker, world.distributor
-    stamp = _stamp_link(world)
-    captured(client, maker.auth(), document(object_event("urn:uuid:made", epcList=[stamp])))
-    assert stamp_links(sessions, "urn:uuid:made") == [maker.codes[0]]
+    held, kept = stamp_link(world, 0), stamp_link(world, 3)
+    captured(client, maker.auth(), document(_made(world)))
+    assert stamp_links(sessions, "urn:uuid:made") == [maker.codes[0], maker.codes[3], None]
     assert "urn:uuid:made" not in ids_of(query(client, distributor.auth()))
-    shipped = client.post(
-        "/api/v1/shipments",
-        headers=maker.auth(),
-        json={"to_org_id": distributor.id, "serials": maker.serials[0]},
-    )
-    assert shipped.status_code == 201, shipped.text
-    received = client.post(
-        f"/api/v1/shipments/{shipped.json()['id']}/receive", headers=distributor.auth()
-    )
-    assert received.status_code == 200, received.text
-    assert ids_of(query(client, distributor.auth(), {"EQ_eventID": "urn:uuid:made"})) == [
-        "urn:uuid:made"
-    ]
-    assert client.get("/epcis/events/urn%3Auuid%3Amade", headers=distributor.auth()).is_success
+    ship_and_receive(client, maker, distributor, f"{maker.serials[0]}-{maker.serials[2]}")
+    answer = query(client, distributor.auth(), {"EQ_eventID": "urn:uuid:made"})
+    (seen,) = events_of(answer)
+    assert seen == {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:made",
+        "eventTime": "2024-05-01T08:30:00+07:00",
+        "recordTime": seen["recordTime"],
+        "eventTimeZoneOffset": "+07:00",
+        "action": "ADD",
+        "epcList": [held],
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "readPoint": {"id": RP1},
+        "bizLocation": {"id": BL1},
+    }
+    assert kept not in answer.text
+    assert "A-ONLY" not in answer.text
+    assert "ns.example.com" not in answer.text  # nor the maker's own vocabulary
+    by_id = client.get("/epcis/events/urn%3Auuid%3Amade", headers=distributor.auth())
+    assert events_of(by_id) == [{**seen, "recordTime": events_of(by_id)[0]["recordTime"]}]
+    # A filter on what the partner cannot see finds nothing, as if it were not there.
+    assert "urn:uuid:made" in ids_of(query(client, distributor.auth(), {"MATCH_epc": held}))
+    for hidden in ({"MATCH_epc": kept}, {"MATCH_epcClass": L}):
+        assert "urn:uuid:made" not in ids_of(query(client, distributor.auth(), hidden))
+    for whole in (maker.auth(), world.regulator.auth("viewer")):
+        (event,) = events_of(query(client, whole, {"EQ_eventID": "urn:uuid:made"}))
+        assert event["epcList"] == [held, kept]
+        assert event["example:secret"] == "A-ONLY"
     for other in (world.other_maker, world.retailer):
         assert events_of(query(client, other.auth(), {"EQ_eventID": "urn:uuid:made"})) == []
 
 
 def test_nobody_puts_events_into_another_holders_view(client, world, sessions) -> None:
-    stamp = _stamp_link(world, 1)  # the maker holds it
+    stamp = stamp_link(world, 1)  # the maker holds it
     sneaky = document(object_event("urn:uuid:sneaky", epcList=[stamp], disposition="stolen"))
     captured(client, world.other_maker.auth(), sneaky)
     assert stamp_links(sessions, "urn:uuid:sneaky") == [None]

@@ -25,6 +25,7 @@ from chinhhang.trace.epcis.identifiers import digital_link_to_sgtin
 from chinhhang.trace.epcis.platform import CONTEXT, EPC_LIST_LIMIT, platform_events
 from tests.api_helpers import ApiWorld
 from tests.factories import make_run
+from tests.functional.epcis_helpers import ship_and_receive, statements
 
 API = "/api/v1"
 ALL_STEPS = ["issuing", "activating", "shipping", "receiving", "voiding", "first_sale"]
@@ -286,6 +287,23 @@ def test_a_large_range_is_counted_by_class(settings, engine, sessions):
     )
     assert issuing["chinhhang:serialRange"]["quantity"] == EPC_LIST_LIMIT + 200
     assert len(activating["epcList"]) == 700
+
+
+def test_a_pages_listed_stamps_are_read_for_the_whole_page(
+    client, settings, engine, sessions, world
+):
+    """The statements behind a page do not grow with its events: the stamps every small
+    step lists are read together, not one query an event."""
+    maker, viewer = world.maker, Viewer(world.maker.id)
+    with statements(engine) as before:
+        few = events(settings, sessions, viewer)
+    for serial in maker.serials[:4]:  # four shipments, each shipped and received
+        ship_and_receive(client, maker, world.distributor, serial)
+    with statements(engine) as after:
+        many = events(settings, sessions, viewer)
+    assert len(many) == len(few) + 8
+    assert all("epcList" in event for event in many)
+    assert len(after) == len(before)
 
 
 def _first_sequence(run_id: int) -> Any:

@@ -281,3 +281,52 @@ def test_root_pages_are_not_taken_for_compressed_links(client) -> None:
 
 def test_the_old_short_names_are_read_too(client, made) -> None:
     assert location(client, f"/gtin/{made.gtin}/lot/LOT-7").endswith("lot=LOT-7&lang=vi")
+
+
+def test_the_platforms_epcis_link_gets_only_its_own_query(client, made) -> None:
+    # The EPCIS query refuses any parameter it does not know (400), so the data attributes,
+    # `context` and campaign tags a scan carries are not passed on to it.
+    query = "17=261231&context=dn&utm_source=qr&lang=en&linkType=gs1:epcis"
+    target = location(client, f"/01/{made.gtin}/10/LOT-7?{query}")
+    assert parse_qs(urlsplit(target).query) == {
+        "MATCH_epcClass": [f"https://id.gs1.org/01/{made.gtin}/10/LOT-7"]
+    }
+    page = location(client, f"/01/{made.gtin}?17=261231&utm_source=qr&linkType=gs1:pip")
+    assert parse_qs(urlsplit(page).query)["17"] == ["261231"]  # other targets still get them
+    assert parse_qs(urlsplit(page).query)["utm_source"] == ["qr"]
+
+
+def test_an_unknown_link_type_of_a_known_product_carries_the_linkset(client, made) -> None:
+    unknown = client.get(f"/01/{made.gtin}?linkType=gs1:nope")
+    assert unknown.status_code == 400
+    assert unknown.headers["link"] == linkset_header(made.gtin)
+    nobody = client.get(f"/01/{new_gtin()}?linkType=gs1:nope")
+    assert nobody.status_code == 404  # the product is looked up first
+    assert "link" not in nobody.headers
+    malformed = client.get("/01/02000000000016?linkType=gs1:nope")
+    assert malformed.status_code == 400  # a malformed link before any lookup
+    assert "link" not in malformed.headers
+
+
+def test_a_compressed_links_own_query_gives_way_to_the_requests(client, made) -> None:
+    segment = compress(f"https://id.gs1.org/01/{made.gtin}?17=261231&linkType=gs1%3Apip")
+    linkset = client.get(f"/{segment}?linkType=linkset")
+    assert linkset.status_code == 200
+    assert linkset.headers["content-type"] == "application/linkset+json"
+    target = location(client, f"/{segment}?17=271231")
+    assert parse_qs(urlsplit(target).query)["17"] == ["271231"]  # not "appears twice"
+    assert location(client, f"/{segment}") == location(client, f"/01/{made.gtin}?17=261231")
+
+
+@pytest.mark.parametrize("value", ["999999", "261300", "260230", "260431", "270229"])
+def test_a_date_attribute_must_be_a_date(client, made, value: str) -> None:
+    response = client.get(f"/01/{made.gtin}?17={value}")
+    assert response.status_code == 400
+    assert "Giá trị của mã định danh ứng dụng GS1 (17) không đúng định dạng" in response.text
+    assert "link" not in response.headers
+
+
+@pytest.mark.parametrize("value", ["261231", "260600", "280229", "000229"])
+def test_a_date_attribute_may_leave_the_day_out(client, made, value: str) -> None:
+    # YYMM00: the day unspecified (GS1 "yymmd0", every one of AIs 11-17); 2028 is a leap year.
+    assert "17=" + value in location(client, f"/01/{made.gtin}?17={value}")

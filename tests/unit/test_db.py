@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from chinhhang.db import make_engine, make_read_sessionmaker, make_sessionmaker
 
@@ -42,3 +44,19 @@ def test_read_sessions_take_no_write_lock_and_write_sessions_do(sqlite_settings)
         finally:
             other.close()
     engine.dispose()
+
+
+def test_errors_do_not_carry_statement_parameters(sqlite_settings) -> None:
+    """A stamp's code is a bound parameter of the scan and journey statements, and errors are
+    logged with their message: the engine keeps parameters out of it."""
+    secret = "SECRET-STAMP-CODE-4711"
+    engine = make_engine(sqlite_settings)
+    try:
+        with engine.connect() as conn, pytest.raises(SQLAlchemyError) as caught:
+            conn.execute(
+                text("SELECT code FROM stamps WHERE code = :code AND nope = 1"), {"code": secret}
+            )
+    finally:
+        engine.dispose()
+    assert secret not in str(caught.value)
+    assert "hidden" in str(caught.value)  # SQLAlchemy says it left them out

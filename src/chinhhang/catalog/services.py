@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,12 +14,18 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import Organization
-from chinhhang.accounts.services import can_oversee, parse_gln, record, require
+from chinhhang.accounts.services import (
+    can_oversee,
+    get_organization,
+    parse_gln,
+    record,
+    require,
+)
 from chinhhang.catalog.data_items import DataItem, completeness, product_data_items
 from chinhhang.catalog.gtin import InvalidGtin, canonical_gtin
 from chinhhang.catalog.images import store_image
 from chinhhang.catalog.models import Batch, Product
-from chinhhang.errors import Conflict, InvalidInput, NotFound, plain_text
+from chinhhang.errors import Conflict, Gone, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
 
 MAX_LOT_LENGTH = 20  # GS1 AI (10) allows up to 20 characters
@@ -309,6 +316,51 @@ def validate_lot(lot: str) -> str:
     if " " in lot or any(ch in lot for ch in "#$@[\\]^`{|}~"):
         raise InvalidInput(N_("A lot number has 1 to 20 letters, digits or symbols."))
     return lot
+
+
+@dataclass(slots=True)
+class ProductPage:
+    """What a product's printed (static) code shows a shopper: the product page, or the
+    manufacturer's own page (`redirect_to`)."""
+
+    product: Product
+    manufacturer: Organization
+    batch: Batch | None
+    redirect_to: str | None
+
+
+def static_product(
+    session: Session,
+    *,
+    product_id: int | None = None,
+    gtin: str | None = None,
+    lot: str | None = None,
+) -> ProductPage:
+    """What a static code shows: the product, its maker, the batch of `lot` if the platform
+    knows it, and the manufacturer's own page if the product is set to redirect there.
+    Counts nothing: here in the catalog so that both the scan pages (scans) and the GS1
+    resolver (trace) can read it; each counts the scan its own way (docs/scanning.md).
+
+    Raises InvalidInput (bad GTIN or lot), NotFound (unknown product), Gone (withdrawn).
+    A lot the platform does not know falls back to the product, as a GS1 resolver does.
+    """
+    lot = validate_lot(lot) if lot else None  # syntax first: a bad URL is 400 before 404
+    if gtin is not None:
+        product = product_by_gtin(session, gtin)
+    elif product_id is not None:
+        product = get_product(session, product_id)
+    else:
+        raise NotFound(N_("No such product."))
+    manufacturer = get_organization(session, product.org_id)
+    if not manufacturer.approved:
+        # Until a regulator or the operator approves the business, its products are not shown
+        # to shoppers: registering must not be a way to publish pages under a brand's name.
+        raise NotFound(N_("No product with this GTIN is registered here."))
+    if product.withdrawn:
+        raise Gone(N_("This product has been withdrawn by its manufacturer."))
+    batch = find_batch(session, product.id, lot) if lot else None
+    redirect = product.website if product.redirect_to_website and product.website else None
+    return ProductPage(product, manufacturer, batch, redirect)
 
 
 def set_product_image(

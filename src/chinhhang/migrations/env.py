@@ -26,7 +26,13 @@ def run(connection_: object) -> None:
 if connection is not None:
     run(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
+    # Parameters hidden from errors, as in db.make_engine: a failing data migration must not
+    # write a stamp's code into a deployment log.
+    engine = create_engine(
+        config.get_main_option("sqlalchemy.url") or "",
+        poolclass=pool.NullPool,
+        hide_parameters=True,
+    )
     with engine.connect() as conn:
         run(conn)
     engine.dispose()

@@ -15,13 +15,9 @@ from typing import Any
 from anyio.to_thread import run_sync
 from sqlalchemy.orm import Session
 
-from chinhhang.accounts.models import Organization
-from chinhhang.accounts.services import get_organization
-from chinhhang.catalog.models import Batch, Product
-from chinhhang.catalog.services import find_batch, get_product, product_by_gtin, validate_lot
+# ProductPage is re-exported: the product pages' code and tests know it from here.
+from chinhhang.catalog.services import ProductPage, static_product
 from chinhhang.db import utcnow
-from chinhhang.errors import Gone, NotFound
-from chinhhang.i18n import N_
 from chinhhang.scans import grace
 from chinhhang.scans.previews import is_preview_agent
 from chinhhang.scans.privacy import clip_user_agent, truncate_address
@@ -228,57 +224,15 @@ def record_static_scan(
     return True
 
 
-@dataclass(slots=True)
-class ProductPage:
-    """A static code's answer: the product page, or the manufacturer's own page."""
-
-    product: Product
-    manufacturer: Organization
-    batch: Batch | None
-    redirect_to: str | None
-
-
-def static_product(
-    session: Session,
-    *,
-    product_id: int | None = None,
-    gtin: str | None = None,
-    lot: str | None = None,
-) -> ProductPage:
-    """What a static code shows: the product, its maker, the batch of `lot` if the platform
-    knows it, and the manufacturer's own page if the product is set to redirect there.
-    Counts nothing (count_static_scan does).
-
-    Raises InvalidInput (bad GTIN or lot), NotFound (unknown product), Gone (withdrawn).
-    A lot the platform does not know falls back to the product, as a GS1 resolver does.
-    """
-    lot = validate_lot(lot) if lot else None  # syntax first: a bad URL is 400 before 404
-    if gtin is not None:
-        product = product_by_gtin(session, gtin)
-    elif product_id is not None:
-        product = get_product(session, product_id)
-    else:
-        raise NotFound(N_("No such product."))
-    manufacturer = get_organization(session, product.org_id)
-    if not manufacturer.approved:
-        # Until a regulator or the operator approves the business, its products are not shown
-        # to shoppers: registering must not be a way to publish pages under a brand's name.
-        raise NotFound(N_("No product with this GTIN is registered here."))
-    if product.withdrawn:
-        raise Gone(N_("This product has been withdrawn by its manufacturer."))
-    batch = find_batch(session, product.id, lot) if lot else None
-    redirect = product.website if product.redirect_to_website and product.website else None
-    return ProductPage(product, manufacturer, batch, redirect)
-
-
 def count_static_scan(
     store: ScanStore, page: ProductPage, *, user_agent: str | None, client_address: str | None
 ) -> bool:
     """Count one scan of a printed static code (previews excepted); returns if counted.
 
     Callers count once per scan of the printed code: `/p/{id}` and `/P/{id}` when they show
-    the page, the GS1 resolver when it redirects; the page the resolver redirects to
-    (`/product/{id}`) counts nothing (docs/scanning.md).
+    the page, the GS1 resolver when it redirects (trace may not import scans: web.py hands it
+    this function bound to the store, as `app.state.count_static_scan`); the page the
+    resolver redirects to (`/product/{id}`) counts nothing (docs/scanning.md).
     """
     return record_static_scan(
         store,

@@ -19,12 +19,7 @@ from chinhhang.scans.dynamic import DynamicScan
 from chinhhang.scans.services import static_scan
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.templating import language_of, pages_of
-
-NO_STORE = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-}
+from chinhhang.web_headers import NO_STORE
 
 
 async def check_code(request: Request) -> Response:

@@ -4,18 +4,20 @@ A Digital Link is `scheme://host[/stem]/{primary key AI}/{value}[/{qualifier AI}
 optional data attributes in the query (`?17=261231&3103=000195`). The path is read from its end:
 pairs of (AI, value) are taken while the AI is a key qualifier, until a primary key; whatever is
 in front of it is the stem (a resolver may live under a path). Then the qualifiers must come in
-the order the primary key allows, every value must match its AI's format (check digits
-included), and the query's AIs must be data attributes, each at most once.
+the order the primary key allows, every value must match its AI's format (check digits and
+the dates of AIs 11-17 included), and the query's AIs must be data attributes, each at most once.
 
 Non-numeric query keys (`linkType`, `context`, a campaign tag) are not GS1 data and pass through.
 Tests run this parser over the GS1 syntax engine's own parse cases (../shared/standards).
-Pure module: no I/O.
+Pure module: no I/O (the clock is read for one thing only: which century a date's YY is in).
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote, unquote_plus
 
 from chinhhang.catalog.gtin import check_digit
@@ -41,12 +43,16 @@ class AiFormat:
     check: bool = False
     numeric_rest: bool = False
     cset39: bool = False
+    # The digits are a GS1 date, YYMMDD or YYMM00 (the Syntax Dictionary's "yymmd0").
+    date: bool = False
 
     def accepts(self, value: str) -> bool:
         head, tail = value[: self.digits], value[self.digits :]
         if len(head) != self.digits or not _DIGITS.fullmatch(head) or len(tail) > self.rest:
             return False
         if self.check and head[-1] != str(check_digit(head[:-1])):
+            return False
+        if self.date and not is_gs1_date(head):
             return False
         if self.digits == 0 and not tail:
             return False
@@ -66,18 +72,47 @@ def _n_upto(most: int) -> AiFormat:
     return AiFormat(rest=most, numeric_rest=True)
 
 
+def _yymmd0() -> AiFormat:
+    return AiFormat(digits=6, date=True)
+
+
+def full_year(yy: int, this_year: int) -> int:
+    """The year a two-digit YY stands for (GS1 General Specifications 7.12, "Determination of
+    century in dates"): in this century, unless that puts it 51 or more years ahead (then the
+    century before) or 50 or more behind (the century after)."""
+    century, current = divmod(this_year, 100)
+    if yy - current >= 51:
+        century -= 1
+    elif yy - current <= -50:
+        century += 1
+    return century * 100 + yy
+
+
+def is_gs1_date(digits: str, this_year: int | None = None) -> bool:
+    """Whether six digits are a GS1 date: YYMMDD naming a real day (29 February only in a
+    leap year), or YYMM00, the day left out. The GS1 Barcode Syntax Dictionary gives all six
+    date AIs (11 production, 12 due, 13 packaging, 15 best before, 16 sell by, 17 expiry) the
+    linter `yymmd0`, which allows DD = 00; for best before and expiry the General
+    Specifications read it as the end of the month, for the others as "day not given"."""
+    yy, month, day = int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+    if not 1 <= month <= 12:
+        return False
+    year = full_year(yy, datetime.now(UTC).year if this_year is None else this_year)
+    return day == 0 or day <= calendar.monthrange(year, month)[1]
+
+
 # The AIs this platform reads. An AI not listed is unknown: a Digital Link naming one is refused.
 AI_FORMATS: dict[str, AiFormat] = {
     "00": _n(18, check=True),
     "01": _n(14, check=True),
     "02": _n(14, check=True),
     "10": _x(20),
-    "11": _n(6),
-    "12": _n(6),
-    "13": _n(6),
-    "15": _n(6),
-    "16": _n(6),
-    "17": _n(6),
+    "11": _yymmd0(),
+    "12": _yymmd0(),
+    "13": _yymmd0(),
+    "15": _yymmd0(),
+    "16": _yymmd0(),
+    "17": _yymmd0(),
     "20": _n(2),
     "21": _x(20),
     "22": _x(20),

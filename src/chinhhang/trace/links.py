@@ -43,6 +43,9 @@ class Link:
     title: str
     lang: str = "vi"
     media_type: str = "text/html"
+    # Whether a resolver adds the request's query pairs (data attributes, `context`, campaign
+    # tags) to `href` when it redirects here; not part of the linkset.
+    passes_query: bool = True
 
     def target(self) -> dict[str, object]:
         """RFC 9264 target object; `hreflang` is an array there, unlike in a Link header."""

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime, utcnow
@@ -43,14 +52,18 @@ class EpcisEvent(Base):
     __table_args__ = (
         Index("ix_epcis_events_org_time", "org_id", "event_time"),
         Index("ix_epcis_events_time", "event_time"),
+        # Unique per capturing organization, not globally: a global rule would tell one
+        # organization whether another stored an eventID (409) and let it take the id first.
+        UniqueConstraint("org_id", "event_id", name="uq_epcis_events_org_event"),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
     capture_id: Mapped[int] = mapped_column(ForeignKey("epcis_captures.id"), index=True)
     # The capturing organization: it always sees its own events.
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    # eventID is meant to be globally unique; a second capture of one event is refused.
-    event_id: Mapped[str] = mapped_column(String(500), unique=True)
+    # eventID is meant to be globally unique, but only the capturing organization's own ids
+    # are checked (see the constraint above); the plain index serves EQ_eventID.
+    event_id: Mapped[str] = mapped_column(String(500), index=True)
     event_type: Mapped[str] = mapped_column(String(200))
     event_time: Mapped[datetime] = mapped_column(UtcDateTime)
     record_time: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -7,9 +7,11 @@ rows of the scanned lot, then of every lot; its website) and the platform's page
 link type the manufacturer's come first. A lot or serial the platform does not know falls back
 to the product, as the standard asks ("every level up to the primary key").
 
-The redirect is the answer a printed static code gets, so it is where the scan is counted
-(scans/services.count_static_scan), once: HEAD, linksets, refusals and link previews count
-nothing, and the platform page the redirect leads to does not count again.
+The redirect is the answer a printed static code gets, so it is where the scan is counted,
+once: HEAD, linksets, refusals and link previews count nothing, and the platform page the
+redirect leads to does not count again. Counting belongs to `scans`, which trace may not call
+(DESIGN: domains side by side do not import each other), so a resolution only says whether its
+answer counts (`Resolution.counts`); the route counts it with the counter web.py hands over.
 """
 
 from __future__ import annotations
@@ -21,10 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chinhhang.catalog.models import ProductLink
+from chinhhang.catalog.services import ProductPage, static_product
 from chinhhang.errors import DomainError, Gone, InvalidInput, NotFound
 from chinhhang.i18n import N_, translator
-from chinhhang.scans.services import ProductPage, count_static_scan, static_product
-from chinhhang.scans.store import ScanStore
 from chinhhang.trace.digital_link import DigitalLink
 from chinhhang.trace.links import GS1_VOC, LINK_TYPES, Link, link_type, linkset
 
@@ -51,8 +52,6 @@ class Ask:
     # `Accept: application/linkset+json`.
     wants_linkset: bool = False
     method: str = "GET"
-    user_agent: str | None = None
-    client_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -65,6 +64,10 @@ class Resolution:
     error: DomainError | None = None
     # The product was found: answers about it, refusals included, carry the linkset's Link.
     known: bool = False
+    # The answer is a redirect to a GET: one scan of the printed code, of `page`, to count
+    # (the route does, through web.py's counter; previews are the counter's to leave out).
+    counts: bool = False
+    page: ProductPage | None = None
 
 
 def root_of(base_url: str) -> str:
@@ -76,18 +79,21 @@ def linkset_url(base_url: str, link: DigitalLink) -> str:
     return f"{root_of(base_url)}{link.canonical_path()}?linkType={LINKSET}"
 
 
-def resolve(session: Session, store: ScanStore, ask: Ask) -> Resolution:
-    """Resolve a parsed Digital Link. Never raises a DomainError: a refusal (InvalidInput for
-    an unknown link type, NotFound for an unknown GTIN or a link type the product lacks, Gone
-    for a withdrawn product) is returned as the resolution's `error`."""
+def resolve(session: Session, ask: Ask) -> Resolution:
+    """Resolve a parsed Digital Link. Never raises a DomainError: a refusal (NotFound for an
+    unknown GTIN or a link type the product lacks, Gone for a withdrawn product, InvalidInput
+    for an unknown link type) is returned as the resolution's `error`.
+
+    The product is looked up before the link type asked for is read, so that every answer
+    about a known product, an unknown link type's 400 included, is `known` and carries the
+    linkset's Link header (SPEC section 6); the link itself was checked by `parse` before."""
     url = linkset_url(ask.base_url, ask.link)
     try:
-        wanted = _wanted(ask)
         page = static_product(session, gtin=_gtin_of(ask.link), lot=ask.link.value("10"))
     except DomainError as error:
         return Resolution(url, error=error, known=isinstance(error, Gone))
     try:
-        return _answer(session, store, ask, page, wanted, url)
+        return _answer(session, ask, page, url)
     except DomainError as error:
         return Resolution(url, error=error, known=True)
 
@@ -107,14 +113,8 @@ def _wanted(ask: Ask) -> str | None:
     return link_type(ask.link_type)
 
 
-def _answer(
-    session: Session,
-    store: ScanStore,
-    ask: Ask,
-    page: ProductPage,
-    wanted: str | None,
-    url: str,
-) -> Resolution:
+def _answer(session: Session, ask: Ask, page: ProductPage, url: str) -> Resolution:
+    wanted = _wanted(ask)
     rows = _rows(session, page, ask.link.value("10"))
     mine = [link for _, link in rows] + _website(page)
     platform = platform_links(ask.base_url, page, ask.lang)
@@ -129,10 +129,8 @@ def _answer(
         chosen = pick(mine, wanted, ask.lang) or pick(platform, wanted, ask.lang)
     if chosen is None:
         raise NotFound(N_("This product has no link of type %(name)s."), name=f"gs1:{wanted}")
-    if ask.method == "GET":
-        count_static_scan(store, page, user_agent=ask.user_agent, client_address=ask.client_address)
-    target = with_query(chosen.href, passed_on(ask.link))
-    return Resolution(url, target=target, known=True)
+    target = with_query(chosen.href, passed_on(ask.link) if chosen.passes_query else [])
+    return Resolution(url, target=target, known=True, counts=ask.method == "GET", page=page)
 
 
 def _rows(session: Session, page: ProductPage, lot: str | None) -> list[tuple[ProductLink, Link]]:
@@ -220,7 +218,11 @@ def platform_links(base_url: str, page: ProductPage, lang: str) -> list[Link]:
         epc_class += "/10/" + quote(page.batch.lot, safe="")
     events = f"{root}/epcis/events?MATCH_epcClass={quote(epc_class, safe='')}"
     title = translator(lang)(LINK_TYPES["epcis"])
-    return [*links, Link("epcis", events, title, ANY_LANGUAGE, EPCIS_MEDIA_TYPE)]
+    # The EPCIS query answers 400 to any parameter it does not know (the standard's query
+    # interface has a closed set), so the scan's data attributes, `context`, `lang` and
+    # campaign tags are not passed on to it: the link works as written or not at all.
+    epcis = Link("epcis", events, title, ANY_LANGUAGE, EPCIS_MEDIA_TYPE, passes_query=False)
+    return [*links, epcis]
 
 
 def passed_on(link: DigitalLink) -> list[tuple[str, str]]:

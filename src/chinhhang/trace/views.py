@@ -5,28 +5,35 @@ trailing slash tolerated; compressed Digital Links as one path segment at the ro
 route, so no page is shadowed); `/.well-known/gs1resolver`. Every answer carries CORS headers
 (resolvers are read by web apps of other origins) and, once the product is known, a `Link`
 header to its linkset, redirects and refusals included.
+
+A redirect answering a GET counts one static scan. Counting is `scans`' business, which trace
+does not import: web.py hands the counter over as `app.state.count_static_scan` (as it hands
+trace's journey to the scan pages), and the route calls it when the resolution says so.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import unquote_plus
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
+from chinhhang.catalog.services import ProductPage
 from chinhhang.deps import ReadSessionDep
 from chinhhang.errors import DomainError, InvalidInput
-from chinhhang.scans.views import NO_STORE
 from chinhhang.templating import language_of
 from chinhhang.trace.compression import InvalidCompressedLink, decompress, looks_compressed
 from chinhhang.trace.digital_link import DigitalLink, InvalidDigitalLink, parse
 from chinhhang.trace.links import LINKSET_MEDIA_TYPE, linkset_header
 from chinhhang.trace.resolver import Ask, Resolution, description, linkset_url, resolve, root_of
+from chinhhang.web_headers import NO_STORE
 
 router = APIRouter(include_in_schema=False)
 # Routes that must come after every other (web.py appends them last).
@@ -47,6 +54,15 @@ _LINKSET_CONTEXT = (
     "<https://ref.gs1.org/standards/resolver/linkset-context>; "
     'rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
 )
+
+
+class StaticScanCounter(Protocol):
+    """web.py's `app.state.count_static_scan`: counts one scan of a printed code (previews
+    excepted, which it recognises by the user agent) and says whether it did."""
+
+    def __call__(
+        self, page: ProductPage, *, user_agent: str | None, client_address: str | None
+    ) -> bool: ...
 
 
 def _asked(request: Request) -> str:
@@ -76,9 +92,22 @@ def _ask(request: Request, link: DigitalLink) -> Ask:
         link_type=next((value for key, value in link.extra if key == "linkType"), None),
         wants_linkset=LINKSET_MEDIA_TYPE in accept,
         method=request.method,
-        user_agent=request.headers.get("user-agent"),
-        client_address=request.client.host if request.client else None,
     )
+
+
+def _resolve_and_count(
+    session: Session, ask: Ask, count: StaticScanCounter, request: Request
+) -> Resolution:
+    """resolve(), then the scan counted when the answer is one (a redirect to a GET), in the
+    same worker thread, so a counted scan is written before its answer is sent."""
+    resolution = resolve(session, ask)
+    if resolution.counts and resolution.page is not None:
+        count(
+            resolution.page,
+            user_agent=request.headers.get("user-agent"),
+            client_address=request.client.host if request.client else None,
+        )
+    return resolution
 
 
 async def _error(request: Request, error: DomainError, headers: dict[str, str]) -> Response:
@@ -123,8 +152,8 @@ async def _resolve(
         return await _error(request, error, headers)
     url = linkset_url(request.app.state.settings.base_url, link)
     known = {**headers, "Link": ", ".join([linkset_header(url), *same])}
-    store = request.app.state.scanner.store
-    resolution = await run_sync(resolve, session, store, _ask(request, link))
+    count: StaticScanCounter = request.app.state.count_static_scan
+    resolution = await run_sync(_resolve_and_count, session, _ask(request, link), count, request)
     if resolution.error is not None:
         return await _error(request, resolution.error, known if resolution.known else headers)
     return _answer(request, resolution, known)
@@ -184,8 +213,24 @@ async def compressed_digital_link(
         return await _error(request, decoded, dict(CORS))
     same_as = root_of(request.app.state.settings.base_url) + decoded
     query = request.scope.get("query_string", b"").decode("latin-1")
-    asked = decoded + (("&" if "?" in decoded else "?") + query if query else "")
-    return await _resolve(request, session, asked, same_as)
+    return await _resolve(request, session, with_request_query(decoded, query), same_as)
+
+
+def with_request_query(decoded: str, query: str) -> str:
+    """The decoded link (`/01/…?17=…&linkType=gs1:pip`) with the request's own query
+    (`linkType=linkset`). The request's pairs win: a key it gives drops the decoded link's
+    pairs of that key (every key, AIs included), since the resolver reads the first
+    `linkType` and refuses an AI given twice. Both sides stay as encoded, for the parser."""
+    if not query:
+        return decoded
+    path, _, inner = decoded.partition("?")
+    asked = {_query_key(item) for item in query.split("&") if item}
+    kept = [item for item in inner.split("&") if item and _query_key(item) not in asked]
+    return f"{path}?{'&'.join([*kept, query])}"
+
+
+def _query_key(item: str) -> str:
+    return unquote_plus(item.split("=", 1)[0])
 
 
 late_routes.extend(_late.routes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import string
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -178,8 +179,16 @@ def test_damaged_vectors_decompress_to_valid_links_or_are_refused(
 
 gtins = st.text(string.digits, min_size=13, max_size=13).map(lambda b: b + str(check_digit(b)))
 values = st.text(CSET82, min_size=1, max_size=20)
-attributes = st.dictionaries(
-    st.sampled_from(["17", "3103", "11", "30"]), st.text(string.digits, min_size=6, max_size=6)
+# AIs 11 and 17 are dates (YYMMDD, or YYMM00 for a day left out); 3103 and 30 any digits.
+gs1_dates = st.dates(date(2000, 1, 1), date(2049, 12, 31)).map(lambda d: d.strftime("%y%m%d"))
+attributes = st.fixed_dictionaries(
+    {},
+    optional={
+        "17": gs1_dates | gs1_dates.map(lambda d: d[:4] + "00"),
+        "3103": st.text(string.digits, min_size=6, max_size=6),
+        "11": gs1_dates,
+        "30": st.text(string.digits, min_size=6, max_size=6),
+    },
 )
 
 

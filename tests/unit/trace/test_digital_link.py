@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chinhhang.catalog.gtin import check_digit
-from chinhhang.trace.digital_link import InvalidDigitalLink, parse
+from chinhhang.trace.digital_link import InvalidDigitalLink, full_year, is_gs1_date, parse
 from tests.conftest import IN_CI
 
 # ../shared beside the repository (or CHINHHANG_SHARED); a clone elsewhere finds the workplace's.
@@ -134,3 +134,22 @@ def test_a_key_without_its_value_is_named() -> None:
         parse("https://example.com/01/09520123456788/10")
     assert refused.value.values == {"ai": "10"}
     assert str(refused.value) == "AI (10) has no value"
+
+
+@pytest.mark.parametrize("ai", ["11", "12", "13", "15", "16", "17"])
+def test_date_attributes_are_real_days_or_a_month(ai: str) -> None:
+    # "N6,yymmd0" in the GS1 Barcode Syntax Dictionary, for all six date AIs.
+    for value in ("261231", "261200", "280229", "260430"):
+        assert parse(f"https://a/01/12312312312333?{ai}={value}").value(ai) == value
+    for value in ("999999", "261300", "260031", "261232", "270229", "260431"):
+        with pytest.raises(InvalidDigitalLink, match="not in its format") as refused:
+            parse(f"https://a/01/12312312312333?{ai}={value}")
+        assert refused.value.values == {"ai": ai}
+
+
+def test_the_century_of_a_two_digit_year_is_the_nearest() -> None:
+    # GS1 General Specifications 7.12: from 51 years ahead back, up to 50 years behind forward.
+    assert [full_year(yy, 2026) for yy in (26, 76, 77, 0, 99)] == [2026, 2076, 1977, 2000, 1999]
+    assert full_year(0, 2050) == 2100
+    assert is_gs1_date("000229", this_year=2026)  # 2000 was a leap year
+    assert not is_gs1_date("000229", this_year=2060)  # 2100 will not be

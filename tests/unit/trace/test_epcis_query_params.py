@@ -96,16 +96,43 @@ def test_any_other_token_is_refused(token: str) -> None:
 
 def test_the_answer_declares_every_events_prefixes_once() -> None:
     one = {"@context": ["https://gs1.github.io/EPCIS/epcis-context-simple.jsonld", {"a": "urn:a:"}]}
-    two = {"@context": [{"a": "urn:a:", "b": "urn:b:"}, "https://example.com/ctx.jsonld"]}
+    two = {"@context": [{"a": "urn:a:", "b": "urn:b:"}]}
     answer = query_document([{**one, "eventID": "urn:1"}, {**two, "eventID": "urn:2"}], NOON)
-    assert answer["@context"] == [
-        EPCIS_CONTEXT,
-        "https://example.com/ctx.jsonld",
-        {"a": "urn:a:", "b": "urn:b:"},
-    ]
+    assert answer["@context"] == [EPCIS_CONTEXT, {"a": "urn:a:", "b": "urn:b:"}]
     assert answer["creationDate"] == "2024-05-01T05:30:00.000Z"
     events = answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     assert events == [{"eventID": "urn:1"}, {"eventID": "urn:2"}]
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        [{"c": "urn:c:"}, "https://example.com/ctx.jsonld"],  # a remote context: anything
+        [{"@vocab": "urn:evil:"}],
+        [{"@vocab": 1}],
+        [{"c": "urn:c:", "@base": "urn:evil:"}],
+        [{"example:secret": "urn:evil:"}],  # would override another's example:secret
+        [{"epcList": "urn:evil:"}],  # a term of the EPCIS context
+        [{"gs1": "urn:evil:"}],
+        [{"c": {"@id": "urn:c:", "@type": "@id"}}],
+    ],
+)
+def test_only_plain_prefixes_are_shared_with_other_events(context) -> None:
+    """A context that could change how other events read stays on its own event (stored
+    before capture refused it, or a remote one, which capture keeps)."""
+    mine = {"@context": [EPCIS_CONTEXT, {"example": "urn:ex:"}], "eventID": "urn:1"}
+    theirs = {"@context": context, "eventID": "urn:2"}
+    answer = query_document([mine, theirs, {**mine, "eventID": "urn:3"}], NOON)
+    assert answer["@context"] == [EPCIS_CONTEXT, {"example": "urn:ex:"}]
+    events = answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert events == [{"eventID": "urn:1"}, theirs, {"eventID": "urn:3"}]
+
+
+def test_standard_prefixes_with_their_own_iris_are_not_lifted() -> None:
+    rdfs = {"rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
+    platform = {"chinhhang": "https://chinhhang.vn/voc/"}
+    answer = query_document([{"@context": [EPCIS_CONTEXT, rdfs, platform], "eventID": "u:1"}], NOON)
+    assert answer["@context"] == [EPCIS_CONTEXT, platform]
 
 
 def test_an_event_whose_prefix_clashes_keeps_its_own_context() -> None:

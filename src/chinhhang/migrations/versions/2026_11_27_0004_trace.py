@@ -62,12 +62,13 @@ def upgrade() -> None:
             ["org_id"], ["organizations.id"], name=op.f("fk_epcis_events_org_id_organizations")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_epcis_events")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_epcis_events_event_id")),
+        sa.UniqueConstraint("org_id", "event_id", name="uq_epcis_events_org_event"),
     )
     with op.batch_alter_table("epcis_events", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_epcis_events_capture_id"), ["capture_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_epcis_events_event_id"), ["event_id"], unique=False)
         batch_op.create_index("ix_epcis_events_org_time", ["org_id", "event_time"], unique=False)
         batch_op.create_index("ix_epcis_events_time", ["event_time"], unique=False)
 
@@ -196,6 +197,7 @@ def downgrade() -> None:
     with op.batch_alter_table("epcis_events", schema=None) as batch_op:
         batch_op.drop_index("ix_epcis_events_time")
         batch_op.drop_index("ix_epcis_events_org_time")
+        batch_op.drop_index(batch_op.f("ix_epcis_events_event_id"))
         batch_op.drop_index(batch_op.f("ix_epcis_events_capture_id"))
 
     op.drop_table("epcis_events")

@@ -2,10 +2,12 @@
 
 Events come from documents captured under different @contexts, and an extension field
 (`example:myField`) means something only where its prefix is declared. The answer's @context
-is the EPCIS 2.0 context followed by every other remote context and one object holding every
-term the events' contexts define. An event whose terms clash with those already gathered (two
-organizations giving `example` different namespaces) keeps its own @context on the event, which
-JSON-LD applies to that event alone. Pure module.
+is the EPCIS 2.0 context and one object holding the prefixes the events' contexts declare
+(contexts.py says which may be shared). An event whose context cannot be shared (a remote
+context other than the EPCIS one) or whose prefixes clash with those already gathered (two
+organizations giving `example` different namespaces) keeps its own @context on the event,
+which JSON-LD applies to that event alone: one organization's context never changes how
+another's events read. Pure module.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
-# The standard's own context under its other addresses (the examples use the first).
-_EPCIS_CONTEXTS = ("https://gs1.github.io/EPCIS/", "https://ref.gs1.org/standards/epcis/")
+from chinhhang.trace.epcis.contexts import EPCIS_CONTEXT, shared_terms
+
+__all__ = ["EPCIS_CONTEXT", "SCHEMA_VERSION", "context_entries", "query_document", "timestamp"]
+
 SCHEMA_VERSION = "2.0"
 
 
@@ -33,19 +36,19 @@ def context_entries(context: object) -> list[Any]:
 
 def query_document(events: list[dict[str, Any]], created: datetime) -> dict[str, Any]:
     """The EPCIS 2.0 query answer (JSON-LD) listing `events` in their order."""
-    remote: list[str] = [EPCIS_CONTEXT]
-    terms: dict[str, Any] = {}
+    terms: dict[str, str] = {}
     listed = []
     for event in events:
         shown = dict(event)
         own = context_entries(shown.pop("@context", None))
-        if _fits(own, terms):
-            _gather(own, remote, terms)
+        shared = shared_terms(own)
+        if shared is not None and all(terms.get(k, v) == v for k, v in shared.items()):
+            terms.update(shared)
         else:
             shown = {"@context": own, **shown}
         listed.append(shown)
     return {
-        "@context": [*remote, terms] if terms else remote,
+        "@context": [EPCIS_CONTEXT, terms] if terms else [EPCIS_CONTEXT],
         "type": "EPCISQueryDocument",
         "schemaVersion": SCHEMA_VERSION,
         "creationDate": timestamp(created),
@@ -56,24 +59,3 @@ def query_document(events: list[dict[str, Any]], created: datetime) -> dict[str,
             }
         },
     }
-
-
-def _defined(entries: list[Any]) -> dict[str, Any]:
-    """The terms a list of context entries defines; a later entry overrides an earlier one."""
-    terms: dict[str, Any] = {}
-    for entry in entries:
-        if isinstance(entry, dict):
-            terms.update(entry)
-    return terms
-
-
-def _fits(entries: list[Any], terms: dict[str, Any]) -> bool:
-    return all(terms.get(key, value) == value for key, value in _defined(entries).items())
-
-
-def _gather(entries: list[Any], remote: list[str], terms: dict[str, Any]) -> None:
-    for entry in entries:
-        known = not isinstance(entry, str) or entry.startswith(_EPCIS_CONTEXTS)
-        if not known and entry not in remote:
-            remote.append(entry)
-    terms.update(_defined(entries))

@@ -27,6 +27,7 @@ from chinhhang.accounts.services import can_oversee, require
 from chinhhang.db import utcnow
 from chinhhang.errors import Conflict, DomainError, InvalidInput, NotFound
 from chinhhang.i18n import N_
+from chinhhang.trace.epcis.contexts import context_problems
 from chinhhang.trace.epcis.models import (
     EVENT_TYPES,
     MAX_MESSAGES,
@@ -98,7 +99,8 @@ def capture(session: Session, actor: Actor, data: object) -> EpcisCapture:
 
     Raises Forbidden without `capture_events`, TooLarge (413) past MAX_BYTES or MAX_EVENTS,
     InvalidEpcis (400) for an invalid document or an eventID given twice, DuplicateEvents (409)
-    for an eventID stored before. Nothing is stored unless everything is."""
+    for an eventID the organization stored before (eventIDs are unique per capturing
+    organization). Nothing is stored unless everything is."""
     org = require(session, actor, "capture_events")
     value = _parsed(data)
     if isinstance(value, dict) and value.get("type") in EVENT_TYPES:
@@ -112,6 +114,7 @@ def capture(session: Session, actor: Actor, data: object) -> EpcisCapture:
         document = validate_document(value)
     except InvalidEpcisDocument as error:
         raise InvalidEpcis(error.messages) from None
+    _check_contexts(document.context, document.epcis_body.event_list)
     context = json.dumps(document.context, separators=(",", ":"))
     rows = _rows(document.epcis_body.event_list, "epcisBody.eventList", context)
     return _store(session, actor, org, rows)
@@ -125,9 +128,20 @@ def capture_event(session: Session, actor: Actor, data: object) -> tuple[EpcisCa
         event = validate_event(_parsed(data))
     except InvalidEpcisDocument as error:
         raise InvalidEpcis(error.messages) from None
+    _check_contexts(event.context, [])
     context = json.dumps(event.context, separators=(",", ":"))
     rows = _rows([event], "", context)
     return _store(session, actor, org, rows), rows[0].event_id
+
+
+def _check_contexts(context: object, events: Sequence[Event]) -> None:
+    """Inline contexts that declare anything but prefixes are refused (contexts.py): query
+    answers share prefixes among organizations, and must not share anything else."""
+    problems = context_problems(context, "@context")
+    for index, event in enumerate(events):
+        problems += context_problems(event.context, f"epcisBody.eventList[{index}].@context")
+    if problems:
+        raise InvalidEpcis(problems)
 
 
 def _parsed(data: object) -> object:
@@ -257,13 +271,19 @@ def _capped(messages: list[str]) -> list[str]:
     return [*messages[:MAX_MESSAGES], f"… and {len(messages) - MAX_MESSAGES} more"]
 
 
-def _check_not_stored(session: Session, rows: list[_Row]) -> None:
+def _check_not_stored(session: Session, org_id: int, rows: list[_Row]) -> None:
+    """The organization's own eventIDs only: whether another organization stored an id is
+    none of its business (and must not let it take the id first)."""
     where = {row.event_id: row.where for row in rows}
     ids = list(where)
     stored: list[str] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        stored += session.scalars(select(EpcisEvent.event_id).where(EpcisEvent.event_id.in_(chunk)))
+        stored += session.scalars(
+            select(EpcisEvent.event_id).where(
+                EpcisEvent.org_id == org_id, EpcisEvent.event_id.in_(chunk)
+            )
+        )
     if stored:
         raise DuplicateEvents(
             [
@@ -274,7 +294,7 @@ def _check_not_stored(session: Session, rows: list[_Row]) -> None:
 
 
 def _store(session: Session, actor: Actor, org: Organization, rows: list[_Row]) -> EpcisCapture:
-    _check_not_stored(session, rows)
+    _check_not_stored(session, org.id, rows)
     stamps = linkable_stamps(session, org.id, (pair for row in rows for pair in row.identifiers))
     now = utcnow()
     try:
@@ -306,17 +326,20 @@ def _insert(
         return
     fixed = {"capture_id": job.id, "org_id": org_id, "record_time": now}
     events = [{**row.columns, **fixed} for row in rows]
-    pks = session.scalars(
-        insert(EpcisEvent).returning(EpcisEvent.id, sort_by_parameter_order=True), events
-    ).all()
+    # Each row's id is matched by its eventID (unique in the document), not by position:
+    # asking for the parameters' order makes SQLite insert one row per statement.
+    returned = session.execute(
+        insert(EpcisEvent).returning(EpcisEvent.event_id, EpcisEvent.id), events
+    )
+    pks: dict[str, int] = dict(returned.all())
     links = [
         {
-            "event_pk": pk,
+            "event_pk": pks[row.event_id],
             "role": role,
             "epc": uri,
             "stamp_code": stamps.get(uri) if role in INSTANCE_ROLES else None,
         }
-        for pk, row in zip(pks, rows, strict=True)
+        for row in rows
         for role, uri in row.identifiers
     ]
     if links:

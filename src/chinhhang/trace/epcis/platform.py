@@ -51,6 +51,7 @@ from chinhhang.trace.epcis.platform_render import (
     Step,
     StepRow,
     event_id,
+    listed_stamps,
     parse_event_id,
     sale_event,
     step_event,
@@ -104,7 +105,7 @@ def platform_events(
         }
         keyed += [(PageKey(row.scanned_at, FIRST_SALE, row.id), row) for row in sales.values()]
     keyed = sorted(keyed, key=lambda pair: pair[0])[:limit]
-    places = _places(session, [row for _, row in keyed if isinstance(row, StepRow)], base_url)
+    places = _places(session, viewer, [row for _, row in keyed], base_url)
     return [
         (
             key,
@@ -189,8 +190,10 @@ def _sale_rows(session: Session, conditions: list[Condition], limit: int) -> lis
     ]
 
 
-def _places(session: Session, rows: Sequence[StepRow], base_url: str) -> Places:
-    """The GLNs of every organization the events name, in one query."""
+def _places(session: Session, viewer: Viewer, page: Sequence[Any], base_url: str) -> Places:
+    """What the page's steps name, read for the whole page: the GLNs of every organization
+    (one query) and the stamps of the ranges the viewer sees whole (`listed_stamps`)."""
+    rows = [row for row in page if isinstance(row, StepRow)]
     ids = {
         org_id
         for row in rows
@@ -200,4 +203,8 @@ def _places(session: Session, rows: Sequence[StepRow], base_url: str) -> Places:
     found = session.execute(
         select(Organization.id, Organization.gln).where(Organization.id.in_(ids))
     )
-    return Places({org_id: gln or None for org_id, gln in found} if ids else {}, base_url)
+    gln = {org_id: gln or None for org_id, gln in found} if ids else {}
+    stamps, listed = listed_stamps(
+        session, [row.event for row in rows if row.seen_whole_by(viewer)]
+    )
+    return Places(gln, base_url, stamps, listed)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from chinhhang.catalog.models import Batch, Product
@@ -40,6 +41,9 @@ CONTEXT: list[str | dict[str, str]] = [EPCIS_CONTEXT, {PREFIX: VOCABULARY}]
 TIME_ZONE_OFFSET = "+07:00"
 # A step over at most this many stamps lists each stamp; a larger one counts them by class.
 EPC_LIST_LIMIT = 1000
+# Serial ranges OR-ed in one query when reading a page's listed stamps: few enough for
+# SQLite's expression depth limit (1,000) and a short plan.
+_RANGES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +106,16 @@ def timestamp(moment: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Places:
-    """The GLNs of the organizations an event names (None: it has none)."""
+    """What the events of one page name, read once for the page rather than once an event:
+    the GLNs of their organizations (None: it has none); the GTIN (None: bound to no product
+    with one, or not written yet) of every stamp of the ranges listed whole (`listed`: their
+    stamp_events ids), see `listed_stamps`; and the class names met so far."""
 
     gln: dict[int, str | None]
     base_url: str
+    stamps: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    listed: frozenset[int] = frozenset()
+    classes: dict[tuple[int, int | None, int | None], str] = field(default_factory=dict)
 
     def location(self, org_id: int) -> str:
         return location_identifier(self.gln.get(org_id), org_id, self.base_url)
@@ -114,14 +124,52 @@ class Places:
         return party_identifier(self.gln.get(org_id), org_id, self.base_url)
 
 
+def listed_stamps(
+    session: Session, events: Sequence[StampEvent]
+) -> tuple[dict[tuple[int, int], str | None], frozenset[int]]:
+    """The GTIN of every stamp of `events`' ranges (which their viewer sees whole), for the
+    ranges of at most EPC_LIST_LIMIT stamps (the ones an event lists), and those events' ids.
+    The ranges are merged per issuer (a run's issuing, activation and shipping name the same
+    serials) and read _RANGES to a query, so a page costs a query or two, not one an event."""
+    small = [e for e in events if e.last_sequence - e.first_sequence < EPC_LIST_LIMIT]
+    merged: list[list[int]] = []
+    for issuer, first, last in sorted(
+        (e.issuer_org_id, e.first_sequence, e.last_sequence) for e in small
+    ):
+        if merged and merged[-1][0] == issuer and first <= merged[-1][2] + 1:
+            merged[-1][2] = max(merged[-1][2], last)
+        else:
+            merged.append([issuer, first, last])
+    found: dict[tuple[int, int], str | None] = {}
+    for start in range(0, len(merged), _RANGES):
+        in_ranges = [
+            and_(Stamp.org_id == issuer, Stamp.sequence.between(first, last))
+            for issuer, first, last in merged[start : start + _RANGES]
+        ]
+        query = (
+            select(Stamp.org_id, Stamp.sequence, Product.gtin)
+            .outerjoin(Product, Product.id == Stamp.product_id)
+            .where(or_(*in_ranges))
+        )
+        found.update({(int(o), int(s)): gtin for o, s, gtin in session.execute(query)})
+    return found, frozenset(e.id for e in small)
+
+
 def _epc_list(
-    session: Session, event: StampEvent, holder: int | None, base_url: str
+    session: Session, event: StampEvent, holder: int | None, places: Places
 ) -> list[str] | None:
     """Each stamp's identifier, or None when there are more than EPC_LIST_LIMIT. With the
     whole range visible, serials not written yet (a run still filling) are listed unbound."""
     first, last, issuer = event.first_sequence, event.last_sequence, event.issuer_org_id
+    base_url = places.base_url
     if holder is None and last - first >= EPC_LIST_LIMIT:
         return None
+    if holder is None and event.id in places.listed:
+        gtins = places.stamps
+        return [
+            stamp_identifier(gtins.get((issuer, s)), issuer, serial_for(s), base_url)
+            for s in range(first, last + 1)
+        ]
     query = (
         select(Stamp.sequence, Product.gtin)
         .outerjoin(Product, Product.id == Stamp.product_id)
@@ -139,7 +187,7 @@ def _epc_list(
 
 
 def _quantity_list(
-    session: Session, event: StampEvent, holder: int | None, base_url: str
+    session: Session, event: StampEvent, holder: int | None, places: Places
 ) -> list[dict[str, Any]]:
     """The range's stamps counted by their product and lot: the whole range from the
     activation steps over it (no stamp is read, so a 50-million stamp run costs as little as
@@ -162,19 +210,29 @@ def _quantity_list(
         }
     counts: dict[str, int] = {}
     for (product_id, batch_id), count in by_batch.items():
-        name = _class_name(session, issuer, product_id, batch_id, base_url)
+        name = _class_name(session, issuer, product_id, batch_id, places)
         counts[name] = counts.get(name, 0) + count
     not_activated = (last - first + 1) - sum(counts.values())
     if holder is None and not_activated > 0:
-        unbound = unbound_class_identifier(issuer, base_url)
+        unbound = unbound_class_identifier(issuer, places.base_url)
         counts[unbound] = counts.get(unbound, 0) + not_activated
     return [{"epcClass": name, "quantity": n} for name, n in sorted(counts.items())]
 
 
 def _class_name(
+    session: Session, issuer: int, product_id: int | None, batch_id: int | None, places: Places
+) -> str:
+    """The class identifier of stamps bound to a product (and lot), or of unbound ones; each
+    read once a page (the steps of one run count the same classes)."""
+    key = (issuer, product_id, batch_id)
+    if key not in places.classes:
+        places.classes[key] = _read_class_name(session, *key, places.base_url)
+    return places.classes[key]
+
+
+def _read_class_name(
     session: Session, issuer: int, product_id: int | None, batch_id: int | None, base_url: str
 ) -> str:
-    """The class identifier of stamps bound to a product (and lot), or of unbound ones."""
     if product_id is None:
         return unbound_class_identifier(issuer, base_url)
     gtin = session.scalar(select(Product.gtin).where(Product.id == product_id))
@@ -184,11 +242,13 @@ def _class_name(
     return lot_class_identifier(gtin, product_id, lot, base_url)
 
 
-def _objects(session: Session, event: StampEvent, holder: int | None, base: str) -> dict[str, Any]:
-    epcs = _epc_list(session, event, holder, base)
+def _objects(
+    session: Session, event: StampEvent, holder: int | None, places: Places
+) -> dict[str, Any]:
+    epcs = _epc_list(session, event, holder, places)
     if epcs is not None:
         return {"epcList": epcs}
-    return {"quantityList": _quantity_list(session, event, holder, base)}
+    return {"quantityList": _quantity_list(session, event, holder, places)}
 
 
 # --- The events ------------------------------------------------------------------------------
@@ -264,7 +324,7 @@ def step_event(session: Session, row: StepRow, viewer: Viewer, places: Places) -
     holder = None if whole else viewer.org_id
     event = {
         **_head(STAMP_STEP, e.id, e.at, base),
-        **_objects(session, e, holder, base),
+        **_objects(session, e, holder, places),
         **_why(step),
         "readPoint": {"id": place},
     }

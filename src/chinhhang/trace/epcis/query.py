@@ -4,13 +4,15 @@ Both sources answer the same EventQuery for the same Viewer, each ordered by Pag
 time, source, id). A page asks each for `per_page + 1` events after the cursor, merges them and
 cuts: the extra event says whether there is a next page, and the last key shown is where it
 starts. Who sees what (SPEC section 9): an organization sees the events it captured and those
-naming stamps it holds now; a regulator (and the platform operator) sees everything.
+naming stamps it holds now, the latter reduced to what concerns those stamps
+(partner_view.py); a regulator (and the platform operator) sees everything.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from chinhhang.trace.epcis.answer import context_entries, timestamp
 from chinhhang.trace.epcis.filters import CAPTURED, EventQuery, PageKey, Viewer
 from chinhhang.trace.epcis.identifiers import is_uri
 from chinhhang.trace.epcis.params import QueryRequest
+from chinhhang.trace.epcis.partner_view import partner_view
 from chinhhang.trace.epcis.platform import CONTEXT as PLATFORM_CONTEXT
 from chinhhang.trace.epcis.platform import platform_events
 from chinhhang.trace.epcis.stamp_ids import equivalent_identifiers
@@ -68,11 +71,15 @@ def find_events(
 
 def event_by_id(session: Session, actor: Actor, event_id: str, *, base_url: str) -> dict[str, Any]:
     """The event with this eventID, captured or the platform's; NotFound when there is none
-    the actor may see (another organization's event is not told apart from none)."""
+    the actor may see (another organization's event is not told apart from none).
+
+    eventIDs are unique per capturing organization, so several visible captured events may
+    share one (a regulator sees every organization's): the viewer's own comes first, then
+    the first stored (lowest row id)."""
     viewer = viewer_for(session, actor)
     if is_uri(event_id):
+        found = _captured_by_id(session, viewer, event_id)
         query = EventQuery(event_ids=(event_id,))
-        found = captured_events(session, viewer, query, None, 1)
         found = found or _platform(session, viewer, query, None, 1, base_url)
         if found:
             return found[0][1]
@@ -92,26 +99,80 @@ def _platform(
     return [(key, {"@context": PLATFORM_CONTEXT, **event}) for key, event in found]
 
 
+# What a captured event's answer needs, for `_shown`.
+_COLUMNS = (
+    EpcisEvent.id,
+    EpcisEvent.org_id,
+    EpcisEvent.event_time,
+    EpcisEvent.record_time,
+    EpcisEvent.body,
+    EpcisEvent.context,
+)
+
+
 def captured_events(
     session: Session, viewer: Viewer, query: EventQuery, after: PageKey | None, limit: int
 ) -> list[Found]:
     """Captured events matching `query` that `viewer` may see, after `after`, in key order."""
     statement = (
-        select(
-            EpcisEvent.id,
-            EpcisEvent.event_time,
-            EpcisEvent.record_time,
-            EpcisEvent.body,
-            EpcisEvent.context,
-        )
-        .where(_visible(viewer), _after(after), *conditions(query))
+        select(*_COLUMNS)
+        .where(_visible(viewer), _after(after), *conditions(query, _holder(viewer)))
         .order_by(EpcisEvent.event_time, EpcisEvent.id)
         .limit(limit)
     )
-    return [
-        (PageKey(event_time, CAPTURED, pk), _event(body, context, record_time))
-        for pk, event_time, record_time, body, context in session.execute(statement)
-    ]
+    return _shown(session, viewer, session.execute(statement).all())
+
+
+def _captured_by_id(session: Session, viewer: Viewer, event_id: str) -> list[Found]:
+    """The visible captured event with this eventID: the viewer's own, else the first stored."""
+    statement = (
+        select(*_COLUMNS)
+        .where(_visible(viewer), EpcisEvent.event_id == event_id)
+        .order_by((EpcisEvent.org_id == viewer.org_id).desc(), EpcisEvent.id)
+        .limit(1)
+    )
+    return _shown(session, viewer, session.execute(statement).all())
+
+
+def _holder(viewer: Viewer) -> int | None:
+    """The organization that sees others' events only through the stamps it holds."""
+    return None if viewer.everything else viewer.org_id
+
+
+def _shown(session: Session, viewer: Viewer, rows: Sequence[Any]) -> list[Found]:
+    """The rows as the viewer may see them: whole for their capturer and for a regulator, as
+    a partner's view (partner_view.py) for an organization that holds some of their stamps.
+    The held identifiers of the whole page are read in one query."""
+    holder = _holder(viewer)
+    partial = {pk for pk, org_id, *_ in rows if holder is not None and org_id != holder}
+    held = _held_identifiers(session, holder, sorted(partial)) if holder is not None else {}
+    found: list[Found] = []
+    for pk, _org_id, event_time, record_time, body, context in rows:
+        if pk in partial:
+            event = partner_view(
+                json.loads(body), held.get(pk, frozenset()), timestamp(record_time)
+            )
+        else:
+            event = _event(body, context, record_time)
+        found.append((PageKey(event_time, CAPTURED, pk), event))
+    return found
+
+
+def _held_identifiers(
+    session: Session, holder: int, event_pks: list[int]
+) -> dict[int, frozenset[tuple[str, str]]]:
+    """event → its (role, identifier) pairs linked to stamps `holder` holds now."""
+    if not event_pks:
+        return {}
+    statement = (
+        select(EpcisEventEpc.event_pk, EpcisEventEpc.role, EpcisEventEpc.epc)
+        .join(Stamp, Stamp.code == EpcisEventEpc.stamp_code)
+        .where(EpcisEventEpc.event_pk.in_(event_pks), _holds(holder))
+    )
+    found: dict[int, set[tuple[str, str]]] = {}
+    for pk, role, epc in session.execute(statement):
+        found.setdefault(pk, set()).add((role, epc))
+    return {pk: frozenset(pairs) for pk, pairs in found.items()}
 
 
 def _event(body: str, context: str | None, record_time: Any) -> dict[str, Any]:
@@ -128,19 +189,21 @@ def _event(body: str, context: str | None, record_time: Any) -> dict[str, Any]:
     return event
 
 
+def _holds(org_id: int) -> ColumnElement[bool]:
+    """The stamp (joined) is held by the organization now: custody moves on receipt; until a
+    stamp is first received elsewhere its issuer holds it."""
+    return func.coalesce(Stamp.holder_org_id, Stamp.org_id) == org_id
+
+
 def _visible(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.everything:
         return true()
     if viewer.org_id is None:
         return false()
-    # Held now: custody moves on receipt; until a stamp is first shipped its issuer holds it.
     held = (
         select(EpcisEventEpc.id)
         .join(Stamp, Stamp.code == EpcisEventEpc.stamp_code)
-        .where(
-            EpcisEventEpc.event_pk == EpcisEvent.id,
-            func.coalesce(Stamp.holder_org_id, Stamp.org_id) == viewer.org_id,
-        )
+        .where(EpcisEventEpc.event_pk == EpcisEvent.id, _holds(viewer.org_id))
     )
     return or_(EpcisEvent.org_id == viewer.org_id, held.exists())
 
@@ -156,8 +219,10 @@ def _after(after: PageKey | None) -> ColumnElement[bool]:
     )
 
 
-def conditions(query: EventQuery) -> list[ColumnElement[bool]]:
-    """The query's conditions on captured events (none for an empty query)."""
+def conditions(query: EventQuery, holder: int | None = None) -> list[ColumnElement[bool]]:
+    """The query's conditions on captured events (none for an empty query). With `holder`,
+    an identifier matches another organization's event only where the holder sees it (a
+    stamp it holds): a MATCH_ filter must not tell it what the event's hidden lists name."""
     found: list[ColumnElement[bool]] = [
         column.in_(values)
         for values, column in (
@@ -182,7 +247,7 @@ def conditions(query: EventQuery) -> list[ColumnElement[bool]]:
     if query.product_ids:
         found.append(_about_products(query.product_ids))
     found += [
-        _named(roles, values)
+        _named(roles, values, holder)
         for values, roles in (
             (query.match_epc, ("epc",)),
             (query.match_any_epc, ("epc", "parent", "input", "output")),
@@ -196,9 +261,12 @@ def conditions(query: EventQuery) -> list[ColumnElement[bool]]:
     return found
 
 
-def _named(roles: tuple[str, ...], values: tuple[str, ...]) -> ColumnElement[bool]:
+def _named(
+    roles: tuple[str, ...], values: tuple[str, ...], holder: int | None
+) -> ColumnElement[bool]:
     """The event names one of `values` in one of `roles`: any spelling of the identifier
-    (SGTIN or Digital Link), or an EPC pattern (`urn:epc:idpat:sgtin:0614141.107346.*`)."""
+    (SGTIN or Digital Link), or an EPC pattern (`urn:epc:idpat:sgtin:0614141.107346.*`);
+    for a `holder`, in its own event or as a stamp it holds."""
     spellings = sorted({spelling for value in values for spelling in _spellings(value)})
     matches = [EpcisEventEpc.epc.in_(spellings)]
     matches += [
@@ -206,12 +274,17 @@ def _named(roles: tuple[str, ...], values: tuple[str, ...]) -> ColumnElement[boo
         for value in values
         for pattern in _like_patterns(value)
     ]
+    seen: list[ColumnElement[bool]] = []
+    if holder is not None:
+        held = select(Stamp.code).where(Stamp.code == EpcisEventEpc.stamp_code, _holds(holder))
+        seen.append(or_(EpcisEvent.org_id == holder, held.exists()))
     return (
         select(EpcisEventEpc.id)
         .where(
             EpcisEventEpc.event_pk == EpcisEvent.id,
             EpcisEventEpc.role.in_(roles),
             or_(*matches),
+            *seen,
         )
         .exists()
     )
