@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -34,7 +35,7 @@ from chinhhang.printing import views as printing_views
 from chinhhang.scans import api as scan_api
 from chinhhang.scans import portal_views as scan_portal_views
 from chinhhang.scans import views as scan_views
-from chinhhang.scans.services import Scanner
+from chinhhang.scans.services import Scanner, count_static_scan
 from chinhhang.scans.store import ScanStore
 from chinhhang.scans.throttle import Throttle
 from chinhhang.stamps import api as stamp_api
@@ -46,6 +47,7 @@ from chinhhang.trace import journey as trace_journey
 from chinhhang.trace import record_views as trace_record_views
 from chinhhang.trace import views as trace_views
 from chinhhang.trace.epcis import api as epcis_api
+from chinhhang.trace.journey_page import GenuineJourney
 
 log = logging.getLogger("chinhhang")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -130,8 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The run's page (stamps) shows the export form of printing, which stamps cannot import.
     app.state.run_page_parts = (printing_views.run_export_part,)
     # The genuine and product pages (scans) show the journey, which is trace's.
-    app.state.journey_of_stamp = trace_journey.stamp_journey_for_page
+    # The genuine page's from memory (trace/journey_page.py), the product page's per request.
+    app.state.journey_of_stamp = GenuineJourney(app.state.read_sessions)
     app.state.journey_of_lot = trace_journey.lot_journey
+    # The GS1 resolver (trace) counts its redirects as static scans, which are scans' own.
+    app.state.count_static_scan = partial(count_static_scan, store)
     app.add_api_route("/", home, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_api_route("/healthz", healthz, methods=["GET", "HEAD"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

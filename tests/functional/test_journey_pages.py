@@ -17,7 +17,8 @@ from chinhhang.stamps.serials import serial_for
 from chinhhang.stamps.services import codes_of_run
 from chinhhang.trace.journey import lot_journey
 from tests.api_helpers import wait_for_run
-from tests.unit.trace.test_journey import gln
+from tests.unit.trace.test_journey import gln, ship_and_receive
+from tests.unit.trace.test_journey_cache import Clock
 
 API = "/api/v1"
 LOT = "L2611"
@@ -88,6 +89,34 @@ def test_the_genuine_page_shows_the_timeline_in_both_languages(client, world, co
     assert en.index(made) < shipped.start() < received.start() < verified.start()
     assert world.maker.gtin in en[en.index('id="journey"') :]
     assert codes[0] not in en
+
+
+def test_a_step_recorded_after_a_scan_shows_once_the_refresh_interval_has_passed(
+    client, world, sessions, codes
+) -> None:
+    """The genuine page tells the journey from memory (trace/journey_cache.py), read again
+    every REFRESH_SECONDS: a shipment received meanwhile shows from then on."""
+    clock = Clock()
+    client.app.state.journey_of_stamp.index.clock = clock
+    before = ["made", "shipped", "received", "first_verified"]
+    assert stages(client.get(f"/v/{codes[0]}?lang=en").text) == before
+    with sessions() as session:
+        sequence = session.get(Stamp, codes[0]).sequence
+    distributor, retailer, maker = world.distributor.id, world.retailer.id, world.maker.id
+    ship_and_receive(sessions, distributor, retailer, maker, sequence, sequence)
+    # This browser again, within its grace period: genuine, nothing counted.
+    assert stages(client.get(f"/v/{codes[0]}?lang=en").text) == before
+    clock.advance()
+    page = client.get(f"/v/{codes[0]}?lang=en").text
+    assert stages(page) == [*before, "shipped", "received"]
+    assert f"Shipped by {world.distributor.name} to {world.retailer.name} on" in page
+    assert f"Received by {world.retailer.name} on" in page
+
+
+def test_the_verdict_carries_the_location_codes_the_journey_names(client, codes) -> None:
+    body = client.get(f"/v/{codes[2]}", headers={"Accept": "application/json"}).json()
+    assert body["outcome"] == "genuine"
+    assert (body["manufacturer"]["gln"], body["batch"]["facility_gln"]) == (gln(1), gln(2))
 
 
 def test_a_second_scan_warns_without_the_timeline(client, codes) -> None:

@@ -11,8 +11,10 @@ together (ScanStore.consume_soon). On PostgreSQL it runs in the thread pool, so 
 round trips overlap.
 
 The genuine page also shows the stamp's journey, which belongs to `trace` (which `scans` may not
-import): web.py hands over a reader as `app.state.journey_of_stamp`. It is read after the scan
-was counted, in the thread pool, and only for genuine verdicts.
+import): web.py hands over trace's GenuineJourney as `app.state.journey_of_stamp`. It is asked
+after the scan was counted, and only for genuine verdicts; it answers from memory on the event
+loop, reading the database in the thread pool only when its index is due a refresh
+(trace/journey_page.py).
 """
 
 from __future__ import annotations
@@ -20,11 +22,9 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from anyio import CapacityLimiter
-from anyio.to_thread import run_sync
 from markupsafe import Markup
 
 from chinhhang.errors import Unavailable
@@ -39,12 +39,6 @@ Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
-# web.py's `app.state.journey_of_stamp`: (read sessionmaker, code) → the journey or None.
-JourneyReader = Callable[[Any, str], object | None]
-# Journey reads at once per process. Under a burst of genuine scans a journey waits its turn
-# (without holding a thread) rather than open connections the product pages' pool needs:
-# PostgreSQL's max_connections is shared by every worker's pools.
-JOURNEY_READERS = 4
 GRACE_COOKIE_SECONDS = 24 * 3600
 _PRIVATE = [
     (b"cache-control", b"no-store"),
@@ -60,6 +54,15 @@ _WANTED = {
     b"accept-language": "accept-language",
     b"cookie": "cookie",
 }
+
+
+class JourneyOfStamp(Protocol):
+    """web.py's `app.state.journey_of_stamp` (trace's GenuineJourney)."""
+
+    async def html(self, lang: str, verdict: Verdict) -> str | None:
+        """The journey part of a genuine verdict's page (escaped HTML), or None; never raises
+        for a database failure: the shopper keeps the verdict they were counted for."""
+        ...
 
 
 class DynamicScan:
@@ -107,25 +110,20 @@ class DynamicScan:
             body = json.dumps(verdict.as_json(), ensure_ascii=False).encode()
             await _send(send, status, body, [_JSON, *_PRIVATE, *extra])
             return
-        journey = await _journey(state, verdict)
+        journey = await _journey(state, lang, verdict)
         page = _page(state.pages, lang, verdict, journey)
         await _send(send, status, page.encode(), [_HTML, *_PRIVATE, *extra])
 
 
-async def _journey(state: Any, verdict: Verdict) -> object | None:
-    """The stamp's journey for a genuine page (None for every other outcome), read after the
-    verdict with the read sessions, off the event loop. The reader never raises for a
-    database failure: the shopper keeps the verdict they were counted for."""
-    reader: JourneyReader | None = getattr(state, "journey_of_stamp", None)
-    if reader is None or verdict.outcome != GENUINE or verdict.code is None:
+async def _journey(state: Any, lang: str, verdict: Verdict) -> str | None:
+    """The stamp's journey for a genuine page (None for every other outcome)."""
+    journey: JourneyOfStamp | None = getattr(state, "journey_of_stamp", None)
+    if journey is None or verdict.outcome != GENUINE or verdict.code is None:
         return None
-    limiter: CapacityLimiter | None = getattr(state, "journey_limiter", None)
-    if limiter is None:  # made here, inside the app's event loop
-        limiter = state.journey_limiter = CapacityLimiter(JOURNEY_READERS)
-    return await run_sync(reader, state.read_sessions, verdict.code, limiter=limiter)
+    return await journey.html(lang, verdict)
 
 
-def _page(pages: Pages, lang: str, verdict: Verdict, journey: object | None = None) -> str:
+def _page(pages: Pages, lang: str, verdict: Verdict, journey: str | None = None) -> str:
     if verdict.outcome == UNKNOWN:
         return pages.fixed(lang, "scans/unknown.html")
     if verdict.outcome == PREVIEW:
@@ -133,7 +131,7 @@ def _page(pages: Pages, lang: str, verdict: Verdict, journey: object | None = No
     return _verdict_page(pages, lang, verdict, journey)
 
 
-def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: object | None) -> str:
+def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: str | None) -> str:
     """The verdict page from a per-product skeleton: only the stamp's own values vary."""
     template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
     other = "en" if lang == "vi" else "vi"
@@ -169,11 +167,9 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: object | N
         "langlink": f"?lang={other}&seen={verdict.view_token}"
         if verdict.view_token
         else f"?lang={other}",
-        # Each stamp has its own journey: rendered on its own and put in the hole as markup
-        # (Markup passes the skeleton's escaping unchanged; the template escaped its values).
-        "journey": Markup(pages.html(lang, "trace/journey.html", {"journey": journey}))  # noqa: S704
-        if journey is not None
-        else "",
+        # Each stamp has its own journey, put in the hole as markup (Markup passes the
+        # skeleton's escaping unchanged; the journey's template escaped its values).
+        "journey": Markup(journey) if journey is not None else "",  # noqa: S704
     }
     return pages.skeleton(lang, template, key, skeleton, fills)
 

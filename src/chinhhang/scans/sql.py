@@ -43,8 +43,8 @@ VALUES (:kind, :outcome, :code, :product_id, :batch_id, :org_id, :scan_number, :
 _DESCRIBE = """
 SELECT p.id, p.name, p.gtin, p.brand, p.description, p.origin, p.image_url, p.standards,
        p.shelf_life, p.warranty_months, p.website, p.withdrawn, p.image_file,
-       o.id, o.name, o.address, o.website,
-       b.id, b.lot, b.production_date, b.expiry_date, b.facility
+       o.id, o.name, o.address, o.website, o.gln,
+       b.id, b.lot, b.production_date, b.expiry_date, b.facility, b.facility_gln
   FROM products p
   JOIN organizations o ON o.id = p.org_id
   LEFT JOIN batches b ON b.id = :batch_id AND b.product_id = p.id
@@ -123,9 +123,9 @@ def described(row: Any) -> dict[str, Any]:
     size = len(_PRODUCT_KEYS)
     product = dict(zip(_PRODUCT_KEYS, row[:size], strict=True))
     product["withdrawn"] = bool(product["withdrawn"])
-    maker = row[size : size + 4]
-    manufacturer = dict(zip(("id", "name", "address", "website"), maker, strict=True))
-    first_batch = size + 4
+    maker = row[size : size + len(_MAKER_KEYS)]
+    manufacturer = dict(zip(_MAKER_KEYS, maker, strict=True))
+    first_batch = size + len(_MAKER_KEYS)
     batch = (
         dict(zip(_BATCH_KEYS, row[first_batch:], strict=True))
         if row[first_batch] is not None
@@ -153,7 +153,10 @@ _PRODUCT_KEYS = (
     # An image uploaded through the portal, served from /media/ (preferred over image_url).
     "image_file",
 )
-_BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility")
+# The location codes (GLN) too: the product card shows them (Circular 02/2024's item (e)), and
+# the genuine page's journey names them without a query of its own (trace/journey_page.py).
+_MAKER_KEYS = ("id", "name", "address", "website", "gln")
+_BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility", "facility_gln")
 
 
 def blocked_outcome(state: StampState) -> str:

@@ -20,8 +20,10 @@ cover, never by walking stamps.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
@@ -144,7 +146,8 @@ def lot_journey(session: Session, product_id: int, batch_id: int | None) -> Jour
 
 
 def stamp_journey_for_page(sessions: sessionmaker[Session], code: str) -> Journey | None:
-    """The genuine page's journey (web.py hands it to scans as `app.state.journey_of_stamp`).
+    """The genuine page's journey read for one stamp: what journey_page.py falls back to for
+    an issuer with too many steps to hold in memory (and the reference its tests compare with).
 
     Called in the thread pool after the scan was counted, with read sessions. A database
     failure here costs the page its timeline, never the verdict the shopper already got.
@@ -281,22 +284,48 @@ def _moment(stage: Stage) -> datetime:
 
 
 def _custody_of_stamp(session: Session, issuer_org_id: int, sequence: int) -> list[Stage]:
-    """Each shipping (by whom, to whom, from where) and receiving (by whom, where)."""
-    rows = session.execute(
-        _CUSTODY,
-        {"issuer": issuer_org_id, "sequence": sequence},
-    )
+    rows = session.execute(_CUSTODY, {"issuer": issuer_org_id, "sequence": sequence})
     return [
-        Stage(
-            SHIPPED if row.action == _SHIPPING else RECEIVED,
-            row.at,
-            who=row.name,
-            to=row.receiver if row.action == _SHIPPING else None,
-            where=row.address,
-            gln=row.gln,
-        )
+        custody_stage(row.action == _SHIPPING, row.at, row.name, row.address, row.gln, row.receiver)
         for row in rows
     ]
+
+
+def custody_stage(
+    shipping: bool, at: datetime, who: str, address: str | None, gln: str | None, receiver: str
+) -> Stage:
+    """Shipped (by whom, to whom, from where) or received (by whom, where); shared with the
+    genuine page's in-memory steps (journey_page.py), which must tell the same story."""
+    return Stage(
+        SHIPPED if shipping else RECEIVED,
+        at,
+        who=who,
+        to=receiver if shipping else None,
+        where=address,
+        gln=gln,
+    )
+
+
+def made_as_described(
+    product: Mapping[str, Any], batch: Mapping[str, Any] | None, maker: Mapping[str, Any]
+) -> Stage:
+    """The made stage from the scan's own description of the stamp's goods (scans'
+    `ScanStore.describe`: product, batch and manufacturer as plain dicts, dates as ISO text),
+    the same stage `stamp_journey` reads from the database."""
+    batch = batch or {}
+    made_on = batch.get("production_date")
+    origin = _Origin(
+        maker["id"],
+        product.get("gtin"),
+        maker["name"],
+        maker.get("address"),
+        maker.get("gln"),
+        batch.get("lot"),
+        batch.get("facility"),
+        batch.get("facility_gln"),
+        date.fromisoformat(made_on) if made_on else None,
+    )
+    return _made(origin)
 
 
 def _lot_ranges(

@@ -50,8 +50,10 @@ class Chain:
     gtin: str
 
 
-def make_chain(settings, engine, sessions, *, production_date: date | None = MADE_ON) -> Chain:
-    """A maker with a GLN, a product and lot made at a facility, an activated run of 4."""
+def make_chain(
+    settings, engine, sessions, *, production_date: date | None = MADE_ON, quantity: int = 4
+) -> Chain:
+    """A maker with a GLN, a product and lot made at a facility, an activated run (of 4)."""
     n = next(_counter)
     with session_scope(sessions) as session:
         maker = create_organization(
@@ -69,7 +71,7 @@ def make_chain(settings, engine, sessions, *, production_date: date | None = MAD
             facility_gln=gln(2),
             production_date=production_date,
         )
-        run = create_run(session, actor, quantity=4)
+        run = create_run(session, actor, quantity=quantity)
         ids = (maker.id, product.id, batch.id, product.gtin or "")
     fill_run(engine, run, settings.keyring)
     with session_scope(sessions) as session:
