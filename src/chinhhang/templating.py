@@ -22,6 +22,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -166,6 +167,13 @@ class Pages:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         lang = language_of(request)
+        context = dict(context or {})
+        if "other_lang_url" not in context:
+            # The same page in the other language: keep the rest of the query (a link type, a
+            # filter), or the switch would land on another page than the one being read.
+            other = "en" if lang == "vi" else "vi"
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+            context["other_lang_url"] = "?" + urlencode([*kept, ("lang", other)])
         return self._response(self.html(lang, name, context), lang, status_code, headers)
 
     def skeleton(

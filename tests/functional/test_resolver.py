@@ -330,3 +330,11 @@ def test_a_date_attribute_must_be_a_date(client, made, value: str) -> None:
 def test_a_date_attribute_may_leave_the_day_out(client, made, value: str) -> None:
     # YYMM00: the day unspecified (GS1 "yymmd0", every one of AIs 11-17); 2028 is a leap year.
     assert "17=" + value in location(client, f"/01/{made.gtin}?17={value}")
+
+
+def test_the_language_switch_of_a_refusal_stays_on_the_same_question(client, made) -> None:
+    # The 404 page's "English" link was `?lang=en`: it dropped the link type and opened the
+    # product page instead of the same answer in English.
+    page = client.get(f"/01/{made.gtin}?linkType=gs1:promotion", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert 'href="?linkType=gs1%3Apromotion&amp;lang=en"' in page.text

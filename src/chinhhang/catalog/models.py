@@ -71,6 +71,9 @@ class ProductLink(Base):
             sqlite_where=text("is_default"),
             postgresql_where=text("is_default"),
         ),
+        # Links are deleted: without AUTOINCREMENT SQLite would give a new link the id of the
+        # last one deleted, and the audit log's "link 3" would name two links.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

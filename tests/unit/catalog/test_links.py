@@ -221,3 +221,14 @@ def test_viewers_and_other_kinds_may_read_but_not_change(sessions) -> None:
             list_links(session, distributor, product)
         regulator, _ = _maker(session, "regulator")
         assert len(list_links(session, regulator, product)) == 1
+
+
+def test_a_deleted_links_id_is_never_given_again(sessions) -> None:
+    # SQLite reused the id of the last row deleted, so the audit log's "link N" named two links.
+    with session_scope(sessions) as session:
+        actor, product = _maker(session)
+        gone = add_link(session, actor, product, **PAGE)
+        gone_id = gone.id
+        delete_link(session, actor, product, gone_id)
+        session.flush()
+        assert add_link(session, actor, product, **PAGE).id > gone_id

@@ -88,6 +88,7 @@ def upgrade() -> None:
             ["product_id"], ["products.id"], name=op.f("fk_product_links_product_id_products")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_links")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("product_links", schema=None) as batch_op:
         batch_op.create_index("ix_product_links_product_lot", ["product_id", "lot"], unique=False)
