@@ -207,23 +207,6 @@ def looks_only(method: str, user_agent: str | None, wants_json: bool) -> bool:
     return not wants_json and is_preview_agent(user_agent)
 
 
-def record_static_scan(
-    store: ScanStore,
-    *,
-    product_id: int,
-    batch_id: int | None,
-    org_id: int,
-    user_agent: str | None,
-    client_address: str | None,
-) -> bool:
-    """Count a static-code scan for statistics; previews are not counted. Returns if counted."""
-    if is_preview_agent(user_agent):
-        return False
-    context = ScanContext(truncate_address(client_address), clip_user_agent(user_agent))
-    store.record_static(product_id, batch_id, org_id, utcnow(), context)
-    return True
-
-
 def count_static_scan(
     store: ScanStore, page: ProductPage, *, user_agent: str | None, client_address: str | None
 ) -> bool:
@@ -234,14 +217,12 @@ def count_static_scan(
     this function bound to the store, as `app.state.count_static_scan`); the page the
     resolver redirects to (`/product/{id}`) counts nothing (docs/scanning.md).
     """
-    return record_static_scan(
-        store,
-        product_id=page.product.id,
-        batch_id=page.batch.id if page.batch else None,
-        org_id=page.product.org_id,
-        user_agent=user_agent,
-        client_address=client_address,
-    )
+    if is_preview_agent(user_agent):
+        return False
+    context = ScanContext(truncate_address(client_address), clip_user_agent(user_agent))
+    batch_id = page.batch.id if page.batch else None
+    store.record_static(page.product.id, batch_id, page.product.org_id, utcnow(), context)
+    return True
 
 
 def static_scan(

@@ -7,13 +7,8 @@ from chinhhang.catalog.services import get_or_create_batch
 from chinhhang.db import session_scope
 from chinhhang.stamps.models import StampRun
 from chinhhang.stamps.services import Selection, activate
-from chinhhang.stamps.services.events import WIDEST_EVENT, activated_counts
-from chinhhang.stamps.services.runs import MAX_RUN
+from chinhhang.stamps.services.events import activated_counts
 from tests.factories import make_run
-
-
-def test_no_run_is_wider_than_the_widest_event_the_range_reads_look_back_over() -> None:
-    assert MAX_RUN <= WIDEST_EVENT
 
 
 def test_activated_stamps_are_counted_per_lot_from_the_activation_steps(

@@ -1,6 +1,6 @@
 """Stamp rules: runs, selections, custody. Imported from here by the rest of the code."""
 
-from chinhhang.stamps.services.events import events_of_stamp, record_event
+from chinhhang.stamps.services.events import record_event
 from chinhhang.stamps.services.listing import StampRow, list_stamps, parse_cursor, stamp_counts
 from chinhhang.stamps.services.runs import (
     MAX_RUN,
@@ -45,7 +45,6 @@ __all__ = [
     "compress",
     "count_by_status",
     "create_run",
-    "events_of_stamp",
     "fill_run",
     "get_run",
     "get_shipment",

@@ -10,13 +10,8 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.models import Organization
 from chinhhang.stamps.models import Stamp, StampEvent
-from chinhhang.stamps.services.selection import MAX_RANGE
 
 ACTIONS = ("commissioning", "activating", "shipping", "receiving", "voiding")
-# No event covers more serials than a selected range may hold (a run is no larger: a test keeps
-# runs.MAX_RUN within it). Each organization's own widest step (organizations.widest_step) is
-# usually far narrower, and is what range reads use.
-WIDEST_EVENT = MAX_RANGE
 
 
 def record_event(
@@ -68,19 +63,6 @@ def changed_ranges(session: Session, conditions: Sequence[Any]) -> list[tuple[in
         .order_by(func.min(numbered.c.sequence))
     )
     return [(int(first), int(last)) for first, last in rows]
-
-
-def events_of_stamp(session: Session, issuer_org_id: int, sequence: int) -> Sequence[StampEvent]:
-    """Every step that covered one stamp, oldest first (the shopper's journey)."""
-    return session.scalars(
-        select(StampEvent)
-        .where(
-            StampEvent.issuer_org_id == issuer_org_id,
-            StampEvent.first_sequence <= sequence,
-            StampEvent.last_sequence >= sequence,
-        )
-        .order_by(StampEvent.id)
-    ).all()
 
 
 def widest_step_of(issuer_org_id: Any) -> Any:
