@@ -338,3 +338,8 @@ def test_the_language_switch_of_a_refusal_stays_on_the_same_question(client, mad
     page = client.get(f"/01/{made.gtin}?linkType=gs1:promotion", headers={"Accept": "text/html"})
     assert page.status_code == 404
     assert 'href="?linkType=gs1%3Apromotion&amp;lang=en"' in page.text
+
+
+def test_the_lot_pages_language_switch_keeps_the_lot(client, made) -> None:
+    page = client.get(f"/product/{made.product_id}?lot=LOT-7")
+    assert 'href="?lot=LOT-7&amp;lang=en"' in page.text

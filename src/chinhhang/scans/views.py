@@ -5,8 +5,6 @@ The dynamic `/v/{code}` endpoint itself lives in scans/dynamic.py (the hot path)
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -66,9 +64,6 @@ def _product_page(
     )
     if printed and page.redirect_to:
         return RedirectResponse(page.redirect_to, status_code=307)
-    # The language link keeps the lot (a bare `?lang=` would drop it).
-    other = "en" if language_of(request) == "vi" else "vi"
-    switch = "?" + urlencode({**({"lot": lot} if lot else {}), "lang": other})
     # The lot's journey comes from trace, which scans may not import: web.py hands it over.
     journey_of_lot = getattr(request.app.state, "journey_of_lot", None)
     journey = (
@@ -79,7 +74,8 @@ def _product_page(
     return pages.render(
         request,
         "catalog/product.html",
-        {"page": page, "other_lang_url": switch, "journey": journey},
+        # The language link keeps the lot: Pages.render keeps the query but for `lang`.
+        {"page": page, "journey": journey},
     )
 
 
