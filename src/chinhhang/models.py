@@ -9,15 +9,30 @@ from chinhhang.accounts.models import (
     Organization,
     User,
 )
-from chinhhang.catalog.models import Batch, Product, ProductLink
+from chinhhang.alerts.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertOutbox,
+    DeliveryAttempt,
+    ReportNote,
+    ShopperReport,
+)
+from chinhhang.catalog.models import Batch, Product, ProductLink, Promotion, PromotionProduct
+from chinhhang.consumer.models import WarrantyRegistration
 from chinhhang.scans.models import ScanEvent
 from chinhhang.stamps.models import Shipment, ShipmentRange, Stamp, StampEvent, StampRun
 from chinhhang.trace.models import EpcisCapture, EpcisEvent, EpcisEventEpc
 
 __all__ = [
+    "Alert",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertOutbox",
     "ApiToken",
     "AuditEntry",
     "Batch",
+    "DeliveryAttempt",
     "EpcisCapture",
     "EpcisEvent",
     "EpcisEventEpc",
@@ -27,11 +42,16 @@ __all__ = [
     "Organization",
     "Product",
     "ProductLink",
+    "Promotion",
+    "PromotionProduct",
+    "ReportNote",
     "ScanEvent",
     "Shipment",
     "ShipmentRange",
+    "ShopperReport",
     "Stamp",
     "StampEvent",
     "StampRun",
     "User",
+    "WarrantyRegistration",
 ]

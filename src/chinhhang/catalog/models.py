@@ -90,3 +90,27 @@ class ProductLink(Base):
     media_type: Mapped[str | None] = mapped_column(String(100))
     is_default: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Promotion(Base):
+    """An owner's promotion, shown on its products' pages from `starts_on` to `ends_on`
+    (both included, Vietnam's calendar day)."""
+
+    __tablename__ = "promotions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    image_file: Mapped[str | None] = mapped_column(String(100))
+    link: Mapped[str | None] = mapped_column(String(500))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PromotionProduct(Base):
+    __tablename__ = "promotion_products"
+
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True, index=True)

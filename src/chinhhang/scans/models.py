@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime
@@ -44,3 +44,8 @@ class ScanEvent(Base):
     scanned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     client_net: Mapped[str | None] = mapped_column(String(50))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Only with the shopper's consent (SPEC section 9): the phone's position rounded to about
+    # 1 km (0.01 degree), or the province picked in a report (vietnam_provinces' code).
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    province_code: Mapped[int | None] = mapped_column(Integer)

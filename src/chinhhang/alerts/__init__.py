@@ -1,0 +1,1 @@
+"""Alerts on suspicious scans, their delivery, and shoppers' reports."""

@@ -1,0 +1,1 @@
+"""The shopper's side beyond the verdict: warranty registrations."""

@@ -1,0 +1,1 @@
+"""The market-control agency's view across every organization."""
