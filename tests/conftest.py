@@ -100,6 +100,8 @@ def make_settings(data_dir: Path, database_url: str | None = None, **extra: obje
         "database_url": database_url,
         "secret_key": TEST_SECRET,
         "base_url": "http://testserver",
+        # The alert worker's thread only where a test starts it (tests/functional/test_alert_*).
+        "alert_worker": False,
         **extra,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]

@@ -6,6 +6,7 @@ import typer
 import uvicorn
 
 from chinhhang.accounts.cli import org_app, token_app, user_app
+from chinhhang.alerts.cli import alerts_app
 from chinhhang.catalog.cli import product_app
 from chinhhang.cli_support import clear_errors, engine, settings
 from chinhhang.db import make_sessionmaker, upgrade_database
@@ -33,6 +34,7 @@ app.add_typer(product_app, name="product")
 app.add_typer(stamps_app, name="stamps")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(alerts_app, name="alerts")
 # Exports belong to printing, which sits above stamps; the command still reads `stamps export`.
 stamps_app.command("export")(export)
 

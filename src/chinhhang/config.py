@@ -30,6 +30,20 @@ class Settings(BaseSettings):
     default_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
     # Per client address, on the scan endpoints; "0" turns it off. `limits` notation.
     scan_rate_limit: str = "120/minute"
+    # Code guessing: more unknown codes than this from one client (same notation) raises one
+    # alert and the client is answered 429 until the window ends. "0" turns it off.
+    guess_limit: str = "20/10minutes"
+    # Alert e-mail: smtp://[user:password@]host[:port][?from=addr] (smtps:// for TLS, and
+    # ?starttls=1 to upgrade); unset, e-mail channels are kept but nothing is sent.
+    smtp_url: str | None = None
+    # The alert worker runs inside `serve` unless this is off (then run `chinhhang alerts
+    # worker` beside it). Its lease on a delivery, after which another worker may retry it.
+    alert_worker: bool = True
+    alert_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    alert_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    alert_max_attempts: int = Field(default=8, ge=1, le=30)
+    # Development and tests only: webhooks to loopback and private addresses.
+    allow_private_webhooks: bool = False
 
     @field_validator("base_url")
     @classmethod

@@ -21,10 +21,19 @@ from chinhhang import api_docs
 from chinhhang.accounts import admin_views as account_admin_views
 from chinhhang.accounts import api as account_api
 from chinhhang.accounts import views as account_views
+from chinhhang.alerts import api as alert_api
+from chinhhang.alerts import channel_views as alert_channel_views
+from chinhhang.alerts import report_api as alert_report_api
+from chinhhang.alerts import report_views as alert_report_views
+from chinhhang.alerts import views as alert_views
+from chinhhang.alerts.worker import AlertWorker
 from chinhhang.catalog import api as catalog_api
+from chinhhang.catalog import promotion_views as catalog_promotion_views
 from chinhhang.catalog import views as catalog_views
 from chinhhang.catalog.images import MEDIA_FOLDER
 from chinhhang.config import Settings, derive_key
+from chinhhang.consumer import api as consumer_api
+from chinhhang.consumer import views as consumer_views
 from chinhhang.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
 from chinhhang.deps import LoginRequired
 from chinhhang.errors import DomainError
@@ -32,9 +41,12 @@ from chinhhang.i18n import N_, translator
 from chinhhang.portal import login_redirect
 from chinhhang.printing import api as printing_api
 from chinhhang.printing import views as printing_views
+from chinhhang.regulator import views as regulator_views
 from chinhhang.scans import api as scan_api
+from chinhhang.scans import place_views as scan_place_views
 from chinhhang.scans import portal_views as scan_portal_views
 from chinhhang.scans import views as scan_views
+from chinhhang.scans.guessing import GuessWatch
 from chinhhang.scans.services import Scanner, count_static_scan
 from chinhhang.scans.store import ScanStore
 from chinhhang.scans.throttle import Throttle
@@ -74,10 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = ScanStore(scan_engine)
     sessions = make_sessionmaker(engine)
     filler = RunFiller(engine, settings.keyring, sessions)
+    alert_worker = AlertWorker(sessions, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _resume_unfinished_runs(sessions, filler)
+        if settings.alert_worker:
+            alert_worker.start()
         # Everything built at start-up lives as long as the process. Freezing it keeps the
         # cyclic collector from walking those objects again and again: its full collections
         # were the scan path's worst latency (p99 ~100 ms, docs/benchmarks.md).
@@ -85,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 20, 50)
         yield
+        alert_worker.close()
         filler.close()
         store.close()
         scan_engine.dispose()
@@ -106,29 +122,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_sessions = make_read_sessionmaker(engine)
     app.state.pages = Pages()
     app.state.throttle = Throttle(settings.scan_rate_limit, settings.redis_url)
+    app.state.guessing = GuessWatch(settings.guess_limit, settings.redis_url)
+    app.state.scan_token_key = derive_key(settings.secret, "scan-token")
     app.state.scanner = Scanner(
-        store, settings.keyring, derive_key(settings.secret, "grace-cookie")
+        store,
+        settings.keyring,
+        derive_key(settings.secret, "grace-cookie"),
+        token_key=app.state.scan_token_key,
     )
 
-    # The scan routes first: the router tries routes in order and these are the hot path.
-    app.router.routes[0:0] = scan_views.routes
-    app.include_router(scan_views.router)
-    # The GS1 resolver (`/01/…`) and the EPCIS interface keep the standards' own paths.
-    app.include_router(trace_views.router)
-    app.include_router(epcis_api.router)
-    app.include_router(trace_record_views.router)
-    for api in (account_api, catalog_api, stamp_api, scan_api, printing_api):
-        app.include_router(api.router, prefix=API_PREFIX)
-    api_docs.install(app)
-    for views in (
-        scan_portal_views,
-        account_views,
-        account_admin_views,
-        catalog_views,
-        stamp_views,
-        printing_views,
-    ):
-        app.include_router(views.router)
+    _include_routers(app)
     # The run's page (stamps) shows the export form of printing, which stamps cannot import.
     app.state.run_page_parts = (printing_views.run_export_part,)
     # The genuine and product pages (scans) show the journey, which is trace's.
@@ -146,6 +149,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(trace_views.late_routes)
     _install_error_pages(app)
     return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    # The scan routes first: the router tries routes in order and these are the hot path.
+    app.router.routes[0:0] = scan_views.routes
+    app.include_router(scan_views.router)
+    # The GS1 resolver (`/01/…`) and the EPCIS interface keep the standards' own paths.
+    app.include_router(trace_views.router)
+    app.include_router(epcis_api.router)
+    app.include_router(trace_record_views.router)
+    for api in (
+        account_api,
+        catalog_api,
+        stamp_api,
+        scan_api,
+        printing_api,
+        alert_api,
+        alert_report_api,
+        consumer_api,
+    ):
+        app.include_router(api.router, prefix=API_PREFIX)
+    api_docs.install(app)
+    for views in (
+        scan_portal_views,
+        account_views,
+        account_admin_views,
+        catalog_views,
+        stamp_views,
+        printing_views,
+        alert_views,
+        alert_channel_views,
+        alert_report_views,
+        scan_place_views,
+        consumer_views,
+        catalog_promotion_views,
+        regulator_views,
+    ):
+        app.include_router(views.router)
 
 
 def _resume_unfinished_runs(sessions: sessionmaker[Session], filler: RunFiller) -> None:

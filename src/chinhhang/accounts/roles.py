@@ -54,6 +54,27 @@ PERMISSIONS: dict[str, Permission] = {
     "export_codes": Permission(
         MANAGERS, frozenset({"manufacturer"}), True, "export the codes of dynamic stamps"
     ),
+    "triage_alerts": Permission(
+        STAFF, frozenset({"manufacturer"}), description="triage alerts, acknowledge and close them"
+    ),
+    "manage_alert_channels": Permission(
+        MANAGERS,
+        frozenset({"manufacturer", "regulator"}),
+        description="set up alert webhooks and e-mail, see their delivery log",
+    ),
+    "work_reports": Permission(
+        STAFF,
+        frozenset({"manufacturer", "regulator"}),
+        description="work shoppers' reports (investigate, confirm, dismiss)",
+    ),
+    "manage_promotions": Permission(
+        STAFF, frozenset({"manufacturer"}), description="publish promotions on product pages"
+    ),
+    "export_warranty": Permission(
+        MANAGERS,
+        frozenset({"manufacturer"}),
+        description="export warranty registrations (shoppers' names and phones)",
+    ),
     "manage_members": Permission(MANAGERS, ALL_KINDS, description="invite and remove members"),
     "manage_tokens": Permission(MANAGERS, ALL_KINDS, description="create and revoke API tokens"),
     "edit_organization": Permission(MANAGERS, ALL_KINDS, description="edit the profile"),

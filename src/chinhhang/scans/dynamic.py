@@ -27,9 +27,12 @@ from urllib.parse import parse_qsl
 
 from markupsafe import Markup
 
+from chinhhang.db import utcnow
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import negotiate
 from chinhhang.scans import grace
+from chinhhang.scans.guessing import GuessWatch
+from chinhhang.scans.privacy import truncate_address
 from chinhhang.scans.services import PREVIEW, Scanner, ScanRequest, Verdict
 from chinhhang.scans.sql import GENUINE, UNKNOWN
 from chinhhang.stamps.serials import grouped
@@ -65,6 +68,15 @@ class JourneyOfStamp(Protocol):
         ...
 
 
+class VerdictExtras(Protocol):
+    """web.py's `app.state.verdict_extras`: what a genuine page offers beyond the verdict
+    (the warranty, current promotions), from domains above scans."""
+
+    async def html(self, lang: str, verdict: Verdict) -> str | None:
+        """Escaped HTML, or None; never raises for a database failure."""
+        ...
+
+
 class DynamicScan:
     """The ASGI app behind `/v/{code}` and `/V/{code}` (GET, HEAD, POST)."""
 
@@ -75,7 +87,8 @@ class DynamicScan:
         json_wanted = "application/json" in accept and "text/html" not in accept
         client = scope["client"][0] if scope.get("client") else None
         lang = negotiate(_query(scope, "lang"), headers.get("accept-language"))
-        if not state.throttle.allow(client):
+        guesses: GuessWatch = state.guessing
+        if not state.throttle.allow(client) or guesses.blocked(client):
             await _throttled(send, state.pages, lang, json_wanted)
             return
         scan = ScanRequest(
@@ -92,6 +105,8 @@ class DynamicScan:
         scanner: Scanner = state.scanner
         try:
             verdict = await scanner.scan_soon(scan)
+            if verdict.outcome == UNKNOWN and guesses.unknown(client):
+                await scanner.store.record_guessing_soon(truncate_address(client), utcnow())
         except Unavailable:
             await _busy(send, state.pages, lang, json_wanted)
             return
@@ -111,7 +126,8 @@ class DynamicScan:
             await _send(send, status, body, [_JSON, *_PRIVATE, *extra])
             return
         journey = await _journey(state, lang, verdict)
-        page = _page(state.pages, lang, verdict, journey)
+        extras = await _extras(state, lang, verdict)
+        page = _page(state.pages, lang, verdict, journey, extras)
         await _send(send, status, page.encode(), [_HTML, *_PRIVATE, *extra])
 
 
@@ -123,15 +139,31 @@ async def _journey(state: Any, lang: str, verdict: Verdict) -> str | None:
     return await journey.html(lang, verdict)
 
 
-def _page(pages: Pages, lang: str, verdict: Verdict, journey: str | None = None) -> str:
+async def _extras(state: Any, lang: str, verdict: Verdict) -> str | None:
+    """Warranty and promotions for a genuine page (None for every other outcome)."""
+    extras: VerdictExtras | None = getattr(state, "verdict_extras", None)
+    if extras is None or verdict.outcome != GENUINE or verdict.code is None:
+        return None
+    return await extras.html(lang, verdict)
+
+
+def _page(
+    pages: Pages,
+    lang: str,
+    verdict: Verdict,
+    journey: str | None = None,
+    extras: str | None = None,
+) -> str:
     if verdict.outcome == UNKNOWN:
         return pages.fixed(lang, "scans/unknown.html")
     if verdict.outcome == PREVIEW:
         return pages.html(lang, "scans/preview.html", {"verdict": verdict})
-    return _verdict_page(pages, lang, verdict, journey)
+    return _verdict_page(pages, lang, verdict, journey, extras)
 
 
-def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: str | None) -> str:
+def _verdict_page(
+    pages: Pages, lang: str, verdict: Verdict, journey: str | None, extras: str | None
+) -> str:
     """The verdict page from a per-product skeleton: only the stamp's own values vary."""
     template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
     other = "en" if lang == "vi" else "vi"
@@ -140,6 +172,7 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: str | None
         return {
             "other_lang_url": hole("langlink"),
             "journey": hole("journey"),
+            "extras": hole("extras"),
             "verdict": replace(
                 verdict,
                 serial=hole("serial") if verdict.serial else None,
@@ -147,6 +180,7 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: str | None
                 scan_limit=hole("limit"),  # type: ignore[arg-type]
                 first_scanned_at=hole("first") if verdict.first_scanned_at else None,  # type: ignore[arg-type]
                 seen_at=hole("seen") if verdict.seen_at else None,  # type: ignore[arg-type]
+                scan_token=hole("token") if verdict.scan_token else None,
             ),
         }
 
@@ -157,6 +191,7 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: str | None
         verdict.serial is not None,
         verdict.first_scanned_at is not None,
         verdict.seen_at is not None,
+        verdict.scan_token is not None,
     )
     fills = {
         "serial": grouped(verdict.serial) if verdict.serial else "",
@@ -170,6 +205,8 @@ def _verdict_page(pages: Pages, lang: str, verdict: Verdict, journey: str | None
         # Each stamp has its own journey, put in the hole as markup (Markup passes the
         # skeleton's escaping unchanged; the journey's template escaped its values).
         "journey": Markup(journey) if journey is not None else "",  # noqa: S704
+        "extras": Markup(extras) if extras is not None else "",  # noqa: S704
+        "token": verdict.scan_token or "",
     }
     return pages.skeleton(lang, template, key, skeleton, fills)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 # ProductPage is re-exported: the product pages' code and tests know it from here.
 from chinhhang.catalog.services import ProductPage, static_product
 from chinhhang.db import utcnow
-from chinhhang.scans import grace
+from chinhhang.scans import grace, tokens
 from chinhhang.scans.previews import is_preview_agent
 from chinhhang.scans.privacy import clip_user_agent, truncate_address
 from chinhhang.scans.sql import GENUINE, UNKNOWN, ScanContext, StampState
@@ -59,6 +59,8 @@ class Verdict:
     set_cookie: str | None = field(default=None, repr=False)
     # For the page's language link: re-showing this verdict in the other language is not a scan.
     view_token: str | None = field(default=None, repr=False)
+    # For what the shopper does next (place, report, warranty): scans/tokens.py.
+    scan_token: str | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,11 +93,13 @@ class Scanner:
         keyring: Keyring,
         cookie_key: bytes,
         clock: Callable[[], datetime] = utcnow,
+        token_key: bytes | None = None,
     ) -> None:
         self.store = store
         self.keyring = keyring
         self.cookie_key = cookie_key
         self.clock = clock
+        self.token_key = token_key or cookie_key + b"/scan-token"
 
     def scan(self, request: ScanRequest) -> Verdict:
         """Never raises for bad input: a malformed or forged code is simply `unknown`."""
@@ -151,6 +155,7 @@ class Scanner:
             return Verdict(UNKNOWN)
         outcome, state = counted
         verdict = self._verdict(outcome, step.code, state)
+        verdict.scan_token = tokens.make(self.token_key, step.code, outcome, step.now)
         if outcome == GENUINE:
             seen = grace.read(self.cookie_key, step.seen_cookie)
             verdict.set_cookie = grace.write(self.cookie_key, seen, step.code, step.now)
@@ -181,6 +186,7 @@ class Scanner:
         verdict = self._verdict(GENUINE, code, state)
         verdict.seen_at = seen_at
         verdict.view_token = grace.view_token(self.cookie_key, code, seen_at)
+        verdict.scan_token = tokens.make(self.token_key, code, GENUINE, seen_at)
         return verdict
 
     def _verdict(self, outcome: str, code: str, state: StampState) -> Verdict:

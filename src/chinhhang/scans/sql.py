@@ -57,6 +57,18 @@ INSERT INTO scan_events
 VALUES ('static', 'product', NULL, :product_id, :batch_id, :org_id, NULL, :now,
         :client_net, :user_agent)
 """
+# A suspicious scan's alert, written in the scan's own transaction (DESIGN: events flow up
+# through tables; the alert worker reads and deletes these rows, scans never call alerts).
+_OUTBOX = """
+INSERT INTO alert_outbox
+    (reason, stamp_code, org_id, product_id, batch_id, client_net, occurred_at)
+VALUES (:outcome, :code, :org_id, :product_id, :batch_id, :client_net, :now)
+"""
+_GUESSING = """
+INSERT INTO alert_outbox
+    (reason, stamp_code, org_id, product_id, batch_id, client_net, occurred_at)
+VALUES ('guessing', NULL, NULL, NULL, NULL, :client_net, :now)
+"""
 # The outcomes of the JSON contract (SPEC section 5); the first four are written as scan events.
 GENUINE, OVER_LIMIT, NOT_ACTIVATED, VOID, UNKNOWN = (
     "genuine",
@@ -72,6 +84,8 @@ STATEMENTS = {
     "grace": _GRACE,
     "event": _EVENT,
     "static_event": _STATIC_EVENT,
+    "outbox": _OUTBOX,
+    "guessing": _GUESSING,
     "describe": _DESCRIBE,
 }
 

@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar, cast
 
+from anyio.to_thread import run_sync
 from sqlalchemy import Engine
 
 from chinhhang.db import sqlite_timestamp
@@ -102,6 +104,19 @@ class ScanStore:
         else:
             self._postgres(job, writes=True)
 
+    async def record_guessing_soon(self, client_net: str | None, now: datetime) -> None:
+        """One guessing alert's outbox row (scans/guessing.py decides when); committed before
+        this returns. Raises Unavailable when the database cannot take it."""
+        params = {"client_net": client_net, "now": self._now(now)}
+
+        def job(cursor: Any) -> None:
+            cursor.execute(self._sql["guessing"], params)
+
+        if self.is_sqlite:
+            await self._sqlite_writer().submit(job)
+        else:
+            await run_sync(partial(self._postgres, job, writes=True))
+
     def _count_job(
         self, code: str, now: datetime, context: ScanContext
     ) -> Callable[[Any], Counted]:
@@ -111,20 +126,20 @@ class ScanStore:
             counted = self._count(cursor, params)
             if counted is not None:
                 outcome, state = counted
-                cursor.execute(
-                    self._sql["event"],
-                    {
-                        **params,
-                        "kind": "dynamic",
-                        "outcome": outcome,
-                        "product_id": state.product_id,
-                        "batch_id": state.batch_id,
-                        "org_id": state.org_id,
-                        "scan_number": state.scan_count if outcome == GENUINE else None,
-                        "client_net": context.client_net,
-                        "user_agent": context.user_agent,
-                    },
-                )
+                row = {
+                    **params,
+                    "kind": "dynamic",
+                    "outcome": outcome,
+                    "product_id": state.product_id,
+                    "batch_id": state.batch_id,
+                    "org_id": state.org_id,
+                    "scan_number": state.scan_count if outcome == GENUINE else None,
+                    "client_net": context.client_net,
+                    "user_agent": context.user_agent,
+                }
+                cursor.execute(self._sql["event"], row)
+                if outcome != GENUINE:  # over limit, not activated, void: the owner is told
+                    cursor.execute(self._sql["outbox"], row)
             return counted
 
         return job

@@ -51,20 +51,43 @@ class Throttle:
             log.warning("scan throttle: Redis unreachable, letting scans through", exc_info=True)
 
     def allow(self, client: str | None) -> bool:
+        """Count one hit for `client`; False once it has spent its budget for the window."""
         if self.item is None:
             return True
-        if client and ":" in client:  # IPv6: one subscriber gets a whole /64
-            client = _ipv6_prefix(client)
+        key = _key(client)
         if self.shared is not None:
             try:
-                return self.shared.hit(self.item, self.name, client or "-")
+                return self.shared.hit(self.item, self.name, key)
             except Exception:  # Redis down: throttling is a guard, scans must go on
                 self._warn_shared_down()
                 return True
-        window = int(time.monotonic() // self.item.get_expiry())
+        counts = self._current()
+        count = counts.get(key, 0) + 1
+        counts[key] = count
+        return count <= self.item.amount
+
+    def spent(self, client: str | None) -> bool:
+        """Whether `client` has no budget left in this window (counts nothing)."""
+        if self.item is None:
+            return False
+        key = _key(client)
+        if self.shared is not None:
+            try:
+                return not self.shared.test(self.item, self.name, key)
+            except Exception:  # as in allow: a guard, never a reason to refuse
+                self._warn_shared_down()
+                return False
+        return self._current().get(key, 0) >= self.item.amount
+
+    def _current(self) -> dict[str, int]:
+        expiry = self.item.get_expiry() if self.item is not None else 60
+        window = int(time.monotonic() // expiry)
         if window != self._window or len(self._counts) > _MAX_TRACKED_CLIENTS:
             self._window, self._counts = window, {}
-        key = client or "-"
-        count = self._counts.get(key, 0) + 1
-        self._counts[key] = count
-        return count <= self.item.amount
+        return self._counts
+
+
+def _key(client: str | None) -> str:
+    if client and ":" in client:  # IPv6: one subscriber gets a whole /64
+        return _ipv6_prefix(client)
+    return client or "-"
