@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from chinhhang.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translator
+from chinhhang.provinces import province_name
 
 # Shoppers are in Vietnam; times are shown on Vietnam's clock whatever the server's zone.
 DISPLAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -144,7 +145,13 @@ class Pages:
             auto_reload=False,
         )
         env.globals.update(
-            _=gettext, when=when, clock=clock, day=day, icon=icon, languages=LANGUAGES
+            _=gettext,
+            when=when,
+            clock=clock,
+            day=day,
+            icon=icon,
+            languages=LANGUAGES,
+            province_name=province_name,
         )
         return env
 

@@ -134,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _include_routers(app)
     # The run's page (stamps) shows the export form of printing, which stamps cannot import.
     app.state.run_page_parts = (printing_views.run_export_part,)
+    # The dashboard (scans) shows the live alert panel, which is alerts'.
+    app.state.dashboard_parts = (alert_views.dashboard_part,)
     # The genuine and product pages (scans) show the journey, which is trace's.
     # The genuine page's from memory (trace/journey_page.py), the product page's per request.
     app.state.journey_of_stamp = GenuineJourney(app.state.read_sessions)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime, utcnow
@@ -88,10 +88,8 @@ class Alert(Base):
     scan_count: Mapped[int] = mapped_column(default=1)
     first_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # The coarse place of the latest scan that shared one (rounded to ~1 km) or its province.
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
-    province_code: Mapped[int | None] = mapped_column(Integer)
+    # The place (when a shopper shared one) is read from the stamp's scan events when shown:
+    # shoppers share it after the verdict, often after the alert was made (alerts/services).
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

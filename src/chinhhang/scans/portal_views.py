@@ -27,11 +27,14 @@ def dashboard_page(
     actor: Annotated[Actor, Depends(Requires("view"))],
 ) -> Response:
     board = dashboard(session, actor)
-    context = {
+    context: dict[str, Any] = {
         "board": board,
         "registered": request.query_params.get("registered") == "1",
         "password_changed": request.query_params.get("password") == "1",
     }
+    # Parts from the domains above scans (alerts' live panel), handed over by web.py.
+    for part in getattr(request.app.state, "dashboard_parts", ()):
+        context |= part(session, actor)
     return portal_page(request, "portal/dashboard.html", context)
 
 
