@@ -25,10 +25,11 @@ from chinhhang.accounts.services import (
     issue_token,
     start_session,
 )
+from chinhhang.alerts.models import Alert
 from chinhhang.catalog.links import add_link
 from chinhhang.catalog.services import create_product, save_batch
 from chinhhang.config import Settings, derive_key
-from chinhhang.db import session_scope
+from chinhhang.db import session_scope, utcnow
 from chinhhang.stamps.services import Selection, activate, create_run, fill_run, ship
 from tests.factories import gtin
 
@@ -174,3 +175,23 @@ def _manufacturer_goods(
             reference=f"ship {mark}",
         )
         maker.own["shipments"] = shipment.id
+        maker.own["alerts"] = _alert(session, maker, product.id, mark)
+
+
+def _alert(session: Session, maker: OrgWorld, product_id: int, mark: str) -> int:
+    """An alert of the maker's, as the alert worker would have made it (its note is marked)."""
+    now = utcnow()
+    alert = Alert(
+        org_id=maker.id,
+        reason="over_limit",
+        category="likely_copy",
+        status="open",
+        product_id=product_id,
+        scan_count=1,
+        first_at=now,
+        last_at=now,
+        note=f"alert {mark}",
+    )
+    session.add(alert)
+    session.flush()
+    return alert.id

@@ -18,6 +18,7 @@ from chinhhang.scans.privacy import truncate_address
 from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import Selection, receive, ship
 from chinhhang.web import create_app
+from tests.api_helpers import build_world
 from tests.conftest import PHONE, make_settings
 from tests.factories import make_run
 from tests.portal_helpers import Browser, member, operator, portal_client
@@ -213,3 +214,30 @@ def test_the_owner_triages_and_it_is_audited(settings, engine, sessions) -> None
     with sessions() as session:
         actions = list(session.scalars(select(AuditEntry.action)))
     assert actions.count("alert.triage") == 1
+
+
+def test_alerts_through_the_api(client, settings, sessions) -> None:
+    world = build_world(sessions, settings.keyring)
+    scan(client, world.maker.codes[0])
+    scan(client, world.maker.codes[0])
+    work_outbox(sessions)
+    listed = client.get("/api/v1/alerts?status=open", headers=world.maker.auth("viewer"))
+    assert listed.status_code == 200
+    (item,) = listed.json()["items"]
+    assert item["serial"] == world.maker.serials[0]
+    assert "code" not in item
+    assert client.get("/api/v1/alerts", headers=world.other_maker.auth()).json()["items"] == []
+    everyone = client.get("/api/v1/alerts", headers=world.regulator.auth("viewer")).json()
+    assert [a["id"] for a in everyone["items"]] == [item["id"]]
+    url = f"/api/v1/alerts/{item['id']}/triage"
+    body = {"status": "acknowledged", "category": "process_error", "note": "Kho quét nhầm."}
+    assert client.post(url, json=body, headers=world.maker.auth("viewer")).status_code == 403
+    assert client.post(url, json=body, headers=world.other_maker.auth()).status_code == 404
+    bad = client.post(url, json={**body, "status": "gone"}, headers=world.maker.auth())
+    assert bad.status_code == 400
+    assert client.get(f"/api/v1/alerts/{item['id']}", headers=world.maker.auth()).json()[
+        "status"
+    ] == ("open")
+    done = client.post(url, json=body, headers=world.maker.auth("operator"))
+    assert done.status_code == 200
+    assert (done.json()["status"], done.json()["note"]) == ("acknowledged", "Kho quét nhầm.")

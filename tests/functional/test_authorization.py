@@ -59,6 +59,7 @@ OWNED = {
     "tokens": "tokens",
     "invitations": "invitations",
     "links": "links",
+    "alerts": "alerts",
 }
 # Destructive actions get an instance of their own per role (see tests/world.py `spare`).
 SPARE = {"members", "tokens", "invitations"}
@@ -122,6 +123,11 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/portal/shipments/new"): {"to_org_id": "{org:R}", "scope": "run", "run_id": "{runs}"},
     ("POST", "/portal/shipments/{shipment_id}/receive"): {},
     ("POST", "/portal/runs/{run_id}/export"): {"format": "csv"},
+    ("POST", "/api/v1/alerts/{alert_id}/triage"): {
+        "status": "acknowledged",
+        "category": "likely_copy",
+    },
+    ("POST", "/portal/alerts/{alert_id}"): {"status": "acknowledged", "category": "likely_copy"},
 }
 
 
