@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chinhhang.accounts.actor import Actor
@@ -30,6 +30,8 @@ from chinhhang.catalog.links import add_link
 from chinhhang.catalog.services import create_product, save_batch
 from chinhhang.config import Settings, derive_key
 from chinhhang.db import session_scope, utcnow
+from chinhhang.scans.models import ScanEvent
+from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.services import Selection, activate, create_run, fill_run, ship
 from tests.factories import gtin
 
@@ -176,6 +178,7 @@ def _manufacturer_goods(
         )
         maker.own["shipments"] = shipment.id
         maker.own["alerts"] = _alert(session, maker, product.id, mark)
+        maker.own["scans"] = _genuine_scan(session, maker, run.id, product.id)
 
 
 def _alert(session: Session, maker: OrgWorld, product_id: int, mark: str) -> int:
@@ -195,3 +198,25 @@ def _alert(session: Session, maker: OrgWorld, product_id: int, mark: str) -> int
     session.add(alert)
     session.flush()
     return alert.id
+
+
+def _genuine_scan(session: Session, maker: OrgWorld, run_id: int, product_id: int) -> int:
+    """The first genuine scan of the run's last stamp (never shipped), as the scan path writes
+    it: what an owner may undo."""
+    stamp = session.scalars(
+        select(Stamp).where(Stamp.run_id == run_id).order_by(Stamp.sequence.desc()).limit(1)
+    ).one()
+    now = utcnow()
+    stamp.scan_count, stamp.first_scanned_at = 1, now
+    event = ScanEvent(
+        kind="dynamic",
+        outcome="genuine",
+        stamp_code=stamp.code,
+        product_id=product_id,
+        org_id=maker.id,
+        scan_number=1,
+        scanned_at=now,
+    )
+    session.add(event)
+    session.flush()
+    return event.id

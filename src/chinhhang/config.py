@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     alert_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     alert_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     alert_max_attempts: int = Field(default=8, ge=1, le=30)
+    # How long an owner may undo a mistaken genuine scan (SPEC section 7, triage).
+    undo_window_days: int = Field(default=10, ge=0, le=365)
     # Development and tests only: webhooks to loopback and private addresses.
     allow_private_webhooks: bool = False
 

@@ -23,6 +23,7 @@ from chinhhang.i18n import N_
 MAX_ID = 2**31 - 1
 MAX_BIG_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+BigIdPath = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 BigBefore = Annotated[int | None, Query(ge=1, le=MAX_BIG_ID)]
 # Text fields: generous caps (the services give the precise, translated limits).

@@ -51,6 +51,7 @@ NOTES = {
     "profile": N_("The organization's profile was saved."),
     "revoked": N_("The token was revoked."),
     "approved": N_("The organization was approved."),
+    "undone": N_("The scan was undone: the stamp has it back."),
 }
 
 

@@ -34,6 +34,7 @@ from chinhhang.catalog.images import MEDIA_FOLDER
 from chinhhang.config import Settings, derive_key
 from chinhhang.consumer import api as consumer_api
 from chinhhang.consumer import views as consumer_views
+from chinhhang.consumer.extras import GenuineExtras
 from chinhhang.db import make_engine, make_read_sessionmaker, make_sessionmaker, session_scope
 from chinhhang.deps import LoginRequired
 from chinhhang.errors import DomainError
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The genuine page's from memory (trace/journey_page.py), the product page's per request.
     app.state.journey_of_stamp = GenuineJourney(app.state.read_sessions)
     app.state.journey_of_lot = trace_journey.lot_journey
+    # And the warranty and current promotions (consumer/extras.py), also from memory mostly.
+    app.state.verdict_extras = GenuineExtras(app.state.read_sessions)
     # The GS1 resolver (trace) counts its redirects as static scans, which are scans' own.
     app.state.count_static_scan = partial(count_static_scan, store)
     app.add_api_route("/", home, methods=["GET", "HEAD"], include_in_schema=False)
@@ -180,8 +183,9 @@ def _include_routers(app: FastAPI) -> None:
         catalog_views,
         stamp_views,
         printing_views,
-        alert_views,
+        # /portal/alerts/channels before /portal/alerts/{alert_id}
         alert_channel_views,
+        alert_views,
         alert_report_views,
         scan_place_views,
         consumer_views,

@@ -60,6 +60,7 @@ OWNED = {
     "invitations": "invitations",
     "links": "links",
     "alerts": "alerts",
+    "scans": "scans",
 }
 # Destructive actions get an instance of their own per role (see tests/world.py `spare`).
 SPARE = {"members", "tokens", "invitations"}
@@ -128,6 +129,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "category": "likely_copy",
     },
     ("POST", "/portal/alerts/{alert_id}"): {"status": "acknowledged", "category": "likely_copy"},
+    ("POST", "/api/v1/scans/{scan_id}/undo"): {},
+    ("POST", "/portal/scans/{scan_id}/undo"): {},
 }
 
 

@@ -19,7 +19,7 @@ from chinhhang.accounts.models import Organization
 from chinhhang.accounts.services import require
 from chinhhang.catalog.models import Product
 from chinhhang.db import utcnow
-from chinhhang.errors import InvalidInput
+from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.sql import GENUINE, NOT_ACTIVATED, OVER_LIMIT, VOID
@@ -41,6 +41,7 @@ class ScanRow:
     product: str | None
     scan_number: int | None
     client_net: str | None
+    undone_at: datetime | None = None
 
 
 def _visible(query: Select, org: Organization) -> Select:  # type: ignore[type-arg]
@@ -65,6 +66,14 @@ def list_scans(
     return _scan_rows(session, actor, (outcome,) if outcome else (), before, limit)
 
 
+def one_scan(session: Session, actor: Actor, scan_id: int) -> ScanRow:
+    """One scan the actor may see, as the list shows it; NotFound otherwise."""
+    rows = _scan_rows(session, actor, (), scan_id + 1, 1)
+    if not rows or rows[0].id != scan_id:
+        raise NotFound(N_("No such scan."))
+    return rows[0]
+
+
 def _scan_rows(
     session: Session, actor: Actor, outcomes: tuple[str, ...], before: int | None, limit: int
 ) -> list[ScanRow]:
@@ -79,6 +88,7 @@ def _scan_rows(
             Product.name,
             ScanEvent.scan_number,
             ScanEvent.client_net,
+            ScanEvent.undone_at,
         ).outerjoin(Product, Product.id == ScanEvent.product_id),
         org,
     )
@@ -98,6 +108,7 @@ def _scan_rows(
             product=r[5],
             scan_number=r[6],
             client_net=r[7],
+            undone_at=r[8],
         )
         for r in rows
     ]

@@ -49,3 +49,6 @@ class ScanEvent(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     province_code: Mapped[int | None] = mapped_column(Integer)
+    # Set when the owner undid this scan as a mistake (staff scanning): the stamp's count was
+    # given back; the row stays as history (scans/corrections.py).
+    undone_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.deps import Requires, SessionDep
-from chinhhang.errors import InvalidInput
-from chinhhang.forms import BigBefore
-from chinhhang.portal import error_text, portal_page
+from chinhhang.db import utcnow
+from chinhhang.deps import CsrfDep, Requires, SessionDep
+from chinhhang.errors import DomainError, InvalidInput
+from chinhhang.forms import BigBefore, BigIdPath
+from chinhhang.portal import error_text, portal_page, see_other
+from chinhhang.scans.corrections import undo_scan
 from chinhhang.scans.dashboard import dashboard
 from chinhhang.scans.history import OUTCOMES, list_scans
 
@@ -65,5 +67,31 @@ def scans_page(
         "outcome": outcome,
         "outcomes": OUTCOMES,
         "next_url": next_url,
+        "undo_days": request.app.state.settings.undo_window_days,
     }
     return portal_page(request, "scans/portal_list.html", context)
+
+
+@router.post("/scans/{scan_id}/undo", dependencies=[CsrfDep])
+def undo_scan_form(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Requires("triage_alerts"))],
+    scan_id: BigIdPath,
+) -> Response:
+    settings = request.app.state.settings
+    try:
+        with session.begin_nested():  # a refusal changes nothing
+            undo_scan(session, actor, scan_id, now=utcnow(), window_days=settings.undo_window_days)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        context: dict[str, Any] = {
+            "rows": [],
+            "outcome": "",
+            "outcomes": OUTCOMES,
+            "undo_days": settings.undo_window_days,
+            "error": error_text(request, error),
+        }
+        return portal_page(request, "scans/portal_list.html", context, error.status_code)
+    return see_other("/portal/scans?note=undone")

@@ -21,6 +21,9 @@ class ScanPublic(Output):
     product: str | None
     scan_number: int | None = Field(description="Which genuine scan of the stamp this was.")
     client_net: str | None = Field(description="The scanner's network (/24 or /48), never more.")
+    undone_at: datetime | None = Field(
+        default=None, description="When the owner undid this scan as a mistake (it was given back)."
+    )
 
 
 class ScanPage(Page):

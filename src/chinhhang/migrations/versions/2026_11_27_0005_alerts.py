@@ -305,6 +305,7 @@ def upgrade() -> None:
         sa.Column("status_from", sa.String(length=14), nullable=False),
         sa.Column("status_to", sa.String(length=14), nullable=False),
         sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("public", sa.Boolean(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"], ["organizations.id"], name=op.f("fk_report_notes_org_id_organizations")
@@ -326,10 +327,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("latitude", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("longitude", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("province_code", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("scan_events", schema=None) as batch_op:
+        batch_op.drop_column("undone_at")
         batch_op.drop_column("province_code")
         batch_op.drop_column("longitude")
         batch_op.drop_column("latitude")
