@@ -188,4 +188,6 @@ class ReportNote(Base):
     status_from: Mapped[str] = mapped_column(String(14))
     status_to: Mapped[str] = mapped_column(String(14))
     text: Mapped[str | None] = mapped_column(Text)
+    # Shown to the shopper on the report's public page; otherwise for the organizations only.
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

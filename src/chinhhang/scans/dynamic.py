@@ -20,21 +20,25 @@ loop, reading the database in the thread pool only when its index is due a refre
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from anyio.to_thread import run_sync
 from markupsafe import Markup
 
 from chinhhang.db import utcnow
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import negotiate
+from chinhhang.provinces import all_provinces
 from chinhhang.scans import grace
 from chinhhang.scans.guessing import GuessWatch
+from chinhhang.scans.place import describe_place
 from chinhhang.scans.privacy import truncate_address
 from chinhhang.scans.services import PREVIEW, Scanner, ScanRequest, Verdict
-from chinhhang.scans.sql import GENUINE, UNKNOWN
+from chinhhang.scans.sql import GENUINE, OVER_LIMIT, UNKNOWN
 from chinhhang.stamps.serials import grouped
 from chinhhang.templating import Pages, clock, hole, when
 
@@ -42,6 +46,7 @@ Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
+log = logging.getLogger(__name__)
 GRACE_COOKIE_SECONDS = 24 * 3600
 _PRIVATE = [
     (b"cache-control", b"no-store"),
@@ -127,7 +132,9 @@ class DynamicScan:
             return
         journey = await _journey(state, lang, verdict)
         extras = await _extras(state, lang, verdict)
-        page = _page(state.pages, lang, verdict, journey, extras)
+        # One read more on the over-limit path only; genuine scans never make it.
+        place = await _first_place(state, verdict) if verdict.outcome == OVER_LIMIT else None
+        page = _page(state.pages, lang, verdict, journey, extras, place)
         await _send(send, status, page.encode(), [_HTML, *_PRIVATE, *extra])
 
 
@@ -147,22 +154,46 @@ async def _extras(state: Any, lang: str, verdict: Verdict) -> str | None:
     return await extras.html(lang, verdict)
 
 
+async def _first_place(state: Any, verdict: Verdict) -> str | None:
+    """Where the stamp's first genuine scan was ("near PLACE"), for over-limit pages only:
+    the one extra read of that path (the genuine path never makes it). A failed read leaves
+    the place out; the shopper keeps the warning they were counted for."""
+    if verdict.outcome != OVER_LIMIT or verdict.code is None:
+        return None
+    store = state.scanner.store
+    try:
+        if store.runs_on_event_loop:  # SQLite: a short read on its own connection
+            found = store.first_place(verdict.code)
+        else:
+            found = await run_sync(store.first_place, verdict.code)
+    except Exception:  # any database failure: the page without the place, never a 500
+        log.warning("first scan's place unreadable for an over-limit page", exc_info=True)
+        return None
+    return describe_place(found)
+
+
 def _page(
     pages: Pages,
     lang: str,
     verdict: Verdict,
     journey: str | None = None,
     extras: str | None = None,
+    place: str | None = None,
 ) -> str:
     if verdict.outcome == UNKNOWN:
         return pages.fixed(lang, "scans/unknown.html")
     if verdict.outcome == PREVIEW:
         return pages.html(lang, "scans/preview.html", {"verdict": verdict})
-    return _verdict_page(pages, lang, verdict, journey, extras)
+    return _verdict_page(pages, lang, verdict, journey, extras, place)
 
 
 def _verdict_page(
-    pages: Pages, lang: str, verdict: Verdict, journey: str | None, extras: str | None
+    pages: Pages,
+    lang: str,
+    verdict: Verdict,
+    journey: str | None,
+    extras: str | None,
+    place: str | None = None,
 ) -> str:
     """The verdict page from a per-product skeleton: only the stamp's own values vary."""
     template = "scans/genuine.html" if verdict.outcome == GENUINE else "scans/warning.html"
@@ -173,6 +204,10 @@ def _verdict_page(
             "other_lang_url": hole("langlink"),
             "journey": hole("journey"),
             "extras": hole("extras"),
+            # The first genuine scan's place, on over-limit pages whose first shopper shared it.
+            "place": hole("place") if place else None,
+            # The place widget's and report form's choice of province (same for every stamp).
+            "provinces": all_provinces(),
             "verdict": replace(
                 verdict,
                 serial=hole("serial") if verdict.serial else None,
@@ -192,6 +227,7 @@ def _verdict_page(
         verdict.first_scanned_at is not None,
         verdict.seen_at is not None,
         verdict.scan_token is not None,
+        place is not None,
     )
     fills = {
         "serial": grouped(verdict.serial) if verdict.serial else "",
@@ -207,6 +243,7 @@ def _verdict_page(
         "journey": Markup(journey) if journey is not None else "",  # noqa: S704
         "extras": Markup(extras) if extras is not None else "",  # noqa: S704
         "token": verdict.scan_token or "",
+        "place": place or "",
     }
     return pages.skeleton(lang, template, key, skeleton, fills)
 

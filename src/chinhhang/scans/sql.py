@@ -69,6 +69,14 @@ INSERT INTO alert_outbox
     (reason, stamp_code, org_id, product_id, batch_id, client_net, occurred_at)
 VALUES ('guessing', NULL, NULL, NULL, NULL, :client_net, :now)
 """
+# Where the stamp's first genuine scan was, if that shopper chose to say (rounded, or a
+# province): read only for an over-limit page ("already verified on DATE, near PLACE").
+_FIRST_PLACE = """
+SELECT province_code, latitude, longitude FROM scan_events
+ WHERE stamp_code = :code AND scan_number = 1 AND outcome = 'genuine'
+ ORDER BY scanned_at DESC
+ LIMIT 1
+"""
 # The outcomes of the JSON contract (SPEC section 5); the first four are written as scan events.
 GENUINE, OVER_LIMIT, NOT_ACTIVATED, VOID, UNKNOWN = (
     "genuine",
@@ -87,6 +95,7 @@ STATEMENTS = {
     "outbox": _OUTBOX,
     "guessing": _GUESSING,
     "describe": _DESCRIBE,
+    "first_place": _FIRST_PLACE,
 }
 
 
@@ -171,6 +180,29 @@ _PRODUCT_KEYS = (
 # the genuine page's journey names them without a query of its own (trace/journey_page.py).
 _MAKER_KEYS = ("id", "name", "address", "website", "gln")
 _BATCH_KEYS = ("id", "lot", "production_date", "expiry_date", "facility", "facility_gln")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a scan was, as its shopper shared it: rounded coordinates and/or a province."""
+
+    province_code: int | None
+    latitude: float | None
+    longitude: float | None
+
+
+def row_place(row: Any) -> Place | None:
+    """The place of a first-scan row; None when there is no row or it holds no place."""
+    if row is None:
+        return None
+    province, latitude, longitude = row
+    if province is None and (latitude is None or longitude is None):
+        return None
+    return Place(
+        int(province) if province is not None else None,
+        float(latitude) if latitude is not None else None,
+        float(longitude) if longitude is not None else None,
+    )
 
 
 def blocked_outcome(state: StampState) -> str:

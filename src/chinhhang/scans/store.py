@@ -29,11 +29,13 @@ from chinhhang.errors import Unavailable
 from chinhhang.i18n import N_
 from chinhhang.scans.sql import (
     GENUINE,
+    Place,
     ScanContext,
     StampState,
     blocked_outcome,
     described,
     for_driver,
+    row_place,
     row_state,
 )
 from chinhhang.scans.writer import LoopWriter, transaction
@@ -173,6 +175,16 @@ class ScanStore:
             cursor.execute(self._sql["grace"], {"code": code})
             (grace,) = cursor.fetchone()
             return row_state(row), int(grace)
+
+        return self._read(read)
+
+    def first_place(self, code: str) -> Place | None:
+        """Where the stamp's first genuine scan was, if its shopper shared it (one read by the
+        stamp's code, for over-limit pages only; the genuine path never asks)."""
+
+        def read(cursor: Any) -> Place | None:
+            cursor.execute(self._sql["first_place"], {"code": code})
+            return row_place(cursor.fetchone())
 
         return self._read(read)
 
