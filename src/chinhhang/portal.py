@@ -51,6 +51,7 @@ NOTES = {
     "profile": N_("The organization's profile was saved."),
     "revoked": N_("The token was revoked."),
     "approved": N_("The organization was approved."),
+    "deleted": N_("Deleted."),
     "undone": N_("The scan was undone: the stamp has it back."),
 }
 
@@ -136,7 +137,9 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 def safe_next(target: str | None) -> str:
-    """Only our own portal pages: a login link must not bounce the user to another site."""
-    if target and target.startswith("/portal") and "//" not in target and "\\" not in target:
+    """Only our own portal and market-control pages: a login link must not bounce the user to
+    another site."""
+    pages = ("/portal", "/regulator")
+    if target and target.startswith(pages) and "//" not in target and "\\" not in target:
         return target
     return "/portal"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import create_organization
-from chinhhang.catalog.models import Product, ProductLink
+from chinhhang.catalog.models import Product, ProductLink, Promotion, PromotionProduct
+from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.catalog.services import create_product, get_or_create_batch
 from chinhhang.db import session_scope
 from chinhhang.scans.models import ScanEvent
@@ -190,6 +192,52 @@ def test_other_ways_to_ask_for_the_linkset(client, made) -> None:
     assert older.json() == by_accept.json()
     plain = client.get(f"/01/{made.gtin}?linkType=linkset", headers={"Accept": "application/json"})
     assert plain.headers["content-type"] == "application/json"
+
+
+def test_warranty_registration_is_offered_as_register_product(client, sessions, made) -> None:
+    path = f"/01/{made.gtin}?linkType=gs1:registerProduct"
+    assert client.get(path).status_code == 404  # no warranty, no link
+    assert (
+        VOC + "registerProduct"
+        not in client.get(f"/01/{made.gtin}?linkType=linkset").json()["linkset"][0]
+    )
+    set_product(sessions, made, warranty_months=24)
+    target = location(client, path)
+    assert target == f"http://testserver/warranty?product={made.product_id}&lang=vi"
+    english = location(client, path, **{"Accept-Language": "en"})
+    assert english.endswith("&lang=en")
+    (context,) = client.get(f"/01/{made.gtin}?linkType=linkset").json()["linkset"]
+    assert {t["hreflang"][0] for t in context[VOC + "registerProduct"]} == {"vi", "en"}
+    page = client.get(english)
+    assert page.status_code == 200
+    assert "Nước mắm Phú Quốc" in page.text
+    assert "24 months" in page.text
+
+
+def test_a_current_promotion_is_offered_as_promotion(client, sessions, made) -> None:
+    today = vietnam_today()
+    with session_scope(sessions) as session:
+        org_id = session.get(Product, made.product_id).org_id
+        for title, first, last in (("Past", -5, -1), ("Later", 1, 5)):
+            promotion = Promotion(
+                org_id=org_id,
+                title=title,
+                starts_on=today + timedelta(days=first),
+                ends_on=today + timedelta(days=last),
+            )
+            session.add(promotion)
+            session.flush()
+            session.add(PromotionProduct(promotion_id=promotion.id, product_id=made.product_id))
+    path = f"/01/{made.gtin}/10/LOT-7?linkType=gs1:promotion"
+    assert client.get(path).status_code == 404
+    with session_scope(sessions) as session:
+        later = session.scalars(select(Promotion).where(Promotion.title == "Later")).one()
+        later.starts_on = today
+    target = location(client, path)
+    assert target == f"http://testserver/product/{made.product_id}?lot=LOT-7&lang=vi#promotions"
+    (context,) = client.get(f"/01/{made.gtin}?linkType=linkset").json()["linkset"]
+    assert len(context[VOC + "promotion"]) == 2  # the product page's, in vi and en
+    assert "Later" in client.get(target).text
 
 
 def test_query_pairs_pass_through_to_the_target(client, sessions, made) -> None:

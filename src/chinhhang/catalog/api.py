@@ -10,6 +10,7 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.api_support import CONFLICT, DEFAULT_LIMIT, Before, Limit, api_router, paged
 from chinhhang.catalog.images import MAX_UPLOAD_BYTES
 from chinhhang.catalog.links import add_link, delete_link, list_links, update_link
+from chinhhang.catalog.promotion_api import router as promotion_router
 from chinhhang.catalog.schemas import (
     BatchCreate,
     BatchPage,
@@ -181,3 +182,7 @@ def remove_link(
 ) -> Response:
     delete_link(session, actor, product_id, link_id)
     return Response(status_code=204)
+
+
+# Promotions' routes live in their own module (catalog/promotion_api.py), served under this one.
+router.include_router(promotion_router)

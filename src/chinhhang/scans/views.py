@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from chinhhang.catalog.promotions import current_promotions
 from chinhhang.deps import PagesDep, ReadSessionDep
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
@@ -75,7 +76,11 @@ def _product_page(
         request,
         "catalog/product.html",
         # The language link keeps the lot: Pages.render keeps the query but for `lang`.
-        {"page": page, "journey": journey},
+        {
+            "page": page,
+            "journey": journey,
+            "promotions": current_promotions(session, page.product.id),
+        },
     )
 
 

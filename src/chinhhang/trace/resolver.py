@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chinhhang.catalog.models import ProductLink
+from chinhhang.catalog.promotions import has_current_promotion
 from chinhhang.catalog.services import ProductPage, static_product
 from chinhhang.errors import DomainError, Gone, InvalidInput, NotFound
 from chinhhang.i18n import N_, translator
@@ -117,7 +118,10 @@ def _answer(session: Session, ask: Ask, page: ProductPage, url: str) -> Resoluti
     wanted = _wanted(ask)
     rows = _rows(session, page, ask.link.value("10"))
     mine = [link for _, link in rows] + _website(page)
-    platform = platform_links(ask.base_url, page, ask.lang)
+    # One query, asked only when the answer may name the promotion link (a plain scan's
+    # redirect, the common case, never does).
+    promotion = wanted in (LINKSET, "promotion") and has_current_promotion(session, page.product.id)
+    platform = platform_links(ask.base_url, page, ask.lang, promotion=promotion)
     default = _default(rows, page, platform, ask.lang)
     if wanted == LINKSET:
         anchor = root_of(ask.base_url) + ask.link.canonical_path()
@@ -195,9 +199,14 @@ def pick(links: list[Link], name: str, lang: str) -> Link | None:
     return candidates[0] if candidates else None
 
 
-def platform_links(base_url: str, page: ProductPage, lang: str) -> list[Link]:
+def platform_links(
+    base_url: str, page: ProductPage, lang: str, *, promotion: bool = False
+) -> list[Link]:
     """The platform's own links for the product (or the batch, when the lot is known):
-    product page, stamp check, journey, in Vietnamese and English; and its EPCIS events."""
+    product page, stamp check, journey, in Vietnamese and English; the product page's
+    promotions while one is current (`promotion`); how to register the warranty when the
+    product has one (SPEC section 6: `gs1:registerProduct`, GS1 having no warranty link
+    type); and its EPCIS events."""
     root = root_of(base_url)
     lot = {"lot": page.batch.lot} if page.batch else {}
     product = f"{root}/product/{page.product.id}"
@@ -209,6 +218,11 @@ def platform_links(base_url: str, page: ProductPage, lang: str) -> list[Link]:
             "verificationService": f"{root}/?lang={language}#code",
             "traceability": f"{product}?{query}#journey",
         }
+        if promotion:
+            targets["promotion"] = f"{product}?{query}#promotions"
+        if page.product.warranty_months:
+            warranty = urlencode({"product": page.product.id, "lang": language})
+            targets["registerProduct"] = f"{root}/warranty?{warranty}"
         gettext = translator(language)
         links += [
             Link(name, href, gettext(LINK_TYPES[name]), language) for name, href in targets.items()
