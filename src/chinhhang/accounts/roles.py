@@ -55,7 +55,9 @@ PERMISSIONS: dict[str, Permission] = {
         MANAGERS, frozenset({"manufacturer"}), True, "export the codes of dynamic stamps"
     ),
     "triage_alerts": Permission(
-        STAFF, frozenset({"manufacturer"}), description="triage alerts; undo a mistaken scan within the window"
+        STAFF,
+        frozenset({"manufacturer"}),
+        description="triage alerts; undo a mistaken scan within the window",
     ),
     "manage_alert_channels": Permission(
         MANAGERS,

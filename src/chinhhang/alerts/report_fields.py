@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from chinhhang.errors import InvalidInput, plain_text
 from chinhhang.i18n import N_
+from chinhhang.phones import normalise_phone
 from chinhhang.provinces import parse_province
 
 MAX_SHOP_NAME = 200
@@ -21,10 +22,7 @@ MAX_DESCRIPTION = 4000
 MAX_CONTACT_NAME = 200
 MAX_EMAIL = 200
 # What people type between digits: spaces, dots, dashes, brackets.
-_PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
 # Mobiles: 10 digits, 03/05/07/08/09…; landlines (since 2017): 11 digits, 02x area code.
-_MOBILE = re.compile(r"0[35789]\d{8}")
-_LANDLINE = re.compile(r"02\d{9}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
@@ -63,27 +61,6 @@ def _text(value: str, field: str, limit: int) -> str | None:
             N_("%(field)s is too long: at most %(n)s characters."), field=field, n=limit
         )
     return text or None
-
-
-def normalise_phone(text: str) -> str:
-    """A Vietnamese phone number as 0… digits: "+84 912 345 678" → "0912345678".
-
-    Mobiles have 10 digits (03, 05, 07, 08, 09…), landlines 11 (02…). The international
-    forms +84 and 0084 become the leading 0. Raises InvalidInput for anything else.
-    """
-    digits = _PHONE_SEPARATORS.sub("", text)
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("0084"):
-        digits = "0" + digits[4:]
-    if not digits.isascii() or not (_MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits)):
-        raise InvalidInput(
-            N_(
-                "The phone number must be a Vietnamese number: 10 digits starting with 0 "
-                "(or +84 instead of the 0)."
-            )
-        )
-    return digits
 
 
 def checked_email(text: str) -> str:

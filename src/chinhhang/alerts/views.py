@@ -103,4 +103,3 @@ def triage_alert(
             request, session, actor, alert_id, error_text(request, error), error.status_code
         )
     return see_other(f"/portal/alerts/{alert_id}?note=saved")
-

@@ -29,9 +29,10 @@ from chinhhang.accounts.services import require
 from chinhhang.catalog.models import Product
 from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.consumer.models import WarrantyRegistration
-from chinhhang.consumer.rules import add_months, normalise_phone, parse_serial, years_before
+from chinhhang.consumer.rules import add_months, parse_serial, years_before
 from chinhhang.errors import Conflict, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
+from chinhhang.phones import normalise_phone
 from chinhhang.scans.tokens import ScanToken
 from chinhhang.stamps.models import ACTIVE, Stamp
 from chinhhang.stamps.serials import grouped, serial_for

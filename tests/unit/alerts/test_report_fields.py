@@ -3,76 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from chinhhang.alerts.report_fields import (
     ReportFields,
     check_report,
     checked_email,
     checked_link,
-    normalise_phone,
 )
 from chinhhang.errors import InvalidInput
-
-MOBILE = st.builds(
-    lambda second, rest: f"0{second}{rest}",
-    st.sampled_from("35789"),
-    st.text(alphabet="0123456789", min_size=8, max_size=8),
-)
-SEPARATORS = st.sampled_from(["", " ", ".", "-"])
-
-
-@given(MOBILE, SEPARATORS)
-def test_a_mobile_number_in_any_written_form_becomes_its_ten_digits(
-    number: str, separator: str
-) -> None:
-    national = f"{number[:4]}{separator}{number[4:7]}{separator}{number[7:]}"
-    international = f"+84 {number[1:4]}{separator}{number[4:]}"
-    assert normalise_phone(national) == number
-    assert normalise_phone(international) == number
-    assert normalise_phone("0084" + number[1:]) == number
-    assert normalise_phone(f"({number[:4]}) {number[4:]}") == number
-    # Normalising is idempotent.
-    assert normalise_phone(normalise_phone(national)) == number
-
-
-def test_landlines_have_eleven_digits() -> None:
-    assert normalise_phone("024 3825 1234") == "02438251234"
-    assert normalise_phone("+84 24 3825 1234") == "02438251234"
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        "091234567",
-        "09123456789",
-        "1912345678",
-        "0112345678",
-        "+8591234567",
-        "09x2345678",
-        "０９１２３４５６７８",
-        "+84",
-        "84912345678",
-        "",
-    ],
-)
-def test_other_numbers_are_refused(bad: str) -> None:
-    with pytest.raises(InvalidInput) as refused:
-        normalise_phone(bad)
-    assert "Vietnamese number" in refused.value.message
-
-
-@given(st.text(max_size=30))
-def test_any_text_is_a_ten_or_eleven_digit_number_or_a_clear_refusal(text: str) -> None:
-    try:
-        phone = normalise_phone(text)
-    except InvalidInput:
-        return
-    assert phone.isascii()
-    assert phone.isdigit()
-    assert phone.startswith("0")
-    assert len(phone) in (10, 11)
 
 
 def test_links_must_be_web_addresses() -> None:

@@ -10,65 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chinhhang.consumer.export import _cell
-from chinhhang.consumer.rules import add_months, normalise_phone, parse_serial, years_before
+from chinhhang.consumer.rules import add_months, parse_serial, years_before
 from chinhhang.errors import InvalidInput
 from chinhhang.stamps.serials import MAX_SEQUENCE, grouped, serial_for
-
-SUBSCRIBER = st.from_regex(r"[1-9][0-9]{8}", fullmatch=True)
-SEPARATOR = st.sampled_from(["", " ", ".", "-", " - "])
-
-
-def _spread(digits: str, separators: list[str]) -> str:
-    """`digits` with a separator after each digit (as many as given)."""
-    return "".join(d + (separators[i] if i < len(separators) else "") for i, d in enumerate(digits))
-
-
-@given(SUBSCRIBER, st.lists(SEPARATOR, max_size=9))
-def test_every_way_to_write_a_number_gives_the_same_ten_digits(
-    subscriber: str, separators: list[str]
-) -> None:
-    national = "0" + subscriber
-    forms = [
-        national,
-        "+84" + subscriber,
-        "0084" + subscriber,
-        "+84" + national,  # "+84 0912…", as people write it too
-        _spread(national, separators),
-        "+84 " + _spread(subscriber, separators),
-        f"({national[:4]}) {national[4:]}",
-    ]
-    assert {normalise_phone(text) for text in forms} == {national}
-    assert normalise_phone(national) == normalise_phone(normalise_phone(national))
-
-
-@given(st.text(max_size=40))
-def test_any_text_is_a_valid_number_or_refused(text: str) -> None:
-    try:
-        number = normalise_phone(text)
-    except InvalidInput:
-        return
-    assert len(number) == 10
-    assert number.isascii()
-    assert number.isdigit()
-    assert number[0] == "0"
-    assert number[1] != "0"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "0912",
-        "09123456789",
-        "1912345678",
-        "0012345678",
-        "+1 415 555 0100",
-        "０９１２３４５６７８",
-    ],
-)
-def test_not_vietnamese_numbers(text: str) -> None:
-    with pytest.raises(InvalidInput):
-        normalise_phone(text)
 
 
 @given(st.dates(date(1990, 1, 1), date(2200, 12, 31)), st.integers(-240, 240))

@@ -25,7 +25,11 @@ def test_a_token_gives_back_its_scan_and_hides_the_code(code: str, outcome: str)
     assert code.lower() not in token.lower()
 
 
-@given(codes, st.integers(min_value=0, max_value=200), st.characters(min_codepoint=33, max_codepoint=126))
+@given(
+    codes,
+    st.integers(min_value=0, max_value=200),
+    st.characters(min_codepoint=33, max_codepoint=126),
+)
 def test_a_changed_token_is_refused(code: str, where: int, char: str) -> None:
     token = tokens.make(KEY, code, "over_limit", NOW)
     index = where % len(token)

@@ -1,0 +1,95 @@
+"""Webhook addresses: the accepted forms, and the SSRF guard's view of where they lead."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chinhhang.alerts.webhook import Refused, check_url, destination
+from chinhhang.errors import InvalidInput
+
+
+def test_accepted_addresses_are_trimmed() -> None:
+    assert check_url("  https://hooks.example.vn/chinhhang?x=1  ") == (
+        "https://hooks.example.vn/chinhhang?x=1"
+    )
+    assert check_url("http://203.0.113.5:8080/h") == "http://203.0.113.5:8080/h"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "ftp://example.vn/h",
+        "javascript:alert(1)",
+        "https://",
+        "https:///path",
+        "https://user:pw@example.vn/h",
+        "https://example.vn:99999/h",
+        "https://exämple.vn/h",
+        "https://example.vn/a b",
+        "https://example.vn/" + "a" * 500,
+        "https://example.vn/\r\nX: y",
+    ],
+)
+def test_bad_addresses_are_refused(url: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_url(url)
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_accepted_or_refused_never_crashes(url: str) -> None:
+    try:
+        checked = check_url(url)
+    except InvalidInput:
+        return
+    assert checked.lower().startswith(("http://", "https://"))
+    assert len(checked) <= 500
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/h",
+        "http://localhost:8000/h",
+        "http://10.1.2.3/h",
+        "http://192.168.1.1/h",
+        "http://172.16.0.1/h",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/h",
+        "http://[fe80::1]/h",
+        "http://[::ffff:127.0.0.1]/h",
+        "http://0.0.0.0/h",
+        "http://224.0.0.1/h",
+        "http://100.64.0.1/h",
+    ],
+)
+def test_private_loopback_and_link_local_addresses_are_refused(url: str) -> None:
+    with pytest.raises(Refused, match="private, loopback or reserved"):
+        destination(url, allow_private=False)
+
+
+def test_allowed_private_addresses_are_pinned_with_the_host_kept() -> None:
+    assert destination("http://localhost:8123/h?q=1", allow_private=True)[1:] == (
+        "localhost:8123",
+        "localhost",
+    )
+    pinned = destination("http://localhost:8123/h?q=1", allow_private=True)[0]
+    assert pinned in ("http://127.0.0.1:8123/h?q=1", "http://[::1]:8123/h?q=1")
+    assert destination("https://[::1]/h", allow_private=True) == (
+        "https://[::1]:443/h",
+        "[::1]",
+        "::1",
+    )
+
+
+def test_a_public_address_passes() -> None:
+    assert destination("https://203.0.114.1/h", allow_private=False)[0] == (
+        "https://203.0.114.1:443/h"
+    )
+
+
+def test_an_unknown_host_is_refused() -> None:
+    with pytest.raises(Refused, match="cannot be found"):
+        destination("https://no-such-host.invalid/h", allow_private=True)
