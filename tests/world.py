@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 from dataclasses import dataclass, field
 
+from PIL import Image
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +27,9 @@ from chinhhang.accounts.services import (
     issue_token,
     start_session,
 )
-from chinhhang.alerts.models import Alert
+from chinhhang.alerts.models import Alert, AlertChannel, ShopperReport
+from chinhhang.alerts.photos import clean_photo, save_photo
+from chinhhang.alerts.reports import new_reference
 from chinhhang.catalog.links import add_link
 from chinhhang.catalog.services import create_product, save_batch
 from chinhhang.config import Settings, derive_key
@@ -110,6 +114,25 @@ def _people(session: Session, world: OrgWorld) -> None:
             )[0].id
 
 
+def _channels(session: Session, world: OrgWorld) -> None:
+    """An alert channel to test and switch, and one per role and channel for the deleting
+    route. E-mail: without SMTP a test fails at once, with no network. Stored directly (only
+    managers of makers and regulators may add one), so every kind of organization has one."""
+    mark = SECRET_MARK if world.key == "B" else world.key
+
+    def channel(name: str) -> int:
+        target = f"{mark}-{name}@{world.key.lower()}.world"
+        row = AlertChannel(org_id=world.id, kind="email", target=target, active=True)
+        session.add(row)
+        session.flush()
+        return row.id
+
+    world.own["channels"] = channel("own")
+    world.spare["channels"] = {
+        f"{role}:{via}": channel(f"{role}-{via}") for role in ROLES for via in ("api", "portal")
+    }
+
+
 def build_world(settings: Settings, engine: Engine, sessions: sessionmaker[Session]) -> World:
     kinds = {
         "A": "manufacturer",
@@ -125,6 +148,7 @@ def build_world(settings: Settings, engine: Engine, sessions: sessionmaker[Sessi
             org = create_organization(session, name=f"Org {key}", kind=kind)
             orgs[key] = OrgWorld(key, org.id, kind)
             _people(session, orgs[key])
+            _channels(session, orgs[key])
         pending = create_organization(session, name="Pending", kind="retailer", approved=False)
         pending_id = pending.id
     for key in ("A", "B"):
@@ -150,6 +174,31 @@ def _links(session: Session, actor: Actor, maker: OrgWorld, product_id: int, mar
     }
 
 
+def _promotions(
+    session: Session, actor: Actor, maker: OrgWorld, product_id: int, mark: str
+) -> None:
+    """A promotion everyone may edit, and one per role and channel for the deleting routes."""
+    from chinhhang.catalog.promotions import create_promotion, vietnam_today  # noqa: PLC0415
+
+    def promotion(name: str) -> int:
+        today = vietnam_today()
+        return create_promotion(
+            session,
+            actor,
+            title=f"KM {mark} {name}",
+            starts_on=today,
+            ends_on=today,
+            product_ids=[product_id],
+        ).id
+
+    maker.own["promotions"] = promotion("own")
+    maker.spare["promotions"] = {
+        f"{role}:{channel}": promotion(f"{role}-{channel}")
+        for role in ROLES
+        for channel in ("api", "portal")
+    }
+
+
 def _manufacturer_goods(
     settings: Settings,
     engine: Engine,
@@ -165,6 +214,7 @@ def _manufacturer_goods(
         run = create_run(session, actor, quantity=20)
         maker.own.update(products=product.id, batches=batch.id, runs=run.id)
         _links(session, actor, maker, product.id, mark)
+        _promotions(session, actor, maker, product.id, mark)
     fill_run(engine, run, settings.keyring)
     with session_scope(sessions) as session:
         activate(session, actor, selection=Selection(run_id=run.id), product_id=product.id)
@@ -179,6 +229,27 @@ def _manufacturer_goods(
         maker.own["shipments"] = shipment.id
         maker.own["alerts"] = _alert(session, maker, product.id, mark)
         maker.own["scans"] = _genuine_scan(session, maker, run.id, product.id)
+        maker.own["reports"] = _report(session, settings, maker, product.id, mark)
+
+
+def _report(
+    session: Session, settings: Settings, maker: OrgWorld, product_id: int, mark: str
+) -> int:
+    """A shopper's report on the maker's product, with a photo (the shop's name is marked)."""
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(picture, "PNG")
+    report = ShopperReport(
+        reference=new_reference(),
+        org_id=maker.id,
+        product_id=product_id,
+        outcome="over_limit",
+        shop_name=f"Cửa hàng {mark}",
+        status="new",
+        photo_file=save_photo(clean_photo(picture.getvalue()), settings.data_dir),
+    )
+    session.add(report)
+    session.flush()
+    return report.id
 
 
 def _alert(session: Session, maker: OrgWorld, product_id: int, mark: str) -> int:

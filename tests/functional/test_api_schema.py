@@ -97,6 +97,8 @@ def _known_ids(world: ApiWorld) -> dict[str, int | str]:
         "token_id": maker.token_ids["viewer"],
         "link_id": maker.link_id,  # type: ignore[attr-defined]
         "capture_id": 1,
+        "promotion_id": 1,  # a promotion the fuzzer's own POST /promotions may have made
+        "report_id": 1,  # a report the fuzzer's own POST /reports may have made, or a 404
         "event_id": "urn:uuid:00000000-0000-4000-8000-000000000001",
     }
 

@@ -42,6 +42,11 @@ PUBLIC = {
     ("POST", "/portal/invitations/{token}"),
     ("POST", "/portal/logout"),
     ("GET", "/api/v1/openapi.json"),
+    # A shopper's warranty: registering takes a genuine scan's token, lookups are throttled.
+    ("POST", "/api/v1/warranty"),
+    ("POST", "/api/v1/warranty/lookup"),
+    # A shopper's report (no account; throttled per client).
+    ("POST", "/api/v1/reports"),
 }
 # Routes for any signed-in person, whatever the organization and role.
 SIGNED_IN = {
@@ -59,13 +64,16 @@ OWNED = {
     "tokens": "tokens",
     "invitations": "invitations",
     "links": "links",
+    "promotions": "promotions",
     "alerts": "alerts",
+    "channels": "channels",
+    "reports": "reports",
     "scans": "scans",
 }
 # Destructive actions get an instance of their own per role (see tests/world.py `spare`).
 SPARE = {"members", "tokens", "invitations"}
 # Resources whose edits share the one own instance but whose removal needs a spare one.
-SPARE_TO_REMOVE = {"links"}
+SPARE_TO_REMOVE = {"links", "promotions", "channels"}
 # Actions whose data a regulator may read across organizations.
 OVERSEEABLE = {"view", "oversee"}
 KIND_OF = {"A": "manufacturer", "D": "distributor", "R": "retailer", "G": "regulator"}
@@ -74,6 +82,28 @@ KIND_OF = {"A": "manufacturer", "D": "distributor", "R": "retailer", "G": "regul
 # "{runs}" stands for the id of the asked organization's run (own or B's), "{org:D}" for the
 # id of organization D, "__file__" for a small PNG sent as that multipart field.
 SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/promotions"): {
+        "title": "KM",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-01-31",
+        "product_ids": ["{products}"],
+    },
+    ("PATCH", "/api/v1/promotions/{promotion_id}"): {"title": "KM mới"},
+    ("PUT", "/api/v1/promotions/{promotion_id}/image"): {"__file__": "file"},
+    ("DELETE", "/api/v1/promotions/{promotion_id}"): {},
+    ("POST", "/portal/promotions/new"): {
+        "title": "KM",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-01-31",
+        "product_ids": "{products}",
+    },
+    ("POST", "/portal/promotions/{promotion_id}"): {
+        "title": "KM mới",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-01-31",
+        "product_ids": "{products}",
+    },
+    ("POST", "/portal/promotions/{promotion_id}/delete"): {},
     ("POST", "/api/v1/organizations/{org_id}/approve"): {},
     ("PATCH", "/api/v1/organization"): {"address": "Số 2, Hà Nội"},
     ("PATCH", "/api/v1/members/{membership_id}"): {"role": "viewer"},
@@ -129,6 +159,13 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "category": "likely_copy",
     },
     ("POST", "/portal/alerts/{alert_id}"): {"status": "acknowledged", "category": "likely_copy"},
+    ("POST", "/portal/alerts/channels"): {"kind": "email", "target": "canhbao@example.vn"},
+    ("POST", "/portal/alerts/channels/{channel_id}/test"): {},
+    ("POST", "/portal/alerts/channels/{channel_id}/deactivate"): {},
+    ("POST", "/portal/alerts/channels/{channel_id}/activate"): {},
+    ("POST", "/portal/alerts/channels/{channel_id}/delete"): {},
+    ("POST", "/api/v1/reports/{report_id}/status"): {"status": "investigating", "note": "matrix"},
+    ("POST", "/portal/reports/{report_id}/status"): {"status": "investigating", "note": "matrix"},
     ("POST", "/api/v1/scans/{scan_id}/undo"): {},
     ("POST", "/portal/scans/{scan_id}/undo"): {},
 }
@@ -212,6 +249,8 @@ def _url(endpoint: Endpoint, world: World, role: str, whose: str) -> str | None:
         removes = endpoint.method == "DELETE" or endpoint.path.endswith("/delete")
         if kind in SPARE or (kind in SPARE_TO_REMOVE and removes):
             channel = "api" if endpoint.api else "portal"
+            if kind not in owner.spare:  # e.g. a distributor has no promotions to remove
+                return None
             parts[index] = str(owner.spare[kind][f"{role}:{channel}"])
         elif kind in owner.own:
             parts[index] = str(owner.own[kind])

@@ -48,6 +48,8 @@ COMMANDS = [
     ["stamps", "activate"],
     ["stamps", "void"],
     ["stamps", "export"],
+    ["alerts"],
+    ["alerts", "worker"],
 ]
 
 
