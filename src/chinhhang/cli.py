@@ -93,7 +93,10 @@ def demo() -> None:
         typer.echo(f"  {base}/v/{code}")
     if result.limit3_codes:
         # The water filters went maker → distributor → retailer: their page shows the journey.
-        typer.echo(f"  scan limit 3:   {base}/v/{result.limit3_codes[0]}  (with its journey)")
+        typer.echo(
+            f"  scan limit 3:   {base}/v/{result.limit3_codes[0]}"
+            "  (with its journey, warranty and a promotion)"
+        )
     if result.not_activated_code:
         typer.echo(f"  not activated:  {base}/v/{result.not_activated_code}")
     if result.void_code:
@@ -103,6 +106,10 @@ def demo() -> None:
     typer.echo(f"  linkset:        {base}/01/{gtin}?linkType=linkset")
     typer.echo(f"  resolver:       {base}/.well-known/gs1resolver")
     typer.echo(f"  EPCIS events:   {base}/epcis/events  (an API token, or signed in to the portal)")
+    typer.echo("\nAlerts, reports, warranty, market control (docs/alerts.md):")
+    typer.echo("  open a dynamic stamp twice: the red page offers a report; the manufacturer's")
+    typer.echo(f"  dashboard shows the alert live ({base}/portal); warranty: {base}/warranty")
+    typer.echo(f"  the agency's figures: {base}/regulator (as thanhtra@qltt.demo)")
     typer.echo("\nRun `chinhhang demo` again for fresh unscanned stamps.")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -22,6 +22,7 @@ from chinhhang.accounts.services import (
 from chinhhang.catalog.gtin import check_digit
 from chinhhang.catalog.links import add_link, list_links
 from chinhhang.catalog.models import Product
+from chinhhang.catalog.promotions import create_promotion, current_promotions, vietnam_today
 from chinhhang.catalog.services import create_product, get_or_create_batch
 from chinhhang.db import session_scope
 from chinhhang.stamps.codes import Keyring
@@ -170,6 +171,7 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
                 _ship_demo(sessions, maker.id, distributor.id, retailer.id, last_run)
     with session_scope(sessions) as session:
         _collect_codes(session, maker.id, result)
+        _promotion(session, maker.id, products[1].id)
     if len(result.genuine_codes) < 3:  # used up by earlier demos: top up, so URLs always print
         _run(
             engine,
@@ -185,6 +187,23 @@ def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring)
         with session_scope(sessions) as session:
             _collect_codes(session, maker.id, result)
     return result
+
+
+def _promotion(session: Session, org_id: int, product_id: int) -> None:
+    """A promotion running now on the water filter (a new one when the last has ended)."""
+    if current_promotions(session, product_id):
+        return
+    today = vietnam_today()
+    create_promotion(
+        session,
+        Actor.command_line(org_id),
+        title="Tặng bộ lõi lọc thay thế khi đăng ký bảo hành",
+        text="Đăng ký bảo hành máy lọc nước RO 9 lõi ngay sau khi quét tem để nhận một bộ lõi "
+        "lọc thay thế miễn phí tại đại lý.",
+        starts_on=today - timedelta(days=7),
+        ends_on=today + timedelta(days=90),
+        product_ids=[product_id],
+    )
 
 
 def _org(session: Session, name: str, kind: str, address: str | None) -> Organization:
