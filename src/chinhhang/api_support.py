@@ -124,6 +124,12 @@ def api_router(tag: str) -> APIRouter:
     )
 
 
+def public_operation(description: str) -> dict[str, Any]:
+    """`openapi_extra` of a shopper's operation, which needs no API token: the document names
+    its permission "public" where the others name theirs (ApiRoute)."""
+    return {"x-permission": "public", "x-permission-description": description}
+
+
 class Page(Output):
     next: str | None = Field(
         description="Pass it back as `before` (or `after`) for the next page; "

@@ -99,6 +99,8 @@ def _known_ids(world: ApiWorld) -> dict[str, int | str]:
         "capture_id": 1,
         "promotion_id": 1,  # a promotion the fuzzer's own POST /promotions may have made
         "report_id": 1,  # a report the fuzzer's own POST /reports may have made, or a 404
+        "alert_id": 1,  # a 404 unless a fuzzed scan raised one
+        "scan_id": 1,  # the first scan of the fuzzer's, or a 404
         "event_id": "urn:uuid:00000000-0000-4000-8000-000000000001",
     }
 

@@ -26,7 +26,15 @@ from chinhhang.alerts.report_schemas import (
 )
 from chinhhang.alerts.report_work import ReportView, change_status, get_report, list_reports
 from chinhhang.alerts.reports import submit_report
-from chinhhang.api_support import CONFLICT, DEFAULT_LIMIT, Before, ErrorBody, Limit, api_router
+from chinhhang.api_support import (
+    CONFLICT,
+    DEFAULT_LIMIT,
+    Before,
+    ErrorBody,
+    Limit,
+    api_router,
+    public_operation,
+)
 from chinhhang.api_support import paged as page_of
 from chinhhang.deps import Requires, SessionDep
 from chinhhang.forms import IdPath
@@ -52,10 +60,7 @@ worked_router = api_router("reports")
     responses=_PUBLIC_ERRORS,
     dependencies=[Depends(check_report_budget)],
     # No API token: the document says so where other operations name their permission.
-    openapi_extra={
-        "x-permission": "public",
-        "x-permission-description": "anyone, without an API token (throttled per client)",
-    },
+    openapi_extra=public_operation("anyone, without an API token (throttled per client)"),
 )
 def send_report(request: Request, session: SessionDep, body: ReportCreate) -> ReportReceipt:
     fields = ReportFields(

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.api_support import CONFLICT, DEFAULT_LIMIT, Before, ErrorBody, Limit, api_router
+from chinhhang.api_support import (
+    CONFLICT,
+    DEFAULT_LIMIT,
+    Before,
+    ErrorBody,
+    Limit,
+    api_router,
+    public_operation,
+)
 from chinhhang.api_support import paged as page_of
 from chinhhang.consumer.edge import check_lookup_budget, scan_of
 from chinhhang.consumer.schemas import (
@@ -56,6 +64,7 @@ owner_router = api_router("warranty")
     summary="Register an item's warranty after a genuine scan (no API token)",
     status_code=201,
     responses={**_PUBLIC_ERRORS, **CONFLICT},
+    openapi_extra=public_operation("anyone with a genuine scan's token, without an API token"),
 )
 def register_warranty(
     request: Request, session: SessionDep, body: WarrantyCreate
@@ -69,6 +78,7 @@ def register_warranty(
     "/warranty/lookup",
     summary="Look a warranty up by serial and phone number (no API token; throttled)",
     responses=_LOOKUP_ERRORS,
+    openapi_extra=public_operation("anyone, without an API token (throttled per client)"),
 )
 def lookup_warranty(request: Request, session: SessionDep, body: WarrantyLookup) -> WarrantyList:
     check_lookup_budget(request)
