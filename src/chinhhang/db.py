@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -151,3 +151,14 @@ def upgrade_database(settings: Settings, revision: str = "head") -> None:
             connection.commit()
     finally:
         engine.dispose()
+
+
+def any_row(sessions: sessionmaker[Session], query: Select[Any]) -> bool:
+    """Whether `query` finds a row, read without a write lock. Background workers poll every
+    second; on SQLite their sessions' BEGIN IMMEDIATE would take the one write lock each time,
+    so they look first and open a writing transaction only when there is work."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        return True
+    with bind.execution_options(**{READ_ONLY: True}).connect() as connection:
+        return connection.execute(query.limit(1)).first() is not None

@@ -11,7 +11,7 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry
 from chinhhang.accounts.services import create_organization
 from chinhhang.alerts.grouping import process_outbox
-from chinhhang.alerts.models import Alert, AlertOutbox
+from chinhhang.alerts.models import Alert, AlertChannel, AlertOutbox
 from chinhhang.alerts.services import list_alerts
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database, utcnow
 from chinhhang.scans.privacy import truncate_address
@@ -241,3 +241,47 @@ def test_alerts_through_the_api(client, settings, sessions) -> None:
     done = client.post(url, json=body, headers=world.maker.auth("operator"))
     assert done.status_code == 200
     assert (done.json()["status"], done.json()["note"]) == ("acknowledged", "Kho quét nhầm.")
+
+
+def test_reopening_a_closed_alert_of_a_stamp_with_a_newer_one_is_refused(
+    client, settings, sessions
+) -> None:
+    world = build_world(sessions, settings.keyring)
+    code = world.maker.codes[0]
+    scan(client, code)
+    scan(client, code)
+    work_outbox(sessions)
+    (first,) = alerts(sessions)
+    url = f"/api/v1/alerts/{first.id}/triage"
+    closed = {"status": "closed", "category": "likely_copy"}
+    assert client.post(url, json=closed, headers=world.maker.auth()).status_code == 200
+    scan(client, code)
+    work_outbox(sessions)  # a new open alert on the same stamp
+    reopen = {"status": "open", "category": "likely_copy"}
+    refused = client.post(url, json=reopen, headers=world.maker.auth())
+    assert refused.status_code == 409
+    assert [a.status for a in alerts(sessions)] == ["closed", "open"]
+
+
+def test_only_the_owners_managers_see_where_an_alert_was_delivered(
+    settings, engine, sessions
+) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    owner = member(sessions, org_id=run.org_id, role="owner")
+    viewer = member(sessions, org_id=run.org_id, role="viewer")
+    regulator = member(sessions, kind="regulator", role="owner")
+    with session_scope(sessions) as session:
+        session.add(AlertChannel(org_id=run.org_id, kind="email", target="bi-mat@maker.vn"))
+    with portal_client(settings) as client:
+        scan(client, run.codes[0])
+        scan(client, run.codes[0])
+        work_outbox(sessions)
+        (alert,) = alerts(sessions)
+        browser = Browser(client)
+        browser.login(owner.email)
+        assert "bi-mat@maker.vn" in browser.get(f"/portal/alerts/{alert.id}").text
+        for who in (viewer, regulator):
+            browser.login(who.email)
+            page = browser.get(f"/portal/alerts/{alert.id}")
+            assert page.status_code == 200
+            assert "bi-mat@maker.vn" not in page.text

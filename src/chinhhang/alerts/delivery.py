@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Engine, Select, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chinhhang.alerts.mail import SmtpUrlError, parse_smtp_url, send_mail
@@ -37,7 +37,7 @@ from chinhhang.alerts.payload import TEST_EVENT, Envelope, alert_document, alert
 from chinhhang.alerts.signing import sign
 from chinhhang.alerts.webhook import TIMEOUT, Refused, post
 from chinhhang.config import Settings
-from chinhhang.db import READ_ONLY, session_scope, utcnow
+from chinhhang.db import any_row, session_scope, utcnow
 from chinhhang.i18n import translator
 
 log = logging.getLogger("chinhhang.alerts")
@@ -125,15 +125,7 @@ def claim_due(
 
 
 def _anything_due(sessions: sessionmaker[Session], now: datetime) -> bool:
-    """A look without a write lock first: an idle worker polls every second, and on SQLite
-    the claim's BEGIN IMMEDIATE would take the database's one write lock each time."""
-    bind = sessions.kw.get("bind")
-    if not isinstance(bind, Engine):
-        return True
-    with bind.execution_options(**{READ_ONLY: True}).connect() as connection:
-        return (
-            connection.execute(_due(now, 1).with_only_columns(AlertDelivery.id)).first() is not None
-        )
+    return any_row(sessions, _due(now, 1).with_only_columns(AlertDelivery.id))
 
 
 def _give_up(row: AlertDelivery, error: str) -> None:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from chinhhang.accounts.models import Organization
 from chinhhang.alerts.models import Alert, AlertChannel, AlertDelivery, AlertOutbox
+from chinhhang.db import any_row
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import serial_for
 
@@ -31,6 +32,11 @@ CATEGORY_OF_REASON = {
     "void": "voided_stamp",
     "guessing": "guessing",
 }
+
+
+def outbox_waiting(sessions: sessionmaker[Session]) -> bool:
+    """Whether any outbox row waits (db.any_row: no write lock for an idle worker)."""
+    return any_row(sessions, select(AlertOutbox.id))
 
 
 def process_outbox(session: Session, now: datetime, limit: int = 200) -> int:
@@ -52,7 +58,7 @@ def process_outbox(session: Session, now: datetime, limit: int = 200) -> int:
 def _absorb(session: Session, row: AlertOutbox, now: datetime) -> None:
     alert = _open_alert(session, row)
     if alert is not None:
-        _add_scan(alert, row)
+        _add_scan(session, alert, row)
         return
     try:
         with session.begin_nested():
@@ -63,7 +69,7 @@ def _absorb(session: Session, row: AlertOutbox, now: datetime) -> None:
         alert = _open_alert(session, row)
         if alert is None:  # closed meanwhile: nothing to join; the next pass opens a new one
             raise
-        _add_scan(alert, row)
+        _add_scan(session, alert, row)
         return
     _queue_deliveries(session, alert, now)
 
@@ -77,10 +83,22 @@ def _open_alert(session: Session, row: AlertOutbox) -> Alert | None:
     return session.scalars(query.limit(1)).first()
 
 
-def _add_scan(alert: Alert, row: AlertOutbox) -> None:
-    alert.scan_count += 1
-    alert.last_at = max(alert.last_at, row.occurred_at)
-    alert.first_at = min(alert.first_at, row.occurred_at)
+def _add_scan(session: Session, alert: Alert, row: AlertOutbox) -> None:
+    """In SQL, not Python: two workers may fold two rows of one stamp at once, and each must
+    add its scan to the other's (READ COMMITTED re-reads the row after the first commits)."""
+    session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id)
+        .values(
+            scan_count=Alert.scan_count + 1,
+            last_at=case((Alert.last_at < row.occurred_at, row.occurred_at), else_=Alert.last_at),
+            first_at=case(
+                (Alert.first_at > row.occurred_at, row.occurred_at), else_=Alert.first_at
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(alert)
 
 
 def _new_alert(session: Session, row: AlertOutbox) -> Alert:

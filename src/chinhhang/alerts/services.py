@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import Organization
 from chinhhang.accounts.services import record, require
-from chinhhang.accounts.services.access import can_oversee
+from chinhhang.accounts.services.access import can_oversee, may
 from chinhhang.alerts.grouping import CATEGORY_OF_REASON, process_outbox
 from chinhhang.alerts.models import (
     ALERT_STATUSES,
@@ -28,7 +28,7 @@ from chinhhang.alerts.models import (
     AlertDelivery,
 )
 from chinhhang.catalog.models import Batch, Product
-from chinhhang.errors import InvalidInput, NotFound
+from chinhhang.errors import Conflict, InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.models import ScanEvent
 from chinhhang.stamps.serials import grouped
@@ -186,13 +186,16 @@ def alert_detail(session: Session, actor: Actor, alert_id: int) -> AlertDetail:
                 .limit(50)
             )
         )
-    deliveries = session.execute(
-        select(AlertDelivery, AlertChannel)
-        .join(AlertChannel, AlertChannel.id == AlertDelivery.channel_id)
-        .where(AlertDelivery.alert_id == alert.id)
-        .order_by(AlertDelivery.id)
-    )
-    detail.deliveries = [(delivery, channel) for delivery, channel in deliveries]
+    if may(session, actor, "manage_alert_channels"):
+        # Only the viewer's own channels: a webhook URL or an address may carry secrets, and
+        # a custodian or a regulator looking at the alert has no business with them.
+        deliveries = session.execute(
+            select(AlertDelivery, AlertChannel)
+            .join(AlertChannel, AlertChannel.id == AlertDelivery.channel_id)
+            .where(AlertDelivery.alert_id == alert.id, AlertChannel.org_id == actor.org_id)
+            .order_by(AlertDelivery.id)
+        )
+        detail.deliveries = [(delivery, channel) for delivery, channel in deliveries]
     return detail
 
 
@@ -221,6 +224,10 @@ def triage(
     alert = session.get(Alert, alert_id)
     if alert is None or alert.org_id != org.id:
         raise NotFound(N_("No such alert."))
+    if alert.status == "closed" and status != "closed" and _has_open_sibling(session, alert):
+        raise Conflict(
+            N_("The stamp has a newer open alert: work that one; this one stays closed.")
+        )
     before = (alert.status, alert.category)
     alert.status, alert.category = status, category
     if note is not None:
@@ -235,6 +242,16 @@ def triage(
     )
     session.flush()  # the answer shows the row as stored
     return _one(session, actor, alert_id)[1]
+
+
+def _has_open_sibling(session: Session, alert: Alert) -> bool:
+    """Reopening would make two open alerts on one stamp (the partial unique index refuses)."""
+    if alert.stamp_code is None:
+        return False
+    sibling = select(Alert.id).where(
+        Alert.stamp_code == alert.stamp_code, Alert.status != "closed", Alert.id != alert.id
+    )
+    return session.scalar(sibling.limit(1)) is not None
 
 
 def places_of(session: Session, codes: Sequence[str]) -> dict[str, Place]:

@@ -16,7 +16,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from chinhhang.alerts.delivery import CLAIM_BATCH, deliver_due
-from chinhhang.alerts.services import process_outbox
+from chinhhang.alerts.grouping import outbox_waiting, process_outbox
 from chinhhang.config import Settings
 from chinhhang.db import session_scope, utcnow
 
@@ -54,8 +54,10 @@ class AlertWorker:
 
     def run_once(self) -> tuple[int, int]:
         """One pass: (outbox rows folded into alerts, deliveries attempted)."""
-        with session_scope(self.sessions) as session:
-            grouped = process_outbox(session, utcnow(), limit=OUTBOX_BATCH)
+        grouped = 0
+        if outbox_waiting(self.sessions):  # no write lock for an empty outbox (SQLite)
+            with session_scope(self.sessions) as session:
+                grouped = process_outbox(session, utcnow(), limit=OUTBOX_BATCH)
         sent = deliver_due(self.sessions, self.settings)
         return grouped, sent
 

@@ -125,11 +125,18 @@ def record_place(
         values["province_code"] = province_code
     if not values:
         return
+    # A page reopened in the grace period names its scan to the second (the grace cookie keeps
+    # whole seconds); a fresh verdict's token, to the microsecond.
+    when = (
+        ScanEvent.scanned_at == scan.at
+        if scan.at.microsecond
+        else ScanEvent.scanned_at.between(scan.at, scan.at + timedelta(microseconds=999_999))
+    )
     statement = (
         update(ScanEvent)
         .where(
             ScanEvent.stamp_code == scan.code,
-            ScanEvent.scanned_at == scan.at,
+            when,
             ScanEvent.outcome == scan.outcome,
             ScanEvent.kind == "dynamic",
         )
@@ -142,12 +149,8 @@ def record_place(
 
 
 def describe_place(place: Place | None) -> str | None:
-    """How a warning page names a place: the province, else "≈ 21.03, 105.85"; or None."""
+    """How a warning page names the first shopper's place: the province, or None. Never the
+    rounded position, which may be that shopper's home: the page is public."""
     if place is None:
         return None
-    name = province_name(place.province_code)
-    if name is not None:
-        return name
-    if place.latitude is None or place.longitude is None:
-        return None
-    return f"≈ {place.latitude:.2f}, {place.longitude:.2f}"
+    return province_name(place.province_code)

@@ -71,9 +71,12 @@ VALUES ('guessing', NULL, NULL, NULL, NULL, :client_net, :now)
 """
 # Where the stamp's first genuine scan was, if that shopper chose to say (rounded, or a
 # province): read only for an over-limit page ("already verified on DATE, near PLACE").
+# The province only: this is shown to whoever holds the code (perhaps a copier), and the first
+# shopper's rounded position could be their home. An undone scan (staff) was not a shopper's.
 _FIRST_PLACE = """
-SELECT province_code, latitude, longitude FROM scan_events
+SELECT province_code, NULL, NULL FROM scan_events
  WHERE stamp_code = :code AND scan_number = 1 AND outcome = 'genuine'
+   AND province_code IS NOT NULL AND undone_at IS NULL
  ORDER BY scanned_at DESC
  LIMIT 1
 """
