@@ -29,8 +29,8 @@ def normalise_phone(text: str) -> str:
     if not (_MOBILE.fullmatch(compact) or _LANDLINE.fullmatch(compact)):
         raise InvalidInput(
             N_(
-                "The phone number must be a Vietnamese number: 10 digits starting with 0 "
-                "(or +84 instead of the 0)."
+                "The phone number must be a Vietnamese number: 10 digits starting with 0 for "
+                "a mobile, 11 starting with 02 for a landline (or +84 instead of the 0)."
             )
         )
     return compact

@@ -8,6 +8,7 @@ City), so names can change without touching stored rows.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
 from vietnam_provinces import Province
@@ -25,8 +26,17 @@ def _names() -> dict[int, str]:
 
 @cache
 def all_provinces() -> list[tuple[int, str]]:
-    """(code, name) of every province, by name (for a <select>)."""
-    return sorted(_names().items(), key=lambda pair: pair[1])
+    """(code, name) of every province, in Vietnamese alphabetical order (for a <select>)."""
+    return sorted(_names().items(), key=lambda pair: collation_key(pair[1]))
+
+
+def collation_key(name: str) -> tuple[str, str]:
+    """Sorts as a Vietnamese reader expects: by letters without their tone marks first (so
+    "Đà Nẵng" comes among the D's, not after Z), "Thành phố" ignored, then as written."""
+    plain = name.removeprefix("Thành phố ")
+    bare = unicodedata.normalize("NFD", plain.replace("Đ", "D").replace("đ", "d"))
+    letters = "".join(char for char in bare if not unicodedata.combining(char))
+    return letters.casefold(), plain
 
 
 def province_name(code: int | None) -> str | None:

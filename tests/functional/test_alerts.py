@@ -140,8 +140,12 @@ def test_code_guessing_raises_one_grouped_alert_and_is_throttled(tmp_path) -> No
     sessions = make_sessionmaker(engine)
     forged = ["0" * 20, "ABCDEFGHJKMNPQRSTVWX", "1" * 20, "2" * 20, "3" * 20, "4" * 20]
     with TestClient(create_app(settings), headers={"User-Agent": PHONE}) as client:
-        answers = [client.get(f"/v/{code}", headers=JSON).status_code for code in forged]
-    assert answers == [404, 404, 404, 404, 404, 429]
+        answers = [client.get(f"/v/{code}", headers=JSON) for code in forged]
+        page = client.get(f"/v/{forged[0]}?lang=en")
+    assert [a.status_code for a in answers] == [404, 404, 404, 404, 404, 429]
+    assert answers[-1].headers["retry-after"] == "60"  # the guessing window, 5/minute
+    assert page.status_code == 429
+    assert "Too many unknown codes" in page.text
     assert outbox_size(sessions) == 1  # the fifth unknown code raised it, once
     work_outbox(sessions)
     (alert,) = alerts(sessions)
@@ -285,3 +289,29 @@ def test_only_the_owners_managers_see_where_an_alert_was_delivered(
             page = browser.get(f"/portal/alerts/{alert.id}")
             assert page.status_code == 200
             assert "bi-mat@maker.vn" not in page.text
+
+
+def test_a_regulator_works_the_guessing_alerts_no_manufacturer_sees(
+    client, settings, sessions
+) -> None:
+    world = build_world(sessions, settings.keyring)
+    now = utcnow()
+    with session_scope(sessions) as session:
+        guessing = Alert(
+            reason="guessing",
+            category="guessing",
+            status="open",
+            client_net="203.0.113.0/24",
+            scan_count=20,
+            first_at=now,
+            last_at=now,
+        )
+        session.add(guessing)
+        session.flush()
+        alert_id = guessing.id
+    url = f"/api/v1/alerts/{alert_id}/triage"
+    body = {"status": "closed", "category": "guessing", "note": "Đã chặn dải địa chỉ."}
+    assert client.post(url, json=body, headers=world.maker.auth()).status_code == 404
+    done = client.post(url, json=body, headers=world.regulator.auth("operator"))
+    assert done.status_code == 200
+    assert done.json()["status"] == "closed"

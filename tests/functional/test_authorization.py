@@ -75,7 +75,8 @@ SPARE = {"members", "tokens", "invitations"}
 # Resources whose edits share the one own instance but whose removal needs a spare one.
 SPARE_TO_REMOVE = {"links", "promotions", "channels"}
 # Actions whose data a regulator may read across organizations.
-OVERSEEABLE = {"view", "oversee"}
+# Reports too: market-control agencies work every report (SPEC section 7).
+OVERSEEABLE = {"view", "oversee", "work_reports"}
 KIND_OF = {"A": "manufacturer", "D": "distributor", "R": "retailer", "G": "regulator"}
 
 # Sample bodies for mutating routes: JSON for the API, form fields for the portal.

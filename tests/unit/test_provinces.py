@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from vietnam_provinces import Province
 
 from chinhhang.errors import InvalidInput
-from chinhhang.provinces import all_provinces, parse_province, province_name
+from chinhhang.provinces import all_provinces, collation_key, parse_province, province_name
 
 CODES = sorted(int(p.code) for p in Province.iter_all())
 
@@ -16,7 +16,8 @@ CODES = sorted(int(p.code) for p in Province.iter_all())
 def test_the_34_provinces_of_the_2025_reform_by_name() -> None:
     provinces = all_provinces()
     assert len(provinces) == 34
-    assert [name for _code, name in provinces] == sorted(name for _code, name in provinces)
+    names = [name for _code, name in provinces]
+    assert names == sorted(names, key=collation_key)
     assert {code for code, _name in provinces} == set(CODES)
     assert (1, "Thành phố Hà Nội") in provinces
     assert (79, "Thành phố Hồ Chí Minh") in provinces
@@ -58,3 +59,10 @@ def test_any_text_is_a_province_none_or_a_clear_refusal(text: str) -> None:
     except InvalidInput:
         return
     assert found is None if not text.strip() else found in CODES
+
+
+def test_provinces_are_in_the_order_a_vietnamese_reader_expects() -> None:
+    names = [name.removeprefix("Thành phố ") for _code, name in all_provinces()]
+    assert names.index("Cà Mau") < names.index("Đà Nẵng") < names.index("Gia Lai")
+    assert names.index("Đồng Tháp") < names.index("Hà Nội")
+    assert names[-1] == "Vĩnh Long"

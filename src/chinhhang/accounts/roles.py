@@ -56,8 +56,9 @@ PERMISSIONS: dict[str, Permission] = {
     ),
     "triage_alerts": Permission(
         STAFF,
-        frozenset({"manufacturer"}),
-        description="triage alerts; undo a mistaken scan within the window",
+        frozenset({"manufacturer", "regulator"}),
+        description="triage alerts (regulators: code guessing, which names no organization); "
+        "undo a mistaken scan within the window",
     ),
     "manage_alert_channels": Permission(
         MANAGERS,

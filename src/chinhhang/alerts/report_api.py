@@ -161,9 +161,9 @@ def _public(view: ReportView) -> ReportPublic:
         province=view.province,
         description=row.description,
         has_photo=row.photo_file is not None,
-        contact_name=row.contact_name,
-        contact_phone=row.contact_phone,
-        contact_email=row.contact_email,
+        contact_name=row.contact_name if view.shows_contact else None,
+        contact_phone=row.contact_phone if view.shows_contact else None,
+        contact_email=row.contact_email if view.shows_contact else None,
         notes=notes,
     )
 

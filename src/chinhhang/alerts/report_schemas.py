@@ -72,7 +72,7 @@ class ReportPublic(Output):
     province: str | None
     description: str | None
     has_photo: bool = Field(description="The photo is at /portal/reports/{id}/photo.")
-    contact_name: str | None
+    contact_name: str | None = Field(description="Only for those who may work the report.")
     contact_phone: str | None
     contact_email: str | None
     notes: list[ReportNotePublic] = Field(default_factory=list, description="Oldest first.")

@@ -52,6 +52,8 @@ class ReportView:
     notes: list[tuple[ReportNote, str | None, str | None]] = field(default_factory=list)
     # Whether the viewer may change its status (the service checks again on use).
     can_work: bool = False
+    # The shopper's contact is for those who work reports, not every viewer (personal data).
+    shows_contact: bool = False
 
     @property
     def province(self) -> str | None:
@@ -138,6 +140,7 @@ def get_report(session: Session, actor: Actor, report_id: int) -> ReportView:
     ).all()
     view.notes = [(note, email, org) for note, email, org in notes]
     view.can_work = _may_work(session, actor, view.report)
+    view.shows_contact = view.can_work
     return view
 
 
@@ -151,12 +154,11 @@ def _may_work(session: Session, actor: Actor, report: ShopperReport) -> bool:
 
 def _workable(session: Session, actor: Actor, report: ShopperReport) -> Organization:
     """The actor's organization if it works this report: the manufacturer its own, a
-    regulator those without an organization. Forbidden or NotFound otherwise."""
+    market-control agency every report (SPEC section 7: owners and regulators work them).
+    Forbidden or NotFound otherwise."""
     org = require(session, actor, "work_reports")
-    if report.org_id == org.id or (org.kind == "regulator" and report.org_id is None):
+    if report.org_id == org.id or org.kind == "regulator":
         return org
-    if org.kind == "regulator":
-        raise NotFound(N_("This report is worked by the manufacturer; you can read it."))
     raise NotFound(N_("No such report."))
 
 

@@ -210,8 +210,9 @@ def triage(
 ) -> AlertRow:
     """Set an alert's status and category (the owner's reading), with an optional note.
 
-    Only the stamp's owner triages (permission triage_alerts); a closed alert stays closed
-    for its scans, and the stamp's next suspicious scan opens a new one.
+    Only the stamp's owner triages (permission triage_alerts), or a regulator an alert that
+    names no organization; a closed alert stays closed for its scans, and the stamp's next
+    suspicious scan opens a new one (reopening it then is a Conflict).
     """
     org = require(session, actor, "triage_alerts")
     if status not in ALERT_STATUSES:
@@ -222,7 +223,12 @@ def triage(
     if note is not None and len(note) > NOTE_LIMIT:
         raise InvalidInput(N_("The note is too long (at most %(n)s characters)."), n=NOTE_LIMIT)
     alert = session.get(Alert, alert_id)
-    if alert is None or alert.org_id != org.id:
+    # The stamp's owner triages its alerts; a market-control agency those naming no
+    # organization (code guessing), which no manufacturer sees.
+    mine = alert is not None and (
+        alert.org_id == org.id or (org.kind == "regulator" and alert.org_id is None)
+    )
+    if alert is None or not mine:
         raise NotFound(N_("No such alert."))
     if alert.status == "closed" and status != "closed" and _has_open_sibling(session, alert):
         raise Conflict(

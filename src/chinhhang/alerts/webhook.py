@@ -120,7 +120,8 @@ def destination(url: str, allow_private: bool) -> tuple[str, str, str]:
         raise Refused(
             N_(
                 "The address %(host)s is in a private, loopback or reserved network; "
-                "webhooks go to public addresses only."
+                "webhooks go to public addresses only (to try one on your own machine, the "
+                "operator starts the server with CHINHHANG_ALLOW_PRIVATE_WEBHOOKS=1)."
             ),
             host=host[:100],
         )

@@ -93,7 +93,10 @@ class DynamicScan:
         client = scope["client"][0] if scope.get("client") else None
         lang = negotiate(_query(scope, "lang"), headers.get("accept-language"))
         guesses: GuessWatch = state.guessing
-        if not state.throttle.allow(client) or guesses.blocked(client):
+        if guesses.blocked(client):
+            await _guessing(send, state.pages, lang, json_wanted, guesses.window_seconds)
+            return
+        if not state.throttle.allow(client):
             await _throttled(send, state.pages, lang, json_wanted)
             return
         scan = ScanRequest(
@@ -246,6 +249,18 @@ def _verdict_page(
         "place": place or "",
     }
     return pages.skeleton(lang, template, key, skeleton, fills)
+
+
+async def _guessing(
+    send: Send, pages: Pages, lang: str, json_wanted: bool, window_seconds: int
+) -> None:
+    """Too many unknown codes from this client: nothing is looked at until the window ends."""
+    body = (
+        b'{"error": {"code": "throttled", "message": "Too many unknown codes from this client; '
+        b'retry after the time in Retry-After."}}'
+    )
+    retry = str(max(window_seconds, 1))
+    await _refuse(send, pages, lang, json_wanted, 429, retry, body, "errors/guessing.html")
 
 
 async def _throttled(send: Send, pages: Pages, lang: str, json_wanted: bool) -> None:
