@@ -23,7 +23,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -31,10 +30,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from chinhhang.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translator
+from chinhhang.localtime import DISPLAY_ZONE
 from chinhhang.provinces import province_name
 
-# Shoppers are in Vietnam; times are shown on Vietnam's clock whatever the server's zone.
-DISPLAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 _language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 _TRANSLATORS = {lang: translator(lang) for lang in LANGUAGES}
 

@@ -292,8 +292,14 @@ def test_a_manufacturer_drills_only_into_its_own_stamps(market, browser) -> None
     # The distributor sees the stamp it holds, not the issuer's others.
     browser.login(market.d.email)
     held = grouped(serial_for(market.a_stamps[1][1]))
-    assert browser.get(f"/regulator/stamps?org={market.a.org_id}&serial={held}").status_code == 200
+    held_url = f"/regulator/stamps?org={market.a.org_id}&serial={held}"
+    assert browser.get(held_url).status_code == 200
     assert browser.get(f"/regulator/stamps?org={market.a.org_id}&serial={own}").status_code == 404
+    # Not the shoppers' reports on it: the seller a report names may be this custodian.
+    assert browser.get(held_url + "&format=json").json()["reports"] == []
+    browser.login(market.g.email)
+    reports = browser.get(held_url + "&format=json").json()["reports"]
+    assert [r["reference"] for r in reports] == ["R-A4"]
 
 
 BAD_FILTERS = [

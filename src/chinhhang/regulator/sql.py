@@ -1,6 +1,6 @@
-"""SQL pieces the dashboard's queries share: the local day of a UTC time, and whose rows a
-scope covers. Portable between SQLite and PostgreSQL; every figure is a GROUP BY in the
-database, never a loop over rows in Python.
+"""SQL pieces the dashboard's queries share: whose rows a scope covers (the local day of a
+UTC time is localtime.local_day). Portable between SQLite and PostgreSQL; every figure is a
+GROUP BY in the database, never a loop over rows in Python.
 """
 
 from __future__ import annotations
@@ -8,10 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import ColumnElement, Select, false, select
 
 from chinhhang.accounts.models import Organization
 from chinhhang.alerts.models import Alert, ShopperReport
@@ -20,34 +17,6 @@ from chinhhang.stamps.models import Stamp
 
 # Kinds whose figures are those of the stamps in their custody (they issue none).
 CUSTODIANS = frozenset({"distributor", "retailer"})
-
-
-class local_day(FunctionElement[str]):  # noqa: N801 - reads as the SQL function it stands for
-    """The calendar day in Vietnam of a UTC timestamp column, as 'YYYY-MM-DD' text.
-
-    PostgreSQL converts with the zone's rules (`AT TIME ZONE 'Asia/Ho_Chi_Minh'`). SQLite has
-    no zone database, and stores the UTC time as text: it adds seven hours, which is exact
-    because Vietnam has kept UTC+7 without daylight saving since 1975. The text is cut to
-    whole seconds first: SQLite's date functions round to the millisecond, which would put a
-    scan at 16:59:59.9999 UTC on the next day while the period's bounds (compared as text)
-    keep it on this one.
-    """
-
-    type = String()
-    inherit_cache = True
-    name = "local_day"
-
-
-@compiles(local_day, "postgresql")
-def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"to_char(({column}) AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')"
-
-
-@compiles(local_day, "sqlite")
-def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"date(substr({column}, 1, 19), '+7 hours')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +55,9 @@ class Scope:
         if self.org is None:
             return []
         if self.custody:
-            return [ShopperReport.stamp_code.in_(_held_codes(self.org.id))]
+            # Reports are the manufacturer's and the agencies' to read (the seller named in
+            # one may be this very custodian), as in the portal's list of reports.
+            return [false()]
         return [ShopperReport.org_id == self.org.id]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -18,9 +18,9 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import Organization
 from chinhhang.accounts.services import require
 from chinhhang.catalog.models import Product
-from chinhhang.db import utcnow
 from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
+from chinhhang.localtime import DISPLAY_ZONE, local_day, vietnam_today
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.sql import GENUINE, NOT_ACTIVATED, OVER_LIMIT, VOID
 from chinhhang.stamps.models import Stamp
@@ -128,15 +128,16 @@ def latest_warnings(session: Session, actor: Actor, limit: int = 10) -> list[Sca
 
 
 def scans_per_day(session: Session, actor: Actor, days: int = 14) -> list[tuple[date, int]]:
-    """Scans per UTC day for the last `days` days, oldest first, days without scans as 0."""
+    """Scans per day on Vietnam's calendar for the last `days` days, oldest first, days
+    without scans as 0."""
     org = require(session, actor, "view")
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(N_("Choose 1 to 90 days."))
-    since = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    day = func.date(ScanEvent.scanned_at)
+    first = vietnam_today() - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), DISPLAY_ZONE).astimezone(UTC)
+    day = local_day(ScanEvent.scanned_at)
     query = _visible(select(day, func.count()), org).where(ScanEvent.scanned_at >= since)
     counts = {str(d): int(n) for d, n in session.execute(query.group_by(day))}
-    first = since.date()
     return [
         (first + timedelta(days=i), counts.get(str(first + timedelta(days=i)), 0))
         for i in range(days)

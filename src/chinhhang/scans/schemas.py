@@ -47,6 +47,8 @@ class DashboardPublic(Output):
         description="A regulator: its figures are per organization (GET /organizations)."
     )
     stamps: StampFigures = Field(description="Stamps issued (manufacturer) or held.")
-    scans_per_day: list[DayCount] = Field(description="The last 14 days, oldest first (UTC).")
+    scans_per_day: list[DayCount] = Field(
+        description="The last 14 days, oldest first (Vietnam's calendar days)."
+    )
     latest_warnings: list[ScanPublic]
     incoming_shipments: int = Field(description="Shipments waiting to be received.")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from chinhhang.regulator.sql import local_day
+from chinhhang.localtime import local_day
 from chinhhang.scans.models import ScanEvent
 
 

@@ -115,7 +115,10 @@ def stamp_history(
         steps=_steps(session, stamp),
         scans=_scans(session, stamp.code),
         alerts=_alerts(session, stamp.code),
-        reports=_reports(session, stamp.code),
+        # A custodian sees no reports (the seller one names may be that custodian).
+        reports=_reports(
+            session, stamp.code, shown=overseer or own is None or own.id == stamp.org_id
+        ),
     )
 
 
@@ -207,8 +210,11 @@ def _alerts(session: Session, code: str) -> Table:
     return Table("alerts", columns, tuple(tuple(row) for row in session.execute(query)))
 
 
-def _reports(session: Session, code: str) -> Table:
-    """Reports about the stamp, without the shopper's contact details."""
+def _reports(session: Session, code: str, *, shown: bool) -> Table:
+    """Reports about the stamp, without the shopper's contact details (none if not `shown`)."""
+    columns = ("report_id", "reference", "status", "outcome", "province", "shop", "created_at")
+    if not shown:
+        return Table("reports", columns, ())
     query = (
         select(
             ShopperReport.id,
@@ -226,5 +232,4 @@ def _reports(session: Session, code: str) -> Table:
     rows = tuple(
         (r[0], r[1], r[2], r[3], province_label(r[4]), r[5], r[6]) for r in session.execute(query)
     )
-    columns = ("report_id", "reference", "status", "outcome", "province", "shop", "created_at")
     return Table("reports", columns, rows)

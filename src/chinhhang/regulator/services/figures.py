@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from chinhhang.accounts.models import Organization
 from chinhhang.alerts.models import REASONS, Alert, ShopperReport
 from chinhhang.catalog.models import Product
+from chinhhang.localtime import local_day
 from chinhhang.regulator.filters import Filters, province_label
 from chinhhang.regulator.services.tables import Table, Value
-from chinhhang.regulator.sql import Scope, local_day
+from chinhhang.regulator.sql import Scope
 from chinhhang.scans.models import ScanEvent
 from chinhhang.stamps.models import VOID, Stamp
 
