@@ -18,14 +18,14 @@ from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
-from vietnam_provinces import Province, ProvinceCode
 
 from chinhhang.accounts.models import Organization
 from chinhhang.alerts.models import Alert
-from chinhhang.alerts.services import places_of
 from chinhhang.catalog.models import Batch, Product
+from chinhhang.localtime import DISPLAY_ZONE
+from chinhhang.provinces import province_name
+from chinhhang.scans.place import places_of
 from chinhhang.stamps.serials import grouped
-from chinhhang.templating import DISPLAY_ZONE
 
 TEST_EVENT = "test"
 ALERT_EVENT = "alert.created"
@@ -49,15 +49,6 @@ class Envelope:
     idempotency_key: str
     event: str
     created_at: datetime
-
-
-def province_name(code: int | None) -> str | None:
-    if code is None:
-        return None
-    try:
-        return str(Province.from_code(ProvinceCode(code)).name)
-    except ValueError:  # a code from before a reform, or none at all
-        return None
 
 
 def _org(session: Session, org_id: int | None) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
 from chinhhang.accounts.actor import Actor
@@ -31,6 +31,8 @@ from chinhhang.catalog.models import Batch, Product
 from chinhhang.errors import Conflict, InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.models import ScanEvent
+from chinhhang.scans.place import places_of
+from chinhhang.scans.sql import Place
 from chinhhang.stamps.serials import grouped
 
 __all__ = [
@@ -39,20 +41,10 @@ __all__ = [
     "alert_detail",
     "list_alerts",
     "live_alerts",
-    "places_of",
     "process_outbox",
     "triage",
 ]
 NOTE_LIMIT = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where a shopper said they were: a province and/or a position rounded to ~1 km."""
-
-    province_code: int | None
-    latitude: float | None
-    longitude: float | None
 
 
 @dataclass(slots=True)
@@ -258,30 +250,6 @@ def _has_open_sibling(session: Session, alert: Alert) -> bool:
         Alert.stamp_code == alert.stamp_code, Alert.status != "closed", Alert.id != alert.id
     )
     return session.scalar(sibling.limit(1)) is not None
-
-
-def places_of(session: Session, codes: Sequence[str]) -> dict[str, Place]:
-    """The latest place a shopper shared for each stamp (one query for a page of alerts)."""
-    if not codes:
-        return {}
-    found = session.execute(
-        select(
-            ScanEvent.stamp_code,
-            ScanEvent.province_code,
-            ScanEvent.latitude,
-            ScanEvent.longitude,
-        )
-        .where(
-            ScanEvent.stamp_code.in_(codes),
-            or_(ScanEvent.province_code.is_not(None), ScanEvent.latitude.is_not(None)),
-        )
-        .order_by(ScanEvent.id.desc())
-    )
-    places: dict[str, Place] = {}
-    for code, province, latitude, longitude in found:
-        if code is not None and code not in places:
-            places[code] = Place(province, latitude, longitude)
-    return places
 
 
 def _add_places(session: Session, rows: list[AlertRow]) -> None:

@@ -13,11 +13,12 @@ the database (only the rounded one), and no address is stored with it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from chinhhang.db import utcnow
@@ -57,15 +58,12 @@ def scan_of_token(key: bytes, token: str | None, max_age: timedelta) -> tokens.S
 def coordinate(value: object, low: float, high: float, field: str) -> float:
     """A finite number within [low, high], rounded to DECIMALS; InvalidInput otherwise.
 
-    Numbers come from JSON (int or float) or a form (text); booleans are not numbers."""
+    Only a number (a JSON number: int or float) is one: text such as "21" is refused, as a
+    boolean is, so a caller learns its mistake instead of having it guessed (a form's text is
+    read by `number_of_text` first)."""
     number: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
-    elif isinstance(value, str) and len(value) <= _MAX_NUMBER_TEXT:
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
     if number is None or not math.isfinite(number) or not low <= number <= high:
         raise InvalidInput(
             N_("%(field)s must be a number from %(low)s to %(high)s."),
@@ -75,6 +73,19 @@ def coordinate(value: object, low: float, high: float, field: str) -> float:
         )
     # round() gives -0.0 for small negatives: store and show 0.0.
     return round(number, DECIMALS) + 0.0
+
+
+def number_of_text(text: str | None) -> object:
+    """A form field's number as a float; the text itself when it is none (so that the
+    service refuses it with its clear message), None when the field is missing or empty."""
+    if text is None or not text.strip():
+        return None
+    if len(text) <= _MAX_NUMBER_TEXT:
+        try:
+            return float(text.strip())
+        except ValueError:
+            pass
+    return text
 
 
 def share_place(
@@ -96,8 +107,8 @@ def share_place(
     if latitude is not None or longitude is not None:
         if latitude is None or longitude is None or latitude == "" or longitude == "":
             raise InvalidInput(N_("Send both latitude and longitude."))
-        lat = coordinate(latitude, -90.0, 90.0, "lat")
-        lon = coordinate(longitude, -180.0, 180.0, "lon")
+        lat = coordinate(latitude, -90.0, 90.0, N_("Latitude"))
+        lon = coordinate(longitude, -180.0, 180.0, N_("Longitude"))
     code = parse_province(province)
     if lat is None and code is None:
         raise InvalidInput(N_("Share your location or choose a province."))
@@ -154,3 +165,28 @@ def describe_place(place: Place | None) -> str | None:
     if place is None:
         return None
     return province_name(place.province_code)
+
+
+def places_of(session: Session, codes: Sequence[str]) -> dict[str, Place]:
+    """The latest place a shopper shared for each stamp (one query for a page of alerts or
+    rows of the market-control pages; never shown to the public)."""
+    if not codes:
+        return {}
+    found = session.execute(
+        select(
+            ScanEvent.stamp_code,
+            ScanEvent.province_code,
+            ScanEvent.latitude,
+            ScanEvent.longitude,
+        )
+        .where(
+            ScanEvent.stamp_code.in_(codes),
+            or_(ScanEvent.province_code.is_not(None), ScanEvent.latitude.is_not(None)),
+        )
+        .order_by(ScanEvent.id.desc())
+    )
+    places: dict[str, Place] = {}
+    for code, province, latitude, longitude in found:
+        if code is not None and code not in places:
+            places[code] = Place(province, latitude, longitude)
+    return places

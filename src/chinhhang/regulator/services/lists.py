@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.models import Organization
 from chinhhang.alerts.models import Alert, ShopperReport
-from chinhhang.alerts.services import places_of
 from chinhhang.catalog.models import Product
 from chinhhang.regulator.filters import Filters, province_label
 from chinhhang.regulator.services.figures import OPEN_REPORT, alert_conditions
 from chinhhang.regulator.services.tables import Table
 from chinhhang.regulator.sql import Scope
+from chinhhang.scans.place import places_of
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import grouped, serial_for
 
@@ -29,7 +29,7 @@ CHOICES = 1000
 
 def open_alerts(session: Session, scope: Scope, filters: Filters) -> Table:
     """The latest LATEST alerts not closed, newest scan first; the province is the latest
-    one a shopper shared for the stamp (alerts.services.places_of)."""
+    one a shopper shared for the stamp (scans.place.places_of)."""
     query = (
         select(
             Alert.id,
