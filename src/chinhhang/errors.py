@@ -22,6 +22,8 @@ class DomainError(Exception):
         super().__init__(message % values if values else message)
         self.message = message
         self.values = values
+        # Headers the HTTP answer carries besides the message (Retry-After with a 429).
+        self.headers: dict[str, str] = {}
 
 
 class InvalidInput(DomainError):

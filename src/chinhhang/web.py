@@ -256,7 +256,9 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
-        return answer(request, error.status_code, error.message, error.values)
+        response = answer(request, error.status_code, error.message, error.values)
+        response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

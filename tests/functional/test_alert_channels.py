@@ -53,11 +53,16 @@ def test_a_manager_adds_a_webhook_sees_its_secret_and_tests_it(settings, session
         page = browser.get(PAGE).text
         assert channel.secret in page
         assert receiver.url in page
-        tested = browser.post(f"{PAGE}/{channel.id}/test")
+        sent = browser.post(f"{PAGE}/{channel.id}/test")
+        # Post/Redirect/Get: the answer is shown by a page a reload does not send again.
+        assert sent.status_code == 303
+        assert sent.headers["location"].startswith(f"{PAGE}?tested=")
+        tested = browser.get(sent.headers["location"])
         assert tested.status_code == 200
+        assert browser.get(sent.headers["location"]).text.count("Delivered to") == 1
     assert "Delivered to" in tested.text
     assert "HTTP 200" in tested.text
-    (request,) = receiver.requests
+    (request,) = receiver.requests  # one test message, however often the page is reloaded
     assert request.verified
     body = json.loads(request.body)
     assert (body["event"], body["alert"]) == ("test", None)
@@ -85,7 +90,9 @@ def test_a_failed_test_says_why_and_is_not_retried(settings, sessions) -> None:
         browser.post(PAGE, {"kind": "email", "target": "canhbao@qltt.example.vn"})
         (channel,) = channels(sessions, owner.org_id)
         assert channel.secret is None
-        tested = browser.post(f"{PAGE}/{channel.id}/test")
+        sent = browser.post(f"{PAGE}/{channel.id}/test")
+        assert sent.status_code == 303
+        tested = browser.get(sent.headers["location"])
     assert tested.status_code == 200
     assert "Not delivered to" in tested.text
     assert "e-mail is not configured: set CHINHHANG_SMTP_URL" in html.unescape(tested.text)
@@ -161,6 +168,31 @@ def test_only_managers_of_makers_and_regulators_may_see_the_page(
         assert table_counts(sessions) == before
 
 
+def test_a_test_result_page_shows_only_the_organizations_own_tests(settings, sessions) -> None:
+    scene = make_scene(sessions)
+    owner = member(sessions, org_id=scene.org_id)
+    other = member(sessions)
+    with portal_client(settings) as client:
+        browser = Browser(client)
+        browser.login(owner.email)
+        browser.post(PAGE, {"kind": "email", "target": "canhbao@example.vn"})
+        (channel,) = channels(sessions, scene.org_id)
+        test_page = browser.post(f"{PAGE}/{channel.id}/test").headers["location"]
+        alert_delivery = queue(sessions, scene.alert_id, channel.id, utcnow())
+        before = table_counts(sessions)
+        assert "Not delivered to" in browser.get(test_page).text
+        not_a_test = browser.get(f"{PAGE}?tested={alert_delivery}")
+        assert not_a_test.status_code == 404
+        assert "No such test message" in not_a_test.text
+        for bad in ("abc", "0", "-1", str(2**63)):
+            assert browser.get(f"{PAGE}?tested={bad}").status_code == 400, bad
+        browser.login(other.email)
+        theirs = browser.get(test_page)
+        assert theirs.status_code == 404
+        assert "canhbao@example.vn" not in theirs.text
+        assert table_counts(sessions) == before
+
+
 def test_another_organizations_channel_is_invisible(settings, sessions) -> None:
     scene = make_scene(sessions)
     other = member(sessions)
@@ -194,6 +226,7 @@ def test_deactivating_stops_pending_deliveries_and_deleting_removes_the_log(
         browser.post(PAGE, {"kind": "email", "target": "canhbao@example.vn"})
         (channel,) = channels(sessions, scene.org_id)
         pending = queue(sessions, scene.alert_id, channel.id, utcnow())
+        _failed_once(sessions, pending, "connection refused")  # waiting for its retry
         assert browser.post(f"{PAGE}/{channel.id}/deactivate").status_code == 303
         assert channels(sessions, scene.org_id)[0].active is False
         with sessions() as session:
@@ -202,7 +235,11 @@ def test_deactivating_stops_pending_deliveries_and_deleting_removes_the_log(
             assert (row.status, row.last_error) == ("failed", "the channel was deactivated")
         page = browser.get(PAGE).text
         assert "Deactivated" in page
-        assert "the channel was deactivated" in page
+        # The log's last answer is why it failed, not the earlier attempt's error.
+        last_answer = page[page.index("Delivery log") :]
+        assert "the channel was deactivated" in last_answer
+        assert "connection refused" in last_answer  # still listed among the attempts
+        assert last_answer.index("the channel was deactivated") < last_answer.index("All attempts")
         assert browser.post(f"{PAGE}/{channel.id}/activate").status_code == 303
         assert channels(sessions, scene.org_id)[0].active is True
         browser.post(f"{PAGE}/{channel.id}/test")
@@ -218,6 +255,18 @@ def test_deactivating_stops_pending_deliveries_and_deleting_removes_the_log(
         "alert_channel.test",
         "alert_channel.delete",
     ]
+
+
+def _failed_once(sessions, delivery_id: int, error: str) -> None:
+    """The delivery's first attempt failed; it waits for the next."""
+    with sessions.begin() as session:
+        row = session.get(AlertDelivery, delivery_id)
+        row.attempts, row.last_error = 1, error
+        session.add(
+            DeliveryAttempt(
+                delivery_id=delivery_id, at=utcnow(), ok=False, error=error, duration_ms=5
+            )
+        )
 
 
 def test_the_log_filters_by_status(settings, sessions) -> None:

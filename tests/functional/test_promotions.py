@@ -170,7 +170,11 @@ BAD_FORMS = [
     ({"link": "javascript:alert(1)"}, "http:// or https://"),
     ({"product_ids": []}, "at least one product"),
     ({"product_ids": ["x"]}, "Choose one of the listed options."),
-    ({"starts_on": "tomorrow"}, "YYYY-MM-DD"),
+    # A refusal names the field by its label, never by the form's field name.
+    ({"starts_on": "tomorrow"}, "First day must be a date written as YYYY-MM-DD."),
+    ({"ends_on": "2026-13-01"}, "Last day must be a date written as YYYY-MM-DD."),
+    ({"title": "KM\x01"}, "Title contains characters that are not allowed."),
+    ({"link": "https://km.example.vn/\x7f"}, "Link contains characters that are not allowed."),
     ({"ends_on": ""}, "a first and a last day"),
 ]
 
@@ -190,6 +194,8 @@ def test_a_bad_promotion_form_is_refused_and_nothing_is_stored(client, sessions,
         refused = browser.post("/portal/promotions/new", data=fields)
         assert refused.status_code == 400, change
         assert message in refused.text, change
+        assert "starts_on must" not in refused.text
+        assert "ends_on must" not in refused.text
     bad_image = browser.post(
         "/portal/promotions/new",
         data={"title": "KM", "starts_on": _days(0), "ends_on": _days(3)}
@@ -198,6 +204,20 @@ def test_a_bad_promotion_form_is_refused_and_nothing_is_stored(client, sessions,
     )
     assert bad_image.status_code == 400
     assert "JPEG, PNG or WebP" in bad_image.text
+    assert table_counts(sessions) == before
+
+
+def test_a_date_refusal_names_the_field_in_vietnamese(client, sessions, maker) -> None:
+    browser = Browser(client)
+    browser.login(member(sessions, org_id=maker.org_id).email)
+    before = table_counts(sessions)
+    fields = {"title": "KM", "starts_on": "28/11/2026", "ends_on": _days(3)}
+    refused = browser.post(
+        "/portal/promotions/new?lang=vi", data=fields | {"product_ids": [str(maker.product_id)]}
+    )
+    assert refused.status_code == 400
+    assert "Trường Ngày bắt đầu phải là ngày theo định dạng YYYY-MM-DD." in refused.text
+    assert "starts_on phải" not in refused.text
     assert table_counts(sessions) == before
 
 
@@ -237,3 +257,55 @@ def test_the_api_refuses_reversed_dates_and_viewers(client, settings, engine, se
     assert bad.status_code == 400
     assert table_counts(sessions) == after_create
     assert before != after_create
+
+
+def test_scans_arriving_together_share_one_read_of_the_promotions(
+    settings, engine, sessions
+) -> None:
+    """When the cached promotions expire under load, the scans in flight wait for one read."""
+    import anyio  # noqa: PLC0415
+    from sqlalchemy import event  # noqa: PLC0415
+
+    from chinhhang.consumer.extras import GenuineExtras  # noqa: PLC0415
+    from chinhhang.scans.services import Verdict  # noqa: PLC0415
+
+    run = make_run(settings, engine, sessions, quantity=8)
+    today = vietnam_today()
+    with session_scope(sessions) as session:
+        promotion = Promotion(org_id=run.org_id, title="Giảm giá", starts_on=today, ends_on=today)
+        session.add(promotion)
+        session.flush()
+        session.add(PromotionProduct(promotion_id=promotion.id, product_id=run.product_id))
+    extras = GenuineExtras(sessions)
+    reads: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        if "promotion" in statement:
+            reads.append(statement)
+
+    async def eight_scans() -> list[str | None]:
+        pages: list[str | None] = []
+
+        async def one(code: str) -> None:
+            verdict = Verdict(
+                "genuine",
+                code=code,
+                serial="1",
+                scan_count=1,
+                scan_limit=1,
+                product={"id": run.product_id, "warranty_months": 0},
+            )
+            pages.append(await extras.html("vi", verdict))
+
+        async with anyio.create_task_group() as group:
+            for code in run.codes:
+                group.start_soon(one, code)
+        return pages
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        pages = anyio.run(eight_scans)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(reads) == 1
+    assert all(page is not None and "Giảm giá" in page for page in pages)

@@ -4,6 +4,7 @@ clear message and nothing stored (no row, no file)."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from collections.abc import Iterator
@@ -21,17 +22,22 @@ from chinhhang.accounts.models import AuditEntry, Organization
 from chinhhang.accounts.services import issue_token
 from chinhhang.alerts.grouping import process_outbox
 from chinhhang.alerts.models import Alert, ReportNote, ShopperReport
+from chinhhang.alerts.report_edge import MAX_BODY, REPORT_RATE, TEXT_FIELDS
 from chinhhang.db import session_scope, utcnow
 from chinhhang.scans import tokens
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.throttle import Throttle
 from tests.factories import make_run
 from tests.portal_helpers import Browser, member, operator, portal_client, table_counts
+from tests.unit.alerts.test_photos import png_header
 
 _TOKEN = re.compile(r'name="t" value="([^"]+)"')
 _ACTION = re.compile(r'<form method="post" action="([^"]+)" enctype="multipart/form-data"')
 _REFERENCE = re.compile(r"/report/(PA-[0-9A-Z]{8})")
+_ERROR = re.compile(r'<p class="form-error" role="alert">([^<]+)</p>')
 GPS_IFD = 0x8825
+# The form's field names, which a refusal must never show for a label.
+RAW_NAMES = [name for name in TEXT_FIELDS if "_" in name] + ["description"]
 
 
 @pytest.fixture
@@ -72,6 +78,25 @@ def send(
     assert action, form.text
     files = {"photo": ("photo.jpg", photo, "image/jpeg")} if photo is not None else None
     return client.post(action.group(1).replace("&amp;", "&"), data=data, files=files)
+
+
+def error_of(page: str) -> str:
+    found = _ERROR.search(page)
+    assert found, "the page shows no error"
+    return html.unescape(found.group(1))
+
+
+def multipart(parts: list[tuple[str, bytes, str | None]]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body with its parts in this order (a browser sends them in the form's)."""
+    boundary = "chinhhang-test-boundary"
+    body = b""
+    for name, value, filename in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        kind = "Content-Type: image/jpeg\r\n" if filename else ""
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n{kind}\r\n"
+        body += head.encode() + value + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
 def stored_photos(settings) -> list[Path]:
@@ -170,12 +195,18 @@ def _bad_reports(key: bytes, token: str) -> list[tuple[dict[str, Any], str]]:
         ({"data": place, "photo": huge}, "larger than 5 MB"),
         ({"data": place, "photo": gif.getvalue()}, "JPEG, PNG or WebP"),
         ({"data": place, "photo": text}, "JPEG, PNG or WebP"),
+        ({"data": place, "photo": phone_photo()[:-40]}, "damaged or incomplete"),
+        ({"data": place, "photo": png_header(20_000, 20_000)}, "too many pixels"),
+        ({"data": place, "photo": png_header(6_000, 5_000)}, "too many pixels"),
         ({"data": {**place, "contact_phone": "12345"}}, "Vietnamese number"),
         ({"data": {**place, "contact_email": "lan@"}}, "e-mail address"),
         ({"data": {"online_link": "javascript:alert(1)"}}, "http:// or https://"),
         ({"data": {"description": "Hàng giả"}}, "Say where you bought it"),
         ({"data": {**place, "province": "2"}}, "province or city"),
-        ({"data": {"shop_name": "x" * 201}}, "too long"),
+        ({"data": {"shop_name": "x" * 201}}, "Shop name is too long: at most 200 characters."),
+        ({"data": {**place, "description": "x" * 4001}}, "What happened is too long"),
+        ({"data": {**place, "contact_name": "x" * 201}}, "Your name is too long"),
+        ({"data": {**place, "shop_address": "12\x01"}}, "Shop address contains characters"),
         ({"data": place, "token": token[:-2] + "zz"}, "expired or is not valid"),
         (
             {
@@ -197,7 +228,9 @@ def test_every_bad_report_is_refused_and_stores_nothing(client, settings, engine
         files = {"photo": ("photo.jpg", photo, "image/jpeg")} if photo is not None else None
         answer = client.post(action, data=sent["data"], files=files)
         assert answer.status_code == 400, (said, answer.status_code)
-        assert said in answer.text.replace("&#39;", "'"), said
+        error = error_of(answer.text)
+        assert said in error, (said, error)
+        assert not any(name in error for name in RAW_NAMES), error  # labels, not field names
         assert 'enctype="multipart/form-data"' in answer.text  # the form again, to correct
     assert table_counts(sessions) == before
     assert stored_photos(settings) == []
@@ -235,7 +268,11 @@ def test_reports_are_throttled_per_client(client, sessions) -> None:
     refused = client.post("/report?lang=en", data={"shop_name": "Shop"})
     assert refused.status_code == 429
     assert "Too many reports" in refused.text
-    assert client.post("/api/v1/reports", json={"shop_name": "Shop"}).status_code == 429
+    api = client.post("/api/v1/reports", json={"shop_name": "Shop"})
+    assert api.status_code == 429
+    window = Throttle(REPORT_RATE).item.get_expiry()
+    for answer in (refused, api):  # when to come back: at most the budget's window away
+        assert 1 <= int(answer.headers["retry-after"]) <= window
     assert len(reports(sessions)) == 2
 
 
@@ -271,13 +308,12 @@ def test_who_sees_and_works_which_report(client, settings, engine, sessions) -> 
         browser.post(f"/portal/reports/{orphan.id}/status", {"status": "investigating"}).status_code
         == 303
     )
-    # A manufacturer's report is the manufacturer's to work: the regulator reads it.
-    read_only = browser.post(f"/portal/reports/{mine.id}/status", {"status": "dismissed"})
-    assert read_only.status_code == 404
-    assert "worked by the manufacturer" in read_only.text
+    # Market-control agencies work every report, a manufacturer's too (SPEC section 7).
+    worked = browser.post(f"/portal/reports/{mine.id}/status", {"status": "investigating"})
+    assert worked.status_code == 303
     browser.login(operator(sessions))
     assert "Shop A" in browser.get("/portal/reports").text
-    assert [r.status for r in reports(sessions)] == ["new", "investigating"]
+    assert [r.status for r in reports(sessions)] == ["investigating", "investigating"]
 
 
 def test_the_workflow_refuses_what_it_does_not_have(client, sessions) -> None:
@@ -330,3 +366,98 @@ def test_the_form_is_offered_where_a_shopper_needs_it(client, settings, engine, 
     assert forged.status_code == 400
     assert "expired or is not valid" in forged.text
     assert "/report?lang=en" in forged.text  # the form, without the token
+
+
+def test_a_shoppers_contact_is_shown_only_to_those_who_work_reports(
+    client, settings, engine, sessions
+) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    token = over_limit_token(client, run.codes[0])
+    contact = {"contact_phone": "0912 345 678", "contact_email": "lan@example.vn"}
+    assert send(client, token, {"shop_name": "Shop A", **contact}).status_code == 303
+    (report,) = reports(sessions)
+    owner = member(sessions, org_id=run.org_id, role="operator").email
+    viewer = member(sessions, org_id=run.org_id, role="viewer").email
+    browser = Browser(client)
+    browser.login(owner)
+    assert "0912345678" in browser.get(f"/portal/reports/{report.id}").text
+    browser.login(viewer)
+    page = browser.get(f"/portal/reports/{report.id}")
+    assert page.status_code == 200
+    assert "0912345678" not in page.text
+    assert "lan@example.vn" not in page.text
+
+
+TYPED = {
+    "shop_name": "Tạp hóa Minh",
+    "shop_address": "12 Hàng Bạc, Hà Nội",
+    "online_link": "https://shop.example.vn/p/1",
+    "province": "1",
+    "description": "Nắp chai bị hở",
+    "contact_name": "Nguyễn Thị Lan",
+    "contact_phone": "0912 345 678",
+    "contact_email": "lan@example.vn",
+}
+
+
+def assert_form_kept(page: str) -> None:
+    for name in ("shop_name", "shop_address", "online_link", "contact_name", "contact_phone"):
+        assert f'name="{name}"' in page
+        assert f'value="{TYPED[name]}"' in page, name
+    assert f'value="{TYPED["contact_email"]}"' in page
+    assert f">{TYPED['description']}</textarea>" in page
+    assert '<option value="1" selected>' in page
+
+
+@pytest.mark.parametrize("size", [6 * 1024 * 1024, MAX_BODY + 1024])
+def test_a_refused_photo_keeps_everything_typed(client, settings, sessions, size) -> None:
+    """However large the photo, the form comes back with what the shopper typed, the text
+    sent after the photo too (a browser sends the fields in the form's order)."""
+    before = table_counts(sessions)
+    order = ["shop_name", "shop_address", "online_link", "province", "description"]
+    parts: list[tuple[str, bytes, str | None]] = [
+        (name, TYPED[name].encode(), None) for name in order
+    ]
+    parts.append(("photo", phone_photo() + b"\0" * size, "photo.jpg"))
+    if size < MAX_BODY:
+        parts += [(name, TYPED[name].encode(), None) for name in TYPED if name not in order]
+    body, headers = multipart(parts)
+    answer = client.post("/report?lang=en", content=body, headers=headers)
+    assert answer.status_code == 400
+    assert "larger than 5 MB" in error_of(answer.text)
+    if size < MAX_BODY:
+        assert_form_kept(answer.text)
+    else:  # past the body's cap the rest is not read: what came before the photo is kept
+        assert f'value="{TYPED["shop_name"]}"' in answer.text
+    for bad in (phone_photo()[:-40], b"not a picture"):
+        refused = send(client, None, TYPED, bad)
+        assert refused.status_code == 400
+        assert_form_kept(refused.text)
+    assert table_counts(sessions) == before
+    assert stored_photos(settings) == []
+
+
+def test_refusals_name_the_fields_in_the_shoppers_language(client, sessions) -> None:
+    refused = client.post("/report?lang=vi", data={"shop_name": "x" * 201})
+    assert refused.status_code == 400
+    assert error_of(refused.text) == "Tên cửa hàng quá dài: tối đa 200 ký tự."
+    refused = client.post("/report?lang=vi", data={"shop_name": "Shop", "contact_name": "Lan\x01"})
+    assert error_of(refused.text) == "Trường Họ tên chứa ký tự không được phép."
+    assert reports(sessions) == []
+
+
+def test_a_contact_without_a_name_has_no_leading_separator(
+    client, settings, engine, sessions
+) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    token = over_limit_token(client, run.codes[0])
+    only_phone = {"shop_name": "Shop A", "contact_phone": "024 3825 1234"}
+    assert send(client, token, only_phone).status_code == 303
+    (report,) = reports(sessions)
+    browser = Browser(client)
+    browser.login(member(sessions, org_id=run.org_id, role="operator").email)
+    page = browser.get(f"/portal/reports/{report.id}").text
+    contact = page[page.index(">Contact<") :]
+    contact = contact[: contact.index("</dd>")]
+    assert f'<dd><a href="tel:{report.contact_phone}">' in contact
+    assert "·" not in contact

@@ -68,8 +68,37 @@ def test_a_shared_position_is_kept_rounded_to_about_a_kilometre(
     assert answer.json()["longitude"] == 105.85
     assert places(engine, run.codes[0]) == [(21.03, 105.85, None)]
     _page, token = scan(client, run.codes[0])
-    client.post("/place", json={"t": token, "lat": -0.004, "lon": "-179.996"}, headers=JSON)
+    client.post("/place", json={"t": token, "lat": -0.004, "lon": -179.996}, headers=JSON)
     assert places(engine, run.codes[0])[1] == (0.0, -180.0, None)
+
+
+@pytest.mark.parametrize("lat", ["21", " 21.03 ", "", None, [21], {"value": 21}, False])
+def test_json_coordinates_must_be_json_numbers(client, settings, engine, sessions, lat) -> None:
+    """Numbers sent as JSON strings are refused (not guessed), and the message names the
+    field as a person reads it, never the JSON key."""
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    _page, token = scan(client, run.codes[0])
+    answer = client.post(
+        "/place?lang=en", json={"t": token, "lat": lat, "lon": 105.85}, headers=JSON
+    )
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert "latitude" in message.lower()
+    assert "lat " not in message
+    assert places(engine, run.codes[0]) == [(None, None, None)]
+
+
+def test_a_coordinate_out_of_range_is_named_as_a_person_reads_it(
+    client, settings, engine, sessions
+) -> None:
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    _page, token = scan(client, run.codes[0])
+    answer = client.post(
+        "/place?lang=en", json={"t": token, "lat": 21.03, "lon": 200}, headers=JSON
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == "Longitude must be a number from -180 to 180."
+    assert places(engine, run.codes[0]) == [(None, None, None)]
 
 
 def test_the_province_form_works_without_javascript(client, settings, engine, sessions) -> None:
@@ -94,6 +123,7 @@ def _bad_requests(key: bytes, token: str, other_code: str) -> list[dict[str, Any
         {"json": {"t": token, "lat": 21, "lon": -180.5}},
         {"content": b'{"t": "%s", "lat": NaN, "lon": 105}' % token.encode()},
         {"json": {"t": token, "lat": "21,03", "lon": 105}},
+        {"json": {"t": token, "lat": "21", "lon": "105"}},
         {"json": {"t": token, "lat": True, "lon": 105}},
         {"json": {"t": token, "lat": 21}},
         {"json": {"t": token}},

@@ -103,10 +103,18 @@ def test_register_once_look_up_list_and_export(client, sessions, item) -> None:
     assert shown.status_code == 200
     assert item.serials[0] in shown.text
     sent = form(token)
-    done = client.post("/warranty/register?lang=en", data=sent)
-    assert done.status_code == 201, done.text
+    posted = client.post("/warranty/register?lang=en", data=sent)
+    # Post/Redirect/Get: the registration is shown by a page a reload does not post again.
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"].startswith("/warranty/registered?t=")
+    done = client.get(posted.headers["location"])
+    assert done.status_code == 200
     ends_on = add_months(date.fromisoformat(sent["purchase_date"]), MONTHS)
     assert f"Warranty registered until {ends_on:%d/%m/%Y}." in done.text
+    assert item.serials[0] in done.text
+    assert sent["name"] not in done.text  # no name or phone on it
+    reloaded = client.get(posted.headers["location"])
+    assert (reloaded.status_code, reloaded.text) == (200, done.text)
     (row,) = registrations(sessions)
     assert (row.serial, row.phone, row.ends_on) == (serial_for(1), "0912345678", ends_on)
     assert (row.name, row.org_id, row.product_id) == (sent["name"], item.org_id, item.product_id)
@@ -218,7 +226,7 @@ def _owner_views(client, sessions, item: Item, sent: dict[str, str], ends_on: da
 
 def test_the_owners_api_lists_its_registrations_only(client, sessions, item) -> None:
     token = registration_link(client, item.codes[0])
-    assert client.post("/warranty/register", data=form(token)).status_code == 201
+    assert client.post("/warranty/register", data=form(token)).status_code == 303
     with session_scope(sessions) as session:
         org = session.get(Organization, item.org_id)
         secret = issue_token(
@@ -261,12 +269,16 @@ BAD_INPUT = [
     ({"phone": "12345"}, "must be a Vietnamese number"),
     ({"phone": "+1 415 555 0100"}, "must be a Vietnamese number"),
     ({"purchase_date": "2999-01-01"}, "cannot be in the future"),
-    ({"purchase_date": "01/02/2026"}, "YYYY-MM-DD"),
+    ({"purchase_date": "28/11/26"}, "Write the purchase date as day/month/year"),
+    ({"purchase_date": "31/02/2026"}, "Write the purchase date as day/month/year"),
+    ({"purchase_date": "2026-11-28T10:00"}, "Write the purchase date as day/month/year"),
     ({"purchase_date": ""}, "Give the purchase date."),
     ({"purchase_date": "@before_applied"}, "before the stamp was applied"),
+    ({"purchase_date": "@future_typed"}, "cannot be in the future"),
     ({"name": "  "}, "Give your name."),
-    ({"name": "x" * 201}, "longer than 200"),
-    ({"shop": "a\x00b"}, "not allowed"),
+    ({"name": "x" * 201}, "Your name is longer than 200 characters."),
+    ({"shop": "a\x00b"}, "Shop contains characters that are not allowed."),
+    ({"shop": "x" * 201}, "Shop is longer than 200 characters."),
     ({"t": "forged.g.123.AAAA"}, "not valid or is more than a day old"),
     ({"t": ""}, "not valid or is more than a day old"),
     ({"t": "@expired"}, "not valid or is more than a day old"),
@@ -280,12 +292,16 @@ def test_bad_input_is_refused_and_nothing_is_stored(client, sessions, item) -> N
         "@expired": _token(client, item.codes[0], "genuine", timedelta(days=1, seconds=5)),
         "@over_limit": _token(client, item.codes[0], "over_limit", timedelta(seconds=1)),
         "@before_applied": (vietnam_today() - timedelta(days=500)).isoformat(),
+        "@future_typed": f"{vietnam_today() + timedelta(days=2):%d/%m/%Y}",
     }
     for change, message in BAD_INPUT:
         fields = {key: special.get(value, value) for key, value in change.items()}
         response = client.post("/warranty/register?lang=en", data=form(token, **fields))
         assert response.status_code == 400, (change, response.text)
-        assert message in error_of(response.text), change
+        said = error_of(response.text)
+        assert message in said, change
+        for name in ("purchase_date", "name", "shop"):  # the form's labels, not field names
+            assert not said.startswith(name), said
     with session_scope(sessions) as session:  # applied long ago, bought 13 months ago
         session.execute(update(Stamp).values(activated_at=utcnow() - timedelta(days=2000)))
     ended = (vietnam_today() - timedelta(days=399)).isoformat()
@@ -298,6 +314,41 @@ def test_bad_input_is_refused_and_nothing_is_stored(client, sessions, item) -> N
     )
     assert api.status_code == 400
     assert "must be a Vietnamese number" in api.json()["error"]["message"]
+    assert registrations(sessions) == []
+
+
+def test_a_date_typed_day_first_is_read_as_people_in_vietnam_write_it(
+    client, sessions, item
+) -> None:
+    token = registration_link(client, item.codes[1])
+    purchased = add_months(vietnam_today(), -2)
+    typed = f"{purchased.day}/{purchased.month:02d}/{purchased.year}"
+    posted = client.post("/warranty/register?lang=en", data=form(token, purchase_date=typed))
+    assert posted.status_code == 303, posted.text
+    (row,) = registrations(sessions)
+    assert row.purchase_date == purchased
+
+
+def test_a_refusal_names_the_field_in_vietnamese(client, sessions, item) -> None:
+    token = registration_link(client, item.codes[1])
+    refused = client.post("/warranty/register?lang=vi", data=form(token, name="x" * 201))
+    assert refused.status_code == 400
+    assert error_of(refused.text) == "Trường Họ tên dài quá 200 ký tự."
+    assert registrations(sessions) == []
+
+
+def test_the_registration_page_needs_the_scan_token_of_a_registered_item(
+    client, sessions, item
+) -> None:
+    token = registration_link(client, item.codes[1])
+    unregistered = client.get(f"/warranty/registered?t={token}&lang=en")
+    assert unregistered.status_code == 404
+    assert "not registered yet" in error_of(unregistered.text)
+    assert 'action="/warranty/register?lang=en"' in unregistered.text  # the form, to register
+    for bad in ("", "forged.g.123.AAAA", _token(client, item.codes[1], "over_limit", timedelta())):
+        refused = client.get("/warranty/registered", params={"t": bad, "lang": "en"})
+        assert refused.status_code == 400, bad
+        assert "not valid or is more than a day old" in error_of(refused.text)
     assert registrations(sessions) == []
 
 

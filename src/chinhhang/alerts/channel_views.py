@@ -12,11 +12,13 @@ from starlette.responses import Response
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.alerts.channels import (
+    DEACTIVATED,
     add_channel,
     delete_channel,
     delivery_log,
     finish_test,
     list_channels,
+    sent_test,
     set_channel_active,
     start_test,
 )
@@ -25,7 +27,7 @@ from chinhhang.alerts.models import DELIVERY_STATUSES
 from chinhhang.db import utcnow
 from chinhhang.deps import CsrfDep, Requires, SessionDep
 from chinhhang.errors import DomainError
-from chinhhang.forms import IdPath, ShortText
+from chinhhang.forms import MAX_BIG_ID, IdPath, ShortText
 from chinhhang.portal import error_text, portal_page, see_other
 
 router = APIRouter(prefix="/portal/alerts", include_in_schema=False)
@@ -49,6 +51,7 @@ def _page(
         "statuses": DELIVERY_STATUSES,
         "status": status,
         "form": {},
+        "deactivated": DEACTIVATED,
         **(extra or {}),
     }
     try:
@@ -65,8 +68,17 @@ def channels_page(
     session: SessionDep,
     actor: Manager,
     status: Annotated[str, Query(max_length=20)] = "",
+    tested: Annotated[int | None, Query(ge=1, le=MAX_BIG_ID)] = None,
 ) -> Response:
-    return _page(request, session, actor, status=status)
+    """The page; `?tested=` names a test message just sent, whose answer it shows."""
+    if tested is None:
+        return _page(request, session, actor, status=status)
+    try:
+        result = sent_test(session, actor, tested)
+    except DomainError as error:
+        extra = {"error": error_text(request, error)}
+        return _page(request, session, actor, extra=extra, status_code=error.status_code)
+    return _page(request, session, actor, status=status, extra={"tested": result})
 
 
 @router.post("/channels", dependencies=[CsrfDep])
@@ -134,7 +146,8 @@ def _change(
 def channel_test(
     request: Request, session: SessionDep, actor: Manager, channel_id: IdPath
 ) -> Response:
-    """Send a test message now and show its answer on the page."""
+    """Send a test message now, then redirect (Post/Redirect/Get) to the page showing its
+    answer: reloading that page shows the answer again, it sends no second test."""
     settings = request.app.state.settings
     try:
         with session.begin_nested():
@@ -149,5 +162,4 @@ def channel_test(
     session.commit()
     outcome = send(outgoing, settings)
     delivery = finish_test(session, actor, outgoing, outcome, utcnow())
-    tested = {"delivery": delivery, "outcome": outcome, "target": outgoing.target}
-    return _page(request, session, actor, extra={"tested": tested})
+    return see_other(f"/portal/alerts/channels?tested={delivery.id}")

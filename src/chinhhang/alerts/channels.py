@@ -28,13 +28,18 @@ from chinhhang.alerts.models import (
 )
 from chinhhang.alerts.payload import TEST_EVENT
 from chinhhang.alerts.signing import new_secret
-from chinhhang.alerts.webhook import TIMEOUT, check_url, destination
+from chinhhang.alerts.webhook import check_url, destination
 from chinhhang.errors import Conflict, InvalidInput, NotFound
 from chinhhang.i18n import N_
 
 MAX_CHANNELS = 20
 LOG_LIMIT = 100
-DEACTIVATED = "the channel was deactivated"
+# Longer than the slowest send (SMTP allows 10 s a step): a worker must not take the test
+# delivery over while the request is still sending it.
+TEST_LEASE_SECONDS = 120
+# Stored as the failed deliveries' last error (English, like the receivers' own errors); the
+# delivery log shows it translated.
+DEACTIVATED = N_("the channel was deactivated")
 
 
 @dataclass(slots=True)
@@ -44,6 +49,15 @@ class LogEntry:
     delivery: AlertDelivery
     channel: AlertChannel
     attempts: list[DeliveryAttempt] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SentTest:
+    """A test message as the page shows it after the test (Post/Redirect/Get): where it went
+    and its attempt (None while it is still on its way)."""
+
+    target: str
+    attempt: DeliveryAttempt | None
 
 
 def list_channels(session: Session, actor: Actor) -> Sequence[AlertChannel]:
@@ -136,7 +150,7 @@ def start_test(
     """A test delivery on record, leased for the request that sends it (the caller commits,
     sends with `delivery.send`, then calls `finish_test`)."""
     channel = _own_channel(session, actor, channel_id)
-    lease = now + timedelta(seconds=3 * TIMEOUT)
+    lease = now + timedelta(seconds=TEST_LEASE_SECONDS)
     delivery = AlertDelivery(
         alert_id=None,
         channel_id=channel.id,
@@ -163,6 +177,31 @@ def finish_test(
     if row is None:  # the channel was deleted while the test was on its way
         raise NotFound(N_("No such alert channel."))
     return row
+
+
+def sent_test(session: Session, actor: Actor, delivery_id: int) -> SentTest:
+    """The organization's test message `delivery_id` with its latest attempt; NotFound for
+    any other delivery (another organization's, or an alert's)."""
+    org = require(session, actor, "manage_alert_channels")
+    found = session.execute(
+        select(AlertDelivery, AlertChannel.target)
+        .join(AlertChannel, AlertChannel.id == AlertDelivery.channel_id)
+        .where(
+            AlertDelivery.id == delivery_id,
+            AlertDelivery.event == TEST_EVENT,
+            AlertChannel.org_id == org.id,
+        )
+    ).first()
+    if found is None:
+        raise NotFound(N_("No such test message."))
+    delivery, target = found
+    attempt = session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == delivery.id)
+        .order_by(DeliveryAttempt.id.desc())
+        .limit(1)
+    ).first()
+    return SentTest(target, attempt)
 
 
 def delivery_log(

@@ -7,6 +7,8 @@ alerts/reports.py.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
@@ -22,9 +24,12 @@ from chinhhang.scans.throttle import Throttle
 
 # Per client (IPv4 address, IPv6 /64): enough for a family, too few to flood the workers.
 REPORT_RATE = "10/hour"
-# The form's text fields together: far below this, so any larger body is a too-large photo.
+# The form's text fields together: far below this (a text part past it is refused).
 FIELDS_MARGIN = 64 * 1024
-MAX_BODY = MAX_PHOTO_BYTES + FIELDS_MARGIN
+# A photo over 5 MB is still read to its end, its bytes past the limit dropped as they come,
+# so that the text fields sent after it are kept for the form shown again: a phone's photo is
+# rarely over 20 MB. A body past this is not read further (the fields after it are lost).
+MAX_BODY = 32 * 1024 * 1024
 TEXT_FIELDS = (
     "shop_name",
     "shop_address",
@@ -54,9 +59,21 @@ def check_report_budget(request: Request) -> None:
         throttle = Throttle(REPORT_RATE, state.settings.redis_url, name="report")
         state.report_throttle = throttle
     if not throttle.allow(request.client.host if request.client else None):
-        raise TooManyReports(
+        refused = TooManyReports(
             N_("Too many reports from this connection. Please try again in an hour.")
         )
+        refused.headers["Retry-After"] = str(_seconds_left(throttle))
+        raise refused
+
+
+def _seconds_left(throttle: Throttle) -> int:
+    """Until the client's budget comes back. In one process the windows are aligned on the
+    monotonic clock (scans/throttle.py); through Redis each client's window starts with its
+    first hit, so the whole window is the safe answer."""
+    window = throttle.item.get_expiry() if throttle.item is not None else 0
+    if throttle.shared is not None or window <= 0:
+        return max(window, 1)
+    return max(1, math.ceil(window - time.monotonic() % window))
 
 
 @dataclass
@@ -77,48 +94,84 @@ class _TooLarge(Exception):
     """The body passed MAX_BODY: stop reading it."""
 
 
+class _ReportParser(MultiPartParser):
+    """Keeps at most MAX_PHOTO_BYTES + 1 bytes of a file (enough to know it is too large) and
+    drops the rest as it arrives, so a large photo costs neither memory nor disk and the text
+    fields after it are still read. (Starlette's parser has no hook for this: `_current_part`
+    is its own; tests/functional/test_reports.py sends photos over the limit, in both orders.)"""
+
+    file_bytes = 0  # of the current part
+
+    def on_part_begin(self) -> None:
+        super().on_part_begin()
+        self.file_bytes = 0
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current_part.file is not None:
+            room = MAX_PHOTO_BYTES + 1 - self.file_bytes
+            end = start + max(0, min(end - start, room))
+            self.file_bytes += end - start
+            if end == start:
+                return
+        super().on_part_data(data, start, end)
+
+
 async def _capped(request: Request) -> AsyncGenerator[bytes, None]:
+    """The body's chunks up to MAX_BODY bytes (the parser reads the fields before the cut),
+    then _TooLarge."""
     size = 0
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
+        if size + len(chunk) > MAX_BODY:
+            yield chunk[: MAX_BODY - size]
             raise _TooLarge
+        size += len(chunk)
         yield chunk
 
 
 async def read_report_form(request: Request) -> SentReport:
-    """The form's fields and photo, counting the body's bytes as they arrive: past MAX_BODY
-    the rest is never read and the answer is "too large", before any decoding."""
+    """The form's fields and photo. A photo over MAX_PHOTO_BYTES is "too large" before any
+    decoding, with every text field kept; past MAX_BODY the rest of the body is never read."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        if kind == "multipart/form-data":
-            parser = MultiPartParser(
-                request.headers,
-                _capped(request),
-                max_files=1,
-                max_fields=len(TEXT_FIELDS) + 4,
-                max_part_size=FIELDS_MARGIN,
-            )
+    unreadable = InvalidInput(N_("The form could not be read; send it again."))
+    if kind == "multipart/form-data":
+        parser = _ReportParser(
+            request.headers,
+            _capped(request),
+            max_files=1,
+            max_fields=len(TEXT_FIELDS) + 4,
+            max_part_size=FIELDS_MARGIN,
+        )
+        try:
             form = await parser.parse()
-        elif kind == "application/x-www-form-urlencoded":
+        except _TooLarge:  # the text read before the cut is still shown again
+            return SentReport(values=_texts(parser.items), error=too_large())
+        except MultiPartException:
+            return SentReport(error=unreadable)
+    elif kind == "application/x-www-form-urlencoded":
+        try:
             form = await FormParser(request.headers, _capped(request)).parse()
-        else:
-            return SentReport(error=InvalidInput(N_("The form could not be read; send it again.")))
-    except _TooLarge:
-        return SentReport(error=too_large())
-    except MultiPartException:
-        return SentReport(error=InvalidInput(N_("The form could not be read; send it again.")))
+        except (_TooLarge, MultiPartException):
+            return SentReport(error=unreadable)
+    else:
+        return SentReport(error=unreadable)
     try:
-        values = {name: v for name, v in form.multi_items() if isinstance(v, str)}
+        values = _texts(form.multi_items())
         upload = form.get("photo")
         photo = await _photo(upload) if isinstance(upload, UploadFile) else None
     finally:
         await form.close()
+    if photo is not None and len(photo) > MAX_PHOTO_BYTES:
+        return SentReport(values=values, error=too_large())
     return SentReport(values=values, photo=photo)
 
 
+def _texts(items: list[tuple[str, str | UploadFile]]) -> dict[str, str]:
+    return {name: value for name, value in items if isinstance(value, str)}
+
+
 async def _photo(upload: UploadFile) -> bytes | None:
-    """The photo's bytes, None when the field was left empty (no file chosen)."""
+    """The photo's bytes (at most MAX_PHOTO_BYTES + 1), None when the field was left empty
+    (no file chosen)."""
     data = await upload.read(MAX_PHOTO_BYTES + 1)
     if not data and not upload.filename:
         return None

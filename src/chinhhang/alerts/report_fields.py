@@ -21,8 +21,17 @@ MAX_LINK = 500
 MAX_DESCRIPTION = 4000
 MAX_CONTACT_NAME = 200
 MAX_EMAIL = 200
-# What people type between digits: spaces, dots, dashes, brackets.
-# Mobiles: 10 digits, 03/05/07/08/09…; landlines (since 2017): 11 digits, 02x area code.
+# How a refusal names each field: the form's own label (translated where it is shown, see
+# i18n.TRANSLATED_VALUES), never the field's name in the code.
+LABELS = {
+    "shop_name": N_("Shop name"),
+    "shop_address": N_("Shop address"),
+    "online_link": N_("Online link"),
+    "description": N_("What happened"),
+    "contact_name": N_("Your name"),
+    "contact_phone": N_("Phone number"),
+    "contact_email": N_("E-mail"),
+}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
@@ -52,13 +61,14 @@ class CheckedReport:
     contact_email: str | None
 
 
-def _text(value: str, field: str, limit: int) -> str | None:
+def _text(value: str, name: str, limit: int) -> str | None:
+    label = LABELS[name]
     if not isinstance(value, str):
-        raise InvalidInput(N_("%(field)s must be text."), field=field)
-    text = plain_text(value, field).strip()
+        raise InvalidInput(N_("%(field)s must be text."), field=label)
+    text = plain_text(value, label).strip()
     if len(text) > limit:
         raise InvalidInput(
-            N_("%(field)s is too long: at most %(n)s characters."), field=field, n=limit
+            N_("%(field)s is too long: at most %(n)s characters."), field=label, n=limit
         )
     return text or None
 

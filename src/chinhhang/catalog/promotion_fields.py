@@ -13,6 +13,14 @@ from chinhhang.i18n import N_
 MAX_TITLE = 200
 MAX_TEXT = 2000
 MAX_LINK = 500
+# How a refusal names each field: the form's label (translated where it is shown).
+LABELS = {
+    "title": N_("Title"),
+    "text": N_("Text"),
+    "link": N_("Link"),
+    "starts_on": N_("First day"),
+    "ends_on": N_("Last day"),
+}
 
 
 def checked_ids(value: object) -> list[int]:
@@ -31,7 +39,9 @@ def date_or(changes: dict[str, object], name: str, current: date) -> date | None
         return current
     value = changes[name]
     if value is not None and not isinstance(value, date):
-        raise InvalidInput(N_("%(field)s must be a date written as YYYY-MM-DD."), field=name)
+        raise InvalidInput(
+            N_("%(field)s must be a date written as YYYY-MM-DD."), field=LABELS[name]
+        )
     return value
 
 
@@ -50,8 +60,8 @@ def checked_texts(given: Mapping[str, object]) -> dict[str, str | None]:
     checked: dict[str, str | None] = {}
     for name, value in given.items():
         if value is not None and not isinstance(value, str):
-            raise InvalidInput(N_("%(field)s must be text."), field=name)
-        text = plain_text(value, name).strip() if value else ""
+            raise InvalidInput(N_("%(field)s must be text."), field=LABELS[name])
+        text = plain_text(value, LABELS[name]).strip() if value else ""
         checked[name] = _CHECKS[name](text)
     return checked
 

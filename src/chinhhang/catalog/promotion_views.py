@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.catalog.images import MAX_UPLOAD_BYTES
+from chinhhang.catalog.promotion_fields import LABELS
 from chinhhang.catalog.promotions import (
     create_promotion,
     delete_promotion,
@@ -69,8 +70,8 @@ class PromotionForm:
             "title": values["title"],
             "text": values["text"],
             "link": values["link"],
-            "starts_on": optional_date(values["starts_on"], "starts_on"),
-            "ends_on": optional_date(values["ends_on"], "ends_on"),
+            "starts_on": optional_date(values["starts_on"], LABELS["starts_on"]),
+            "ends_on": optional_date(values["ends_on"], LABELS["ends_on"]),
             "product_ids": [product_id for product_id in ids if product_id is not None],
         }
 

@@ -29,7 +29,7 @@ from chinhhang.catalog.promotion_fields import checked_dates, checked_ids, check
 from chinhhang.db import utcnow
 from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
-from chinhhang.templating import DISPLAY_ZONE
+from chinhhang.localtime import DISPLAY_ZONE
 
 MAX_PRODUCTS = 500
 # The portal's list shows every current and upcoming promotion, and this many past ones.

@@ -19,8 +19,8 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import record, require
 from chinhhang.catalog.models import Product
 from chinhhang.consumer.models import WarrantyRegistration
+from chinhhang.localtime import DISPLAY_ZONE
 from chinhhang.stamps.serials import grouped
-from chinhhang.templating import DISPLAY_ZONE
 
 COLUMNS = (
     "serial",

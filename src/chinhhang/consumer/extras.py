@@ -18,6 +18,7 @@ A database failure costs the page its promotions (for the TTL) or shows the regi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -83,6 +84,7 @@ class GenuineExtras:
         self.pages = Pages()
         self.promotions = _Ttl(PROMOTIONS_TTL_SECONDS, clock)
         self.registrations = _Ttl(REGISTRATION_TTL_SECONDS, clock)
+        self._loading: dict[int, asyncio.Future[tuple[PromotionCard, ...]]] = {}
         self._limiter: CapacityLimiter | None = None
 
     async def html(self, lang: str, verdict: GenuineVerdict) -> str | None:
@@ -114,6 +116,16 @@ class GenuineExtras:
         found, cards = self.promotions.get(product_id)
         if found:
             return tuple(cards)
+        # One read per product at a time: when the cached entry expires under load, the scans
+        # in flight wait for the same read instead of queueing one each behind the limiter.
+        loading = self._loading.get(product_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load_promotions(product_id))
+            self._loading[product_id] = loading
+            loading.add_done_callback(lambda _done: self._loading.pop(product_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load_promotions(self, product_id: int) -> tuple[PromotionCard, ...]:
         try:
             cards = await self._read(current_promotions, product_id)
         except SQLAlchemyError:

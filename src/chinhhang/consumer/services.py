@@ -32,11 +32,11 @@ from chinhhang.consumer.models import WarrantyRegistration
 from chinhhang.consumer.rules import add_months, parse_serial, years_before
 from chinhhang.errors import Conflict, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
+from chinhhang.localtime import DISPLAY_ZONE
 from chinhhang.phones import normalise_phone
 from chinhhang.scans.tokens import ScanToken
 from chinhhang.stamps.models import ACTIVE, Stamp
 from chinhhang.stamps.serials import grouped, serial_for
-from chinhhang.templating import DISPLAY_ZONE
 
 # How old a genuine scan's token may be when it registers the warranty.
 TOKEN_MAX_AGE = timedelta(days=1)
@@ -112,7 +112,7 @@ def register(
     if registration_of(session, stamp.code) is not None:
         raise Conflict(N_("The warranty of this item is already registered."))
     today = today or vietnam_today()
-    name = _checked_text(form.name, "name", MAX_NAME, required=True)
+    name = _checked_text(form.name, N_("Your name"), MAX_NAME, required=True)
     phone = normalise_phone(form.phone)
     purchased = _checked_purchase(form.purchase_date, stamp, product.warranty_months, today)
     registration = WarrantyRegistration(
@@ -123,7 +123,7 @@ def register(
         name=name,
         phone=phone,
         purchase_date=purchased,
-        shop=_checked_text(form.shop or "", "shop", MAX_SHOP),
+        shop=_checked_text(form.shop or "", N_("Shop"), MAX_SHOP),
         ends_on=add_months(purchased, product.warranty_months),
     )
     session.add(registration)
@@ -133,6 +133,21 @@ def register(
     except IntegrityError:
         raise Conflict(N_("The warranty of this item is already registered.")) from None
     maker = session.get(Organization, stamp.org_id)
+    return view_of(registration, product.name, maker.name if maker else "", today)
+
+
+def registration_shown(
+    session: Session, scan: ScanToken | None, today: date | None = None
+) -> WarrantyView:
+    """The registration of the item a genuine scan's token names: the page a registration
+    redirects to (Post/Redirect/Get, so a reload shows it again instead of registering
+    twice). InvalidInput for a bad token, as `register`; NotFound when it is not registered."""
+    stamp, product = _scanned(session, scan)
+    registration = registration_of(session, stamp.code)
+    if registration is None:
+        raise NotFound(N_("The warranty of this item is not registered yet."))
+    maker = session.get(Organization, stamp.org_id)
+    today = today or vietnam_today()
     return view_of(registration, product.name, maker.name if maker else "", today)
 
 
@@ -161,6 +176,7 @@ def registered_until(session: Session, code: str) -> date | None:
 
 
 def _checked_text(value: str, field: str, limit: int, *, required: bool = False) -> str | None:
+    """`field` is the form's label (N_), which refusals name."""
     text = plain_text(value, field).strip()
     if required and not text:
         raise InvalidInput(N_("Give your name."))
@@ -279,6 +295,4 @@ def _search_filter(search: str) -> ColumnElement[bool]:
     try:
         return WarrantyRegistration.phone == normalise_phone(search)
     except InvalidInput:
-        raise InvalidInput(
-            N_("Search by a serial number (12 digits) or a phone number (10 digits).")
-        ) from None
+        raise InvalidInput(N_("Search by a serial number (12 digits) or a phone number.")) from None

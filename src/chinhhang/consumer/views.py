@@ -19,19 +19,21 @@ from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.catalog.services import static_product
 from chinhhang.consumer.edge import check_lookup_budget, scan_of
 from chinhhang.consumer.export import csv_chunks, plan_export
+from chinhhang.consumer.rules import parse_purchase_date
 from chinhhang.consumer.services import (
     WarrantyForm,
     list_registrations,
     lookup,
     register,
     registrable,
+    registration_shown,
 )
 from chinhhang.deps import ReadSessionDep, Requires, SessionDep
 from chinhhang.errors import DomainError, NotFound
-from chinhhang.forms import Before, ShortText, optional_date
+from chinhhang.forms import Before, ShortText
 from chinhhang.i18n import N_
-from chinhhang.portal import PORTAL_HEADERS, error_text, portal_page
-from chinhhang.templating import pages_of
+from chinhhang.portal import PORTAL_HEADERS, error_text, portal_page, see_other
+from chinhhang.templating import language_of, pages_of
 from chinhhang.web_headers import NO_STORE
 
 router = APIRouter(include_in_schema=False)
@@ -132,14 +134,30 @@ def register_post(
     purchase_date: Annotated[str, Form(max_length=40)] = "",
     shop: ShortText = "",
 ) -> Response:
+    """Register, then redirect (Post/Redirect/Get) to the page showing the registration: a
+    reload shows it again instead of posting a second time."""
     sent = {"name": name, "phone": phone, "purchase_date": purchase_date, "shop": shop}
     try:
         with session.begin_nested():  # a refusal leaves nothing behind
-            form = WarrantyForm(name, phone, optional_date(purchase_date, "purchase_date"), shop)
-            warranty = register(session, scan_of(request, t), form)
+            form = WarrantyForm(name, phone, parse_purchase_date(purchase_date), shop)
+            register(session, scan_of(request, t), form)
     except DomainError as error:
         return _register_page(request, session, t, sent, error)
-    return _shopper_page(request, "consumer/registered.html", {"warranty": warranty}, 201)
+    query = urlencode({"t": t, "lang": language_of(request)})
+    return see_other(f"/warranty/registered?{query}")
+
+
+@router.get("/warranty/registered")
+def registered_page(
+    request: Request, session: ReadSessionDep, t: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """The registration of the item the scan token names (the same token that registered
+    it, valid for a day); the form again, with why, when it is not registered."""
+    try:
+        warranty = registration_shown(session, scan_of(request, t))
+    except DomainError as error:
+        return _register_page(request, session, t, {}, error)
+    return _shopper_page(request, "consumer/registered.html", {"warranty": warranty})
 
 
 @router.get("/portal/warranty")

@@ -32,9 +32,11 @@ def catalogue(language: str) -> Mapping[str, str]:
     return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
 
 
-# Placeholders whose values are words of the catalogue (a role, a kind of organization):
-# "Your role (viewer)" reads "Vai trò của bạn (người xem)" in Vietnamese.
-TRANSLATED_VALUES = frozenset({"role", "kind"})
+# Placeholders whose values are words of the catalogue (a role, a kind of organization, a
+# field's label): "Your role (viewer)" reads "Vai trò của bạn (người xem)" in Vietnamese, and a
+# form's `field=N_("Shop name")` names the field as its label does. A value that is no msgid
+# (an API's JSON field name) stays as it is.
+TRANSLATED_VALUES = frozenset({"role", "kind", "field"})
 VALUE_WORDS = (
     N_("owner"),
     N_("admin"),

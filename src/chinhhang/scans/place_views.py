@@ -21,7 +21,7 @@ from chinhhang.deps import PagesDep, SessionDep
 from chinhhang.errors import InvalidInput
 from chinhhang.i18n import N_
 from chinhhang.provinces import province_name
-from chinhhang.scans.place import share_place
+from chinhhang.scans.place import number_of_text, share_place
 from chinhhang.scans.sql import GENUINE
 from chinhhang.web_headers import NO_STORE
 
@@ -56,7 +56,10 @@ def _text(value: Any) -> str | None:
 
 
 async def place_input(request: Request) -> PlaceInput:
-    """JSON from place.js, or the province form's fields; InvalidInput for anything else."""
+    """JSON from place.js, or the province form's fields; InvalidInput for anything else.
+
+    In JSON the coordinates must be JSON numbers ("21" is refused by the service); a form can
+    only send text, which is read as a number here."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await _body(request)
     if kind == "application/json":
@@ -80,9 +83,8 @@ async def place_input(request: Request) -> PlaceInput:
         fields = dict(parse_qsl(body.decode("utf-8"), max_num_fields=10))
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(N_("The request is not valid: send the form or JSON.")) from None
-    return PlaceInput(
-        False, fields.get("t"), fields.get("lat"), fields.get("lon"), fields.get("province")
-    )
+    lat, lon = number_of_text(fields.get("lat")), number_of_text(fields.get("lon"))
+    return PlaceInput(False, fields.get("t"), lat, lon, fields.get("province"))
 
 
 @router.post("/place")

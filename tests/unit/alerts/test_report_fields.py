@@ -11,6 +11,7 @@ from chinhhang.alerts.report_fields import (
     checked_link,
 )
 from chinhhang.errors import InvalidInput
+from chinhhang.i18n import translator
 
 
 def test_links_must_be_web_addresses() -> None:
@@ -50,3 +51,31 @@ def test_lengths_and_control_characters_are_refused() -> None:
         check_report(ReportFields(shop_name="x" * 201))
     with pytest.raises(InvalidInput):
         check_report(ReportFields(shop_name="Shop\x00"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "english", "vietnamese"),
+    [
+        (ReportFields(shop_name="x" * 201), "Shop name is too long", "Tên cửa hàng quá dài"),
+        (
+            ReportFields(shop_name="Shop", description="x" * 4001),
+            "What happened is too long",
+            "Chuyện đã xảy ra quá dài",
+        ),
+        (
+            ReportFields(shop_name="Shop", contact_name="Lan\x07"),
+            "Your name contains characters that are not allowed.",
+            "Trường Họ tên chứa ký tự không được phép.",
+        ),
+    ],
+)
+def test_refusals_name_the_field_by_its_label(
+    fields: ReportFields, english: str, vietnamese: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_report(fields)
+    error = refused.value
+    assert english in translator("en")(error.message, **error.values)
+    said = translator("vi")(error.message, **error.values)
+    assert vietnamese in said
+    assert "_" not in said

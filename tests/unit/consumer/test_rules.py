@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chinhhang.consumer.export import _cell
-from chinhhang.consumer.rules import add_months, parse_serial, years_before
+from chinhhang.consumer.rules import add_months, parse_purchase_date, parse_serial, years_before
 from chinhhang.errors import InvalidInput
 from chinhhang.stamps.serials import MAX_SEQUENCE, grouped, serial_for
 
@@ -62,3 +62,34 @@ def test_a_mistyped_digit_is_refused(sequence: int, where: int, shift: int) -> N
 )
 def test_export_cells_are_never_formulas(text: str, cell: str) -> None:
     assert _cell(text) == cell
+
+
+@given(st.dates(date(1000, 1, 1), date(9999, 12, 31)), st.sampled_from(["/", "-", ".", " / "]))
+def test_a_purchase_date_is_read_as_sent_or_as_typed_day_first(day: date, sep: str) -> None:
+    assert parse_purchase_date(day.isoformat()) == day  # what a date input sends
+    assert parse_purchase_date(f" {day.day:02d}{sep}{day.month:02d}{sep}{day.year} ") == day
+    assert parse_purchase_date(f"{day.day}{sep}{day.month}{sep}{day.year}") == day
+
+
+@given(st.text(max_size=30))
+def test_any_other_text_is_a_clear_refusal(text: str) -> None:
+    said, parsed = None, None
+    try:
+        parsed = parse_purchase_date(text)
+    except InvalidInput as refused:
+        said = refused.message
+    if said is not None:
+        assert "day/month/year" in said
+    else:
+        assert parsed is not None or not text.strip()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["31/02/2026", "28/13/2026", "2026/11/28", "28/11/26", "28-11", "२८/११/२०२६", "28112026"],
+)
+def test_impossible_or_ambiguous_dates_are_refused(text: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_purchase_date(text)
+    assert "day/month/year" in refused.value.message
+    assert parse_purchase_date("   ") is None
