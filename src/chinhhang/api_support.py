@@ -63,18 +63,19 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def _error(description: str) -> dict[str, Any]:
+def error_response(description: str) -> dict[str, Any]:
+    """An OpenAPI `responses` entry: our error body, with what the status means here."""
     return {"model": ErrorBody, "description": description}
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("Bad input; nothing was changed."),
-    401: _error("No API token, or a revoked one."),
-    403: _error("The token's role or organization may not do this."),
-    404: _error("No such thing, or it belongs to another organization."),
+    400: error_response("Bad input; nothing was changed."),
+    401: error_response("No API token, or a revoked one."),
+    403: error_response("The token's role or organization may not do this."),
+    404: error_response("No such thing, or it belongs to another organization."),
 }
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: _error("The request clashes with what exists; nothing was changed.")
+    409: error_response("The request clashes with what exists; nothing was changed.")
 }
 
 

@@ -30,23 +30,18 @@ from chinhhang.api_support import (
     CONFLICT,
     DEFAULT_LIMIT,
     Before,
-    ErrorBody,
     Limit,
     api_router,
+    error_response,
     public_operation,
 )
 from chinhhang.api_support import paged as page_of
 from chinhhang.deps import Requires, SessionDep
 from chinhhang.forms import IdPath
 
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
 _PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("Bad input (a field, or a forged or expired token); nothing was stored."),
-    429: _error("Too many reports from this client; try again in an hour."),
+    400: error_response("Bad input (a field, or a forged or expired token); nothing was stored."),
+    429: error_response("Too many reports from this client; try again in an hour."),
 }
 
 router = APIRouter(tags=["reports"])

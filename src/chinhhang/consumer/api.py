@@ -17,9 +17,9 @@ from chinhhang.api_support import (
     CONFLICT,
     DEFAULT_LIMIT,
     Before,
-    ErrorBody,
     Limit,
     api_router,
+    error_response,
     public_operation,
 )
 from chinhhang.api_support import paged as page_of
@@ -41,18 +41,15 @@ from chinhhang.consumer.services import (
 )
 from chinhhang.deps import Requires, SessionDep
 
-
-def _error(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
 _PUBLIC_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("Bad input (a bad or expired token, phone, serial or date); nothing changed."),
+    400: error_response(
+        "Bad input (a bad or expired token, phone, serial or date); nothing changed."
+    ),
 }
 _LOOKUP_ERRORS: dict[int | str, dict[str, Any]] = {
     **_PUBLIC_ERRORS,
-    404: _error("No registration matches this serial and phone (the same for either)."),
-    429: _error("Too many lookups from this client; try again later."),
+    404: error_response("No registration matches this serial and phone (the same for either)."),
+    429: error_response("Too many lookups from this client; try again later."),
 }
 
 router = APIRouter(tags=["warranty"])
