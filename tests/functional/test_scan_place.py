@@ -19,7 +19,7 @@ from tests.factories import make_run
 
 EN = {"Accept-Language": "en"}
 JSON = {"Accept": "application/json"}
-_TOKEN = re.compile(r'name="t" value="([^"]+)"')
+_TOKEN = re.compile(r'data-token="([^"]+)"')
 
 
 def scan(client: TestClient, code: str) -> tuple[str, str]:
@@ -45,10 +45,16 @@ def test_the_widget_asks_first_and_nothing_is_stored_without_the_post(
     client, settings, engine, sessions
 ) -> None:
     run = make_run(settings, engine, sessions, scan_limit=1)
-    page, _token = scan(client, run.codes[0])
+    page, token = scan(client, run.codes[0])
     assert "Share my location (rounded to about 1 km)" in page
-    assert 'action="/place?lang=en"' in page
-    assert '<option value="79">Thành phố Hồ Chí Minh</option>' in page
+    # The provinces are a page of their own: the verdict page stays small.
+    assert "<option" not in page
+    link = re.search(r'href="(/place\?t=[^"]+)"', page).group(1).replace("&amp;", "&")
+    form = client.get(link)
+    assert form.status_code == 200
+    assert 'action="/place?lang=en"' in form.text
+    assert f'name="t" value="{token}"' in form.text
+    assert '<option value="79">Thành phố Hồ Chí Minh</option>' in form.text
     # JavaScript only from our own file, never inline (a strict CSP comes later).
     assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/place.js" defer>']
     assert client.get("/static/place.js").status_code == 200
@@ -185,7 +191,7 @@ def test_a_page_reopened_in_the_grace_period_shares_its_place_too(
     client.get(f"/v/{run.codes[0]}?lang=en")  # counted; the browser keeps its grace cookie
     again = client.get(f"/v/{run.codes[0]}?lang=en").text  # within the grace period
     assert "you verified this at" in again
-    token = re.search(r'name="t" value="([^"]+)"', again).group(1)
+    token = _TOKEN.search(again).group(1)
     answer = client.post("/place", json={"t": token, "lat": 10.7769, "lon": 106.7009}, headers=JSON)
     assert answer.status_code == 200
     assert places(engine, run.codes[0]) == [(10.78, 106.7, None)]

@@ -32,7 +32,6 @@ from markupsafe import Markup
 from chinhhang.db import utcnow
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import negotiate
-from chinhhang.provinces import all_provinces
 from chinhhang.scans import grace
 from chinhhang.scans.guessing import GuessWatch
 from chinhhang.scans.place import describe_place
@@ -209,8 +208,6 @@ def _verdict_page(
             "extras": hole("extras"),
             # The first genuine scan's place, on over-limit pages whose first shopper shared it.
             "place": hole("place") if place else None,
-            # The place widget's and report form's choice of province (same for every stamp).
-            "provinces": all_provinces(),
             "verdict": replace(
                 verdict,
                 serial=hole("serial") if verdict.serial else None,

@@ -43,10 +43,7 @@ class GuessWatch:
     def unknown(self, client: str | None) -> bool:
         """Note one unknown code; True when it was the one that used up the budget (raise the
         alert now, and refuse the client until the window ends)."""
-        if self._budget.item is None:
-            return False
-        self._budget.allow(client)
-        if not self._budget.spent(client):
+        if not self._budget.spend(client):
             return False
         if len(self._blocked) >= _MAX_BLOCKED:
             self._blocked.clear()

@@ -1,8 +1,9 @@
-"""`POST /place`: the shopper shares where they scanned, from a verdict page.
+"""`/place`: the shopper shares where they scanned, from a verdict page.
 
 Two ways in, one service (scans/place.py): place.js posts JSON `{t, lat, lon}` with fetch and
-gets JSON back; the province form posts `t` and `province` as a plain form (no JavaScript
-needed) and gets a thank-you page. Not under `/v/`, which is the hot path's route. No CSRF
+gets JSON back; the province form (`GET /place?t=…`, linked from the verdict page) posts `t`
+and `province` as a plain form (no JavaScript needed) and gets a thank-you page. Not under
+`/v/`, which is the hot path's route. No CSRF
 token: the scan token is the capability (signed, bound to one scan, an hour long), and a
 shopper has no session another site could ride.
 """
@@ -20,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from chinhhang.deps import PagesDep, SessionDep
 from chinhhang.errors import InvalidInput
 from chinhhang.i18n import N_
-from chinhhang.provinces import province_name
+from chinhhang.provinces import all_provinces, province_name
 from chinhhang.scans.place import number_of_text, share_place
 from chinhhang.scans.sql import GENUINE
 from chinhhang.web_headers import NO_STORE
@@ -85,6 +86,15 @@ async def place_input(request: Request) -> PlaceInput:
         raise InvalidInput(N_("The request is not valid: send the form or JSON.")) from None
     lat, lon = number_of_text(fields.get("lat")), number_of_text(fields.get("lon"))
     return PlaceInput(False, fields.get("t"), lat, lon, fields.get("province"))
+
+
+@router.get("/place")
+def place_form(request: Request, pages: PagesDep) -> Response:
+    """The province form a verdict page links to (the token travels in the address; it is
+    checked when the form is sent, so an old link ends in a clear error, not here)."""
+    token = request.query_params.get("t", "")[:200]
+    context = {"token": token, "provinces": all_provinces()}
+    return pages.render(request, "scans/place_form.html", context, headers=dict(NO_STORE))
 
 
 @router.post("/place")

@@ -61,10 +61,17 @@ class Throttle:
             except Exception:  # Redis down: throttling is a guard, scans must go on
                 self._warn_shared_down()
                 return True
-        counts = self._current()
-        count = counts.get(key, 0) + 1
-        counts[key] = count
-        return count <= self.item.amount
+        return self._count_one(key) <= self.item.amount
+
+    def spend(self, client: str | None) -> bool:
+        """Count one hit; True when the client has no budget left after it (one dictionary
+        update without Redis: the guessing watch calls this for every unknown code)."""
+        if self.item is None:
+            return False
+        if self.shared is not None:
+            self.allow(client)
+            return self.spent(client)
+        return self._count_one(_key(client)) >= self.item.amount
 
     def spent(self, client: str | None) -> bool:
         """Whether `client` has no budget left in this window (counts nothing)."""
@@ -78,6 +85,13 @@ class Throttle:
                 self._warn_shared_down()
                 return False
         return self._current().get(key, 0) >= self.item.amount
+
+    def _count_one(self, key: str) -> int:
+        """This window's count for `key` after one more hit (memory only)."""
+        counts = self._current()
+        count = counts.get(key, 0) + 1
+        counts[key] = count
+        return count
 
     def _current(self) -> dict[str, int]:
         expiry = self.item.get_expiry() if self.item is not None else 60
