@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_SECRET = "test-secret-" + "k" * 40
+# The SQLite database's file name in a data folder (config.Settings.sqlalchemy_url).
+DATABASE_FILE = "chinhhang.db"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -115,24 +118,61 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database built by the migrations, copied for each test: running the
+    migrations per test cost ~0.1 s, a copy ~1 ms (the copy is the same file, byte for byte;
+    tests/unit/test_migrations.py still runs them, down and up, on its own copy)."""
+    folder = tmp_path_factory.mktemp("migrated-sqlite")
+    upgrade_database(make_settings(folder))  # disposes its engine: the WAL is folded in
+    return folder / DATABASE_FILE
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database built by the migrations once, cloned for each test (CREATE DATABASE …
+    TEMPLATE: ~0.14 s against ~0.25 s to rebuild the schema)."""
+    template = f"{postgres_url.rsplit('/', 1)[1]}_migrated"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    base = postgres_url.rsplit("/", 1)[0]
+    upgrade_database(make_settings(tmp_path_factory.mktemp("pg"), f"{base}/{template}"))
+    try:
+        yield template
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _clone_postgres(template: str, url: str) -> None:
+    """The session's test database, replaced by a fresh copy of the migrated one."""
+    name = url.rsplit("/", 1)[1]
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for a freshly migrated database; every test runs on both databases."""
     if request.param == "postgres":
         url = request.getfixturevalue("postgres_url")
-        _reset_postgres(url)
-        result = make_settings(tmp_path, url)
-    else:
-        result = make_settings(tmp_path)
-    upgrade_database(result)
-    return result
+        _clone_postgres(request.getfixturevalue("_postgres_migrated"), url)
+        return make_settings(tmp_path, url)
+    shutil.copyfile(request.getfixturevalue("_sqlite_migrated"), tmp_path / DATABASE_FILE)
+    return make_settings(tmp_path)
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    result = make_settings(tmp_path)
-    upgrade_database(result)
-    return result
+def sqlite_settings(tmp_path: Path, _sqlite_migrated: Path) -> Settings:
+    shutil.copyfile(_sqlite_migrated, tmp_path / DATABASE_FILE)
+    return make_settings(tmp_path)
 
 
 @pytest.fixture
