@@ -3,6 +3,7 @@
 PostgreSQL tests use the server at CHINHHANG_TEST_POSTGRES_URL (default: the local `test`
 database with trust auth). Each test session creates its own database there and drops it at
 the end. With CI=true a missing server fails the run; elsewhere those tests skip with a reason.
+The migrations run once per session and per database; each test gets a copy of the result.
 """
 
 from __future__ import annotations
