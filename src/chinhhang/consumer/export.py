@@ -19,7 +19,7 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import record, require
 from chinhhang.catalog.models import Product
 from chinhhang.consumer.models import WarrantyRegistration
-from chinhhang.localtime import DISPLAY_ZONE
+from chinhhang.spreadsheet import BOM, cell
 from chinhhang.stamps.serials import grouped
 
 COLUMNS = (
@@ -34,8 +34,6 @@ COLUMNS = (
     "registered_at",
 )
 EXPORT_PAGE = 2_000
-# A cell a spreadsheet would run as a formula (CSV injection): shoppers typed these texts.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def plan_export(session: Session, actor: Actor) -> int:
@@ -55,7 +53,7 @@ def plan_export(session: Session, actor: Actor) -> int:
 def csv_chunks(sessions: sessionmaker[Session], org_id: int) -> Iterator[bytes]:
     """The header, then the registrations oldest first, a page at a time (UTF-8 with a BOM,
     so that spreadsheet programs read the Vietnamese names right)."""
-    yield ("\ufeff" + ",".join(COLUMNS) + "\r\n").encode()
+    yield (BOM + ",".join(COLUMNS) + "\r\n").encode()
     after = 0
     while True:
         with sessions() as session:
@@ -79,19 +77,14 @@ def _lines(rows: Sequence[Row[WarrantyRegistration, str, str | None]]) -> str:
         writer.writerow(
             [
                 grouped(row.serial),
-                _cell(product),
-                gtin or "",
-                _cell(row.name),
+                cell(product),
+                cell(gtin),
+                cell(row.name),
                 row.phone,
-                row.purchase_date.isoformat(),
-                row.ends_on.isoformat(),
-                _cell(row.shop or ""),
-                row.created_at.astimezone(DISPLAY_ZONE).isoformat(timespec="seconds"),
+                cell(row.purchase_date),
+                cell(row.ends_on),
+                cell(row.shop),
+                cell(row.created_at),
             ]
         )
     return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    """Text as text: a leading apostrophe keeps a spreadsheet from running it."""
-    return "'" + text if text.startswith(_FORMULA_START) else text

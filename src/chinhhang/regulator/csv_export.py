@@ -11,30 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from chinhhang.regulator.services.tables import Table, Value
+from chinhhang.regulator.services.tables import Table
+from chinhhang.spreadsheet import BOM, cell
 
-BOM = "\ufeff"
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: Value) -> str | int | float:
-    """One value as written: numbers as they are, times on Vietnam's clock, text guarded."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, datetime):
-        return value.astimezone(ZONE).isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+__all__ = ["cell", "table_csv"]
 
 
 def table_csv(table: Table) -> str:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chinhhang.consumer.export import _cell
 from chinhhang.consumer.rules import add_months, parse_purchase_date, parse_serial, years_before
 from chinhhang.errors import InvalidInput
+from chinhhang.spreadsheet import text_cell as _cell
 from chinhhang.stamps.serials import MAX_SEQUENCE, grouped, serial_for
 
 
