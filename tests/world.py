@@ -178,7 +178,8 @@ def _promotions(
     session: Session, actor: Actor, maker: OrgWorld, product_id: int, mark: str
 ) -> None:
     """A promotion everyone may edit, and one per role and channel for the deleting routes."""
-    from chinhhang.catalog.promotions import create_promotion, vietnam_today  # noqa: PLC0415
+    from chinhhang.catalog.promotions import create_promotion  # noqa: PLC0415
+    from chinhhang.localtime import vietnam_today  # noqa: PLC0415
 
     def promotion(name: str) -> int:
         today = vietnam_today()

@@ -22,9 +22,10 @@ from chinhhang.accounts.services import (
 from chinhhang.catalog.gtin import check_digit
 from chinhhang.catalog.links import add_link, list_links
 from chinhhang.catalog.models import Product
-from chinhhang.catalog.promotions import create_promotion, current_promotions, vietnam_today
+from chinhhang.catalog.promotions import create_promotion, current_promotions
 from chinhhang.catalog.services import create_product, get_or_create_batch
 from chinhhang.db import session_scope
+from chinhhang.localtime import vietnam_today
 from chinhhang.stamps.codes import Keyring
 from chinhhang.stamps.models import Stamp, StampRun
 from chinhhang.stamps.services import (

@@ -18,8 +18,8 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry, Organization
 from chinhhang.accounts.services import issue_token
 from chinhhang.catalog.models import Product, Promotion, PromotionProduct
-from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.db import session_scope
+from chinhhang.localtime import vietnam_today
 from tests.factories import make_run
 from tests.portal_helpers import Browser, member, portal_client, table_counts
 

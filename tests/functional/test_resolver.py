@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import create_organization
 from chinhhang.catalog.models import Product, ProductLink, Promotion, PromotionProduct
-from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.catalog.services import create_product, get_or_create_batch
 from chinhhang.db import session_scope
+from chinhhang.localtime import vietnam_today
 from chinhhang.scans.models import ScanEvent
 from chinhhang.trace.compression import compress
 from tests.factories import gtin as new_gtin

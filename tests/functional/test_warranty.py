@@ -19,10 +19,10 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry, Organization
 from chinhhang.accounts.services import issue_token
 from chinhhang.catalog.models import Product
-from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.consumer.models import WarrantyRegistration
 from chinhhang.consumer.rules import add_months
 from chinhhang.db import session_scope, utcnow
+from chinhhang.localtime import vietnam_today
 from chinhhang.scans import tokens
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import grouped, serial_for

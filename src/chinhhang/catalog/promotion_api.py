@@ -25,10 +25,10 @@ from chinhhang.catalog.promotions import (
     set_promotion_image,
     status_of,
     update_promotion,
-    vietnam_today,
 )
 from chinhhang.deps import Requires, SessionDep
 from chinhhang.forms import IdPath
+from chinhhang.localtime import vietnam_today
 
 router = api_router("catalog")
 Viewer = Annotated[Actor, Depends(Requires("view"))]

@@ -19,13 +19,13 @@ from chinhhang.catalog.promotions import (
     product_ids_of,
     set_promotion_image,
     update_promotion,
-    vietnam_today,
 )
 from chinhhang.catalog.services import list_products
 from chinhhang.deps import CsrfDep, Requires, SessionDep
 from chinhhang.errors import DomainError, InvalidInput
 from chinhhang.forms import IdPath, LongText, ShortText, optional_date, optional_id
 from chinhhang.i18n import N_
+from chinhhang.localtime import vietnam_today
 from chinhhang.portal import error_text, portal_page, see_other
 
 router = APIRouter(prefix="/portal", include_in_schema=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import delete, exists, select
@@ -26,21 +26,15 @@ from chinhhang.accounts.services import can_oversee, record, require
 from chinhhang.catalog.images import store_image
 from chinhhang.catalog.models import Product, Promotion, PromotionProduct
 from chinhhang.catalog.promotion_fields import checked_dates, checked_ids, checked_texts, date_or
-from chinhhang.db import utcnow
 from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
-from chinhhang.localtime import DISPLAY_ZONE
+from chinhhang.localtime import vietnam_today
 
 MAX_PRODUCTS = 500
 # The portal's list shows every current and upcoming promotion, and this many past ones.
 PAST_SHOWN = 50
 CURRENT, UPCOMING, PAST = "current", "upcoming", "past"
 _FIELDS = frozenset({"title", "text", "link", "starts_on", "ends_on", "product_ids"})
-
-
-def vietnam_today(now: datetime | None = None) -> date:
-    """Today on Vietnam's calendar (templating's DISPLAY_ZONE, the clock pages show)."""
-    return (now or utcnow()).astimezone(DISPLAY_ZONE).date()
 
 
 def status_of(promotion: Promotion | PromotionCard, today: date) -> str:

@@ -27,12 +27,11 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import Organization
 from chinhhang.accounts.services import require
 from chinhhang.catalog.models import Product
-from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.consumer.models import WarrantyRegistration
 from chinhhang.consumer.rules import add_months, parse_serial, years_before
 from chinhhang.errors import Conflict, InvalidInput, NotFound, plain_text
 from chinhhang.i18n import N_
-from chinhhang.localtime import DISPLAY_ZONE
+from chinhhang.localtime import DISPLAY_ZONE, vietnam_today
 from chinhhang.phones import normalise_phone
 from chinhhang.scans.tokens import ScanToken
 from chinhhang.stamps.models import ACTIVE, Stamp

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
 from chinhhang.accounts.actor import Actor
-from chinhhang.catalog.promotions import vietnam_today
 from chinhhang.catalog.services import static_product
 from chinhhang.consumer.edge import check_lookup_budget, scan_of
 from chinhhang.consumer.export import csv_chunks, plan_export
@@ -32,6 +31,7 @@ from chinhhang.deps import ReadSessionDep, Requires, SessionDep
 from chinhhang.errors import DomainError, NotFound
 from chinhhang.forms import Before, ShortText
 from chinhhang.i18n import N_
+from chinhhang.localtime import vietnam_today
 from chinhhang.portal import PORTAL_HEADERS, error_text, portal_page, see_other
 from chinhhang.templating import language_of, pages_of
 from chinhhang.web_headers import NO_STORE

@@ -11,15 +11,14 @@ import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from chinhhang.errors import InvalidInput
 from chinhhang.i18n import N_
+from chinhhang.localtime import DISPLAY_ZONE
 from chinhhang.provinces import parse_province, province_name
 from chinhhang.stamps.serials import InvalidSerial, sequence_of
 
 # Vietnam's clock: a "day" on the dashboard is a day there, whatever the server's zone.
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_DAYS = 30
 # A year and a day (a leap year's whole year); a wider range would only be a slow page.
 MAX_DAYS = 366
@@ -41,12 +40,14 @@ class Filters:
     @property
     def since(self) -> datetime:
         """The first day's midnight in Vietnam, in UTC (scan times are stored in UTC)."""
-        return datetime.combine(self.first, time(0), ZONE).astimezone(UTC)
+        return datetime.combine(self.first, time(0), DISPLAY_ZONE).astimezone(UTC)
 
     @property
     def until(self) -> datetime:
         """The midnight after the last day, in UTC: the range is [since, until)."""
-        return datetime.combine(self.last + timedelta(days=1), time(0), ZONE).astimezone(UTC)
+        return datetime.combine(self.last + timedelta(days=1), time(0), DISPLAY_ZONE).astimezone(
+            UTC
+        )
 
     @property
     def days(self) -> list[date]:

@@ -8,7 +8,8 @@ with the page, its filter form and a clear message, status 400.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,11 +21,12 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.deps import ReadSessionDep, Requires, SessionDep
 from chinhhang.errors import DomainError
 from chinhhang.i18n import N_, translator
+from chinhhang.localtime import vietnam_today
 from chinhhang.portal import PORTAL_HEADERS, error_text, portal_page
 from chinhhang.provinces import all_provinces
 from chinhhang.regulator.charts import Series, bar_chart, horizontal_bar_chart, stacked_bar_chart
 from chinhhang.regulator.csv_export import table_csv
-from chinhhang.regulator.filters import ZONE, Filters, parse_filters, parse_stamp
+from chinhhang.regulator.filters import Filters, parse_filters, parse_stamp
 from chinhhang.regulator.services import (
     Dashboard,
     dashboard,
@@ -61,11 +63,45 @@ def _json_error(request: Request, error: DomainError) -> JSONResponse:
     return JSONResponse(body, error.status_code, headers=PORTAL_HEADERS)
 
 
-def _filters(first: str, last: str, province: str, org: str, product: str) -> Filters:
-    today = datetime.now(ZONE).date()
-    return parse_filters(
-        first=first, last=last, province=province, org=org, product=product, today=today
-    )
+@dataclass(frozen=True, slots=True)
+class FilterText:
+    """The dashboard's filters as typed in the address (the page and its CSV exports)."""
+
+    first: str
+    last: str
+    province: str
+    org: str
+    product: str
+
+    def parsed(self) -> Filters:
+        """InvalidInput (a clear 400) for a value that is not a filter."""
+        return parse_filters(
+            first=self.first,
+            last=self.last,
+            province=self.province,
+            org=self.org,
+            product=self.product,
+            today=vietnam_today(),
+        )
+
+    def typed(self) -> dict[str, str]:
+        """For the form shown again above an error."""
+        return {
+            "from": self.first,
+            "to": self.last,
+            "province": self.province,
+            "org": self.org,
+            "product": self.product,
+        }
+
+
+def filter_text(
+    first: First = "", last: Last = "", province: Text = "", org: Text = "", product: Text = ""
+) -> FilterText:
+    return FilterText(first, last, province, org, product)
+
+
+Typed = Annotated[FilterText, Depends(filter_text)]
 
 
 @router.get("")
@@ -74,21 +110,20 @@ def dashboard_page(
     session: SessionDep,
     reading: ReadSessionDep,
     actor: Viewer,
-    first: First = "",
-    last: Last = "",
-    province: Text = "",
-    org: Text = "",
-    product: Text = "",
+    typed: Typed,
     format: Text = "",
 ) -> Response:
     _release(session)
     try:
-        board = dashboard(reading, actor, _filters(first, last, province, org, product))
+        board = dashboard(reading, actor, typed.parsed())
     except DomainError as error:
         if _wants_json(request, format):
             return _json_error(request, error)
-        typed = {"from": first, "to": last, "province": province, "org": org, "product": product}
-        context: dict[str, Any] = {"board": None, "typed": typed, "provinces": all_provinces()}
+        context: dict[str, Any] = {
+            "board": None,
+            "typed": typed.typed(),
+            "provinces": all_provinces(),
+        }
         context["error"] = error_text(request, error)
         return portal_page(request, "regulator/dashboard.html", context, error.status_code)
     if _wants_json(request, format):
@@ -163,17 +198,12 @@ def export_csv(
     reading: ReadSessionDep,
     actor: Viewer,
     table: str,
-    first: First = "",
-    last: Last = "",
-    province: Text = "",
-    org: Text = "",
-    product: Text = "",
+    typed: Typed,
 ) -> Response:
     """One table as CSV, with the dashboard's filters; 404 for a table that is not one of
     services.TABLES."""
     _release(session)
-    filters = _filters(first, last, province, org, product)
-    found, applied = export_table(reading, actor, filters, table)
+    found, applied = export_table(reading, actor, typed.parsed(), table)
     name = f"chinhhang-{found.name}-{applied.first.isoformat()}-{applied.last.isoformat()}.csv"
     headers = {**PORTAL_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
     return Response(
