@@ -11,7 +11,7 @@ PORT ?= 8000
 # The address printed in demo URLs follows HOST and PORT unless set explicitly.
 export CHINHHANG_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint install messages bench clean browser-deps label-font
+.PHONY: run test lint install messages bench clean browser-deps label-font decoder
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,14 +36,39 @@ label-font:
 	  (apt-get update -qq && apt-get install -y -qq fonts-dejavu-core >/dev/null) || \
 	  echo "PDF labels need DejaVu Sans (fonts-dejavu-core) or CHINHHANG_LABEL_FONT=/path/to/font.ttf"
 
+# The in-browser QR decoder of the camera scanners: zxing-wasm from the npm registry, pinned by
+# web/package-lock.json and copied into static/, so no page loads anything from another origin.
+VENDOR := src/chinhhang/static/vendor/zxing
+DECODER := $(VENDOR)/zxing_reader.wasm
+$(DECODER): web/package.json web/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && \
+	  mkdir -p $(VENDOR) && \
+	  cp web/node_modules/zxing-wasm/dist/iife/reader/index.js $(VENDOR)/zxing-reader.js && \
+	  cp web/node_modules/zxing-wasm/LICENSE $(VENDOR)/LICENSE && \
+	  cp web/node_modules/zxing-wasm/dist/reader/zxing_reader.wasm $@; \
+	elif [ "$$CI" = true ]; then \
+	  echo "npm is needed to build the QR decoder (Debian: apt-get install nodejs npm)"; exit 1; \
+	else \
+	  echo "npm not found: the camera scanners will take typed codes only (install Node.js and npm)"; \
+	fi
+decoder: $(DECODER)
+
+# Browser tests drive Debian's Chromium, never a downloaded browser. Without it they skip, except
+# under CI=true, where the suite fails.
+browser-deps:
+	@test -x /usr/bin/chromium || apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null 2>&1) || \
+	  echo "Browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)"
+
 ## make run: virtual environment, install, migrate, demo data, serve on http://$(HOST):$(PORT)
-run: $(APP_STAMP) label-font
+run: $(APP_STAMP) label-font decoder
 	$(BIN)/chinhhang db upgrade
 	$(BIN)/chinhhang demo
 	$(BIN)/chinhhang serve --host $(HOST) --port $(PORT)
 
 ## make test: install what the tests need, lint, then the whole suite
-test: $(TEST_STAMP) label-font
+test: $(TEST_STAMP) label-font decoder browser-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
@@ -67,4 +92,5 @@ bench: $(TEST_STAMP) label-font
 	$(BIN)/python bench/print_exports.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .hypothesis web/node_modules \
+	  src/chinhhang/static/vendor tests/browser/screenshots
