@@ -44,6 +44,7 @@ from chinhhang.printing import api as printing_api
 from chinhhang.printing import views as printing_views
 from chinhhang.regulator import views as regulator_views
 from chinhhang.scans import api as scan_api
+from chinhhang.scans import camera_views as scan_camera_views
 from chinhhang.scans import place_views as scan_place_views
 from chinhhang.scans import portal_views as scan_portal_views
 from chinhhang.scans import views as scan_views
@@ -188,6 +189,7 @@ def _include_routers(app: FastAPI) -> None:
         alert_views,
         alert_report_views,
         scan_place_views,
+        scan_camera_views,
         consumer_views,
         catalog_promotion_views,
         regulator_views,

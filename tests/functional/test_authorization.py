@@ -128,6 +128,8 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/stamps/activate"): {"run_id": "{runs}", "product_id": "{products}"},
     ("POST", "/api/v1/stamps/void"): {"run_id": "{runs}"},
     ("POST", "/api/v1/shipments"): {"to_org_id": "{org:R}", "run_id": "{runs}"},
+    # The staff scanner's look-up; its other actions check their own permissions (services).
+    ("POST", "/portal/scan"): {"action": "lookup", "codes": "not a stamp"},
     ("POST", "/api/v1/shipments/{shipment_id}/receive"): {},
     ("POST", "/api/v1/runs/{run_id}/exports"): {"format": "csv"},
     ("POST", "/portal/members/invite"): {"email": "moi@example.vn", "role": "viewer"},

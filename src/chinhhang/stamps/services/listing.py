@@ -6,10 +6,11 @@ a separate, restricted and audited action (SPEC section 9). Lists show serials i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
@@ -109,6 +110,15 @@ def list_stamps(
         query = query.where(tuple_(Stamp.org_id, Stamp.sequence) > position)
     rows = session.execute(query.order_by(Stamp.org_id, Stamp.sequence).limit(limit))
     return [_row(*row) for row in rows]
+
+
+def rows_by_code(
+    session: Session, codes: Sequence[str], *visible: ColumnElement[bool]
+) -> dict[str, StampRow]:
+    """The listed form of the stamps with these codes, within `visible`, keyed by code: the
+    staff scanner's look-up (stamps/services/scanned.py). The code stays with the caller."""
+    query = _STAMP_ROWS.add_columns(Stamp.code).where(Stamp.code.in_(codes), *visible)
+    return {str(row[-1]): _row(*row[:-1]) for row in session.execute(query)}
 
 
 def _row(*values: object) -> StampRow:
