@@ -110,6 +110,19 @@ def demo() -> None:
     typer.echo("  open a dynamic stamp twice: the red page offers a report; the manufacturer's")
     typer.echo(f"  dashboard shows the alert live ({base}/portal); warranty: {base}/warranty")
     typer.echo(f"  the agency's figures: {base}/regulator (as thanhtra@qltt.demo)")
+    if result.waiting:
+        run_id, first, last = result.waiting
+        typer.echo(
+            "\nScanning with a phone or webcam (docs/scanner.md): print the labels on their way"
+        )
+        typer.echo(
+            "to the distributor, then read them as kho@miennam.demo at " + f"{base}/portal/scan"
+        )
+        typer.echo(
+            f"  chinhhang stamps export {run_id} --format pdf --serials {first}-{last} "
+            "--output waiting.pdf"
+        )
+    typer.echo(f"  shoppers whose camera app cannot read QR codes: {base}/scan")
     typer.echo("\nRun `chinhhang demo` again for fresh unscanned stamps.")
 
 

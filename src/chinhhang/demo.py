@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chinhhang.accounts.actor import Actor
@@ -27,7 +27,8 @@ from chinhhang.catalog.services import create_product, get_or_create_batch
 from chinhhang.db import session_scope
 from chinhhang.localtime import vietnam_today
 from chinhhang.stamps.codes import Keyring
-from chinhhang.stamps.models import Stamp, StampRun
+from chinhhang.stamps.models import IN_TRANSIT, Shipment, Stamp, StampRun
+from chinhhang.stamps.serials import serial_for
 from chinhhang.stamps.services import (
     Selection,
     activate,
@@ -129,6 +130,9 @@ class DemoResult:
     limit3_codes: list[str] = field(default_factory=list)
     not_activated_code: str | None = None
     void_code: str | None = None
+    # (run id, first serial, last serial) of stamps on their way to the distributor: labels
+    # to print and read with the in-app scanner (docs/scanner.md).
+    waiting: tuple[int, str, str] | None = None
 
 
 def load_demo(engine: Engine, sessions: sessionmaker[Session], keyring: Keyring) -> DemoResult:
@@ -354,3 +358,13 @@ def _collect_codes(session: Session, org_id: int, result: DemoResult) -> None:
     result.limit3_codes = codes("active", 3, 1)
     result.not_activated_code = next(iter(codes("issued", 1, 1)), None)
     result.void_code = next(iter(codes("void", 1, 1)), None)
+    waiting = session.execute(
+        select(Stamp.run_id, func.min(Stamp.sequence), func.max(Stamp.sequence))
+        .join(Shipment, Shipment.id == Stamp.shipment_id)
+        .where(Stamp.org_id == org_id, Shipment.status == IN_TRANSIT)
+        .group_by(Stamp.run_id)
+        .order_by(Stamp.run_id)
+    ).first()
+    if waiting is not None:
+        run_id, first, last = waiting
+        result.waiting = (run_id, serial_for(first), serial_for(last))

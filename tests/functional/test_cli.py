@@ -191,6 +191,13 @@ def test_demo_is_idempotent_and_its_urls_work(cli, tmp_path: Path) -> None:
         assert client.get(resolved.headers["location"]).status_code == 200
     third = cli("demo").stdout
     assert codes[0] not in third  # a scanned stamp is no longer offered
+    # The labels waiting for the distributor, for the in-app scanner: the printed command works.
+    export = re.search(r"chinhhang (stamps export \d+ --format pdf --serials \S+) --output", third)
+    assert export
+    printed = tmp_path / "waiting.pdf"
+    written = cli(*export.group(1).split(), "--output", str(printed))
+    assert "5 stamps of run" in written.stderr + written.stdout
+    assert printed.read_bytes().startswith(b"%PDF")
 
 
 def test_secret_is_generated_once_with_mode_600(tmp_path: Path) -> None:
