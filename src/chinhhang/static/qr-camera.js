@@ -36,7 +36,9 @@
           overrides: { locateFile: function (path) { return VENDOR + path; } },
           fireImmediately: true
         }).then(function () {
-          var options = { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 4 };
+          // Labels print QR Model 2 only: "QRCode" would also try Micro QR, which a blurred
+          // label's finder pattern can fake as a short number (tests/functional/test_print_round_trip.py).
+          var options = { formats: ["QRCodeModel2"], tryHarder: true, maxNumberOfSymbols: 4 };
           return function (image) {
             return lib.readBarcodes(image, options).then(function (found) {
               return found.filter(function (r) { return r.isValid; })
