@@ -41,16 +41,17 @@ label-font:
 VENDOR := src/chinhhang/static/vendor/zxing
 DECODER := $(VENDOR)/zxing_reader.wasm
 $(DECODER): web/package.json web/package-lock.json
-	@if command -v npm >/dev/null; then \
-	  (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && \
+	@if command -v npm >/dev/null && \
+	    (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then \
 	  mkdir -p $(VENDOR) && \
 	  cp web/node_modules/zxing-wasm/dist/iife/reader/index.js $(VENDOR)/zxing-reader.js && \
 	  cp web/node_modules/zxing-wasm/LICENSE $(VENDOR)/LICENSE && \
 	  cp web/node_modules/zxing-wasm/dist/reader/zxing_reader.wasm $@; \
 	elif [ "$$CI" = true ]; then \
-	  echo "npm is needed to build the QR decoder (Debian: apt-get install nodejs npm)"; exit 1; \
+	  echo "npm (and the npm registry) is needed to build the QR decoder"; exit 1; \
 	else \
-	  echo "npm not found: the camera scanners will take typed codes only (install Node.js and npm)"; \
+	  echo "The QR decoder could not be built (npm missing or offline): the camera scanners"; \
+	  echo "will take typed codes only. Install Node.js and npm, then run make decoder."; \
 	fi
 decoder: $(DECODER)
 

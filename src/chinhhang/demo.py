@@ -362,8 +362,8 @@ def _collect_codes(session: Session, org_id: int, result: DemoResult) -> None:
         select(Stamp.run_id, func.min(Stamp.sequence), func.max(Stamp.sequence))
         .join(Shipment, Shipment.id == Stamp.shipment_id)
         .where(Stamp.org_id == org_id, Shipment.status == IN_TRANSIT)
-        .group_by(Stamp.run_id)
-        .order_by(Stamp.run_id)
+        .group_by(Stamp.shipment_id, Stamp.run_id)  # one shipment's labels: one range
+        .order_by(Stamp.shipment_id, Stamp.run_id)
     ).first()
     if waiting is not None:
         run_id, first, last = waiting

@@ -3,12 +3,13 @@
 Without /usr/bin/chromium or the `playwright` package the whole folder skips with the reason;
 with CI=true that is a failure instead (`make test` installs Chromium: target browser-deps).
 
-One server and one browser per session; every test opens its own contexts (fresh profiles) in
-that browser, so tests share nothing but the database, and take their own stamps from it.
+One server and one browser for the browser tests (package-scoped, so they stop when these tests
+are done); every test opens its own contexts (fresh profiles) in that browser, so tests share
+nothing but the database, and take their own stamps from it.
 
 The interface, for test modules (tests/browser/test_scanner.py among them):
 
-- `live_server` (session): the app served by `chinhhang serve` (uvicorn) on a random loopback
+- `live_server` (package): the app served by `chinhhang serve` (uvicorn) on a random loopback
   port, on a fresh SQLite database (`chinhhang db upgrade`, then `chinhhang demo` while the
   server starts); a random secret key; the alert worker on, so scans make real alerts. A
   `helpers.LiveServer` with `.url`, `.database_url`, `.engine` (SQLAlchemy, to read and write
@@ -23,12 +24,12 @@ The interface, for test modules (tests/browser/test_scanner.py among them):
   `--use-fake-ui-for-media-stream`, `--use-file-for-fake-video-capture=FILE`); everything it
   launched is closed after the test. Open contexts on it with
   `helpers.new_context(browser, live_server, "phone" | "desktop", **options)`.
-- `browser` (session): the default Chromium. `contexts(kind="phone", **options)`: a new context
+- `browser` (package): the default Chromium. `contexts(kind="phone", **options)`: a new context
   in it (closed after the test). `phone`: a page at 360×800 (touch, scale 2, Vietnamese
   locale); `desktop`: a page at 1280×900. Pages resolve relative URLs against the server.
 - `helpers.login(page, email)`: through the real login form (demo password `chinhhang-demo`);
   `helpers.screenshot(page, name)`: a full-page PNG in tests/browser/screenshots/ (git-ignored).
-- `shopper_visits`, `portal_visits` (session): each page of pages.py opened once, weighed and
+- `shopper_visits`, `portal_visits` (package): each page of pages.py opened once, weighed and
   checked by axe-core (checks.py), for test_page_weight.py and test_accessibility.py.
 
 A page opened through `contexts` that throws a JavaScript error fails its test (at teardown).
@@ -36,6 +37,8 @@ A page opened through `contexts` that throws a JavaScript error fails its test (
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -82,13 +85,15 @@ if PLAYWRIGHT_MISSING is not None:
         return _SkippedModule.from_parent(parent, path=module_path)
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: the server and Chromium stop when the browser tests are done, instead of idling
+# through the rest of the suite.
+@pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with serve(tmp_path_factory.mktemp("live-server")) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     """Every browser test comes here first: without Chromium it is skipped, or fails in CI."""
     if CHROMIUM_MISSING is not None:
@@ -98,9 +103,14 @@ def playwright() -> Iterator[Playwright]:
         pytest.skip(f"browser tests skipped: {reason}")
     with sync_playwright() as driver:
         yield driver
+    # While it lives, the sync API runs an event loop in this thread; every later test that
+    # starts one (asyncio.run, TestClient) would fail if it were still running.
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_running_loop()
+        pytest.fail("Playwright left an event loop running in the test thread", pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = launch(playwright)
     yield chromium
@@ -147,7 +157,7 @@ def desktop(contexts: Callable[..., BrowserContext]) -> Page:
     return contexts("desktop").new_page()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shopper_visits(browser: Browser, live_server: LiveServer) -> Iterator[Visits]:
     """Each shopper page opened once (together, on first demand), weighed and checked by
     axe-core (checks.py); the weights are written to screenshots/page-weight.json at the end."""
@@ -159,7 +169,7 @@ def shopper_visits(browser: Browser, live_server: LiveServer) -> Iterator[Visits
         (SCREENSHOTS / "page-weight.json").write_text(figures + "\n")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal_visits(browser: Browser, live_server: LiveServer) -> Visits:
     """Each portal page of pages.py opened once (together, on first demand), signed in as its
     user, and checked by axe-core."""

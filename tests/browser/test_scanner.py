@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Request, expect
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,11 +24,18 @@ from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.services import Selection, ship
 from tests.browser.fake_camera import write_y4m
 from tests.browser.helpers import DemoStamp, LiveServer, login, new_context, screenshot
+from tests.conftest import IN_CI
 
 DISTRIBUTOR_EMAIL = "kho@miennam.demo"
 # The issue asks for at least five different stamps decoded from the video.
 BOXES = 6
 DECODE_SECONDS = 60
+DECODER = Path(__file__).parents[2] / "src/chinhhang/static/vendor/zxing/zxing_reader.wasm"
+if not DECODER.exists():
+    reason = "the QR decoder is not built (make decoder: needs npm)"
+    if IN_CI:
+        raise RuntimeError(f"camera tests cannot run under CI=true: {reason}")
+    pytestmark = pytest.mark.skip(reason=reason)
 
 
 def _camera(launch_browser: Callable[..., Browser], video: Path) -> Browser:
@@ -50,6 +58,14 @@ def _ship_to_distributor(server: LiveServer, stamps: list[DemoStamp]) -> int:
             reference="PX-CAMERA",
         )
         return shipment.id
+
+
+def _phone(browser: Browser, server: LiveServer) -> tuple[BrowserContext, list[str]]:
+    """A phone allowed to use the (fake) camera, and the JavaScript errors of its pages."""
+    context = new_context(browser, server, "phone", permissions=["camera"])
+    errors: list[str] = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    return context, errors
 
 
 def _stamp_rows(server: LiveServer, stamps: list[DemoStamp]) -> list[tuple[int | None, int]]:
@@ -75,15 +91,18 @@ def test_a_warehouse_phone_reads_the_boxes_and_receives_the_shipment(
     launch_browser: Callable[..., Browser], live_server: LiveServer, tmp_path: Path
 ) -> None:
     stamps = live_server.claim_stamps(BOXES, in_stock=True)
+    copied = live_server.claim_stamp()
     shipment_id = _ship_to_distributor(live_server, stamps)
     texts = [stamp_print_url(live_server.url, s.code) for s in stamps]
-    # A product's own (static) code among the boxes: read, refused, never listed.
+    # Among the boxes, a product's own (static) code, and a look-alike site's label carrying a
+    # real code: both read, refused and never listed.
     texts.insert(2, f"{live_server.url.upper()}/P/1")
+    texts.insert(4, f"HTTPS://CHINHHANG-CHECK.EXAMPLE/V/{copied.code}")
     video = write_y4m(tmp_path / "boxes.y4m", texts)
     events = _scan_events(live_server)
 
     browser = _camera(launch_browser, video)
-    context = new_context(browser, live_server, "phone", permissions=["camera"])
+    context, errors = _phone(browser, live_server)
     page = context.new_page()
     login(page, DISTRIBUTOR_EMAIL)
     page.goto("/portal/scan")
@@ -92,7 +111,9 @@ def test_a_warehouse_phone_reads_the_boxes_and_receives_the_shipment(
         str(BOXES), timeout=DECODE_SECONDS * 1000
     )
     # The video loops: every box passes the camera again, and none is listed twice.
-    expect(page.locator("[data-camera-status]")).to_contain_text("Đã có trong danh sách")
+    expect(page.locator("[data-camera-status]")).to_contain_text(
+        "Đã có trong danh sách", timeout=DECODE_SECONDS * 1000
+    )
     assert sorted(_listed(page)) == sorted(s.code for s in stamps)
     screenshot(page, "scanner-phone-list")
 
@@ -106,6 +127,7 @@ def test_a_warehouse_phone_reads_the_boxes_and_receives_the_shipment(
     assert _stamp_rows(live_server, stamps) == [(distributor, 0)] * BOXES
     assert _scan_events(live_server) == events
     context.close()
+    assert not errors
 
 
 def test_a_shoppers_phone_opens_the_stamp_it_reads_and_not_a_look_alike(
@@ -119,7 +141,7 @@ def test_a_shoppers_phone_opens_the_stamp_it_reads_and_not_a_look_alike(
         frames_each=10,
     )
     browser = _camera(launch_browser, video)
-    context = new_context(browser, live_server, "phone", permissions=["camera"])
+    context, errors = _phone(browser, live_server)
     requested: list[str] = []
     context.on("request", lambda request: requested.append(_host(request)))
     page = context.new_page()
@@ -133,6 +155,7 @@ def test_a_shoppers_phone_opens_the_stamp_it_reads_and_not_a_look_alike(
     assert _stamp_rows(live_server, [stamp])[0][1] == 1
     assert all(host == _host_of(live_server.url) for host in requested), requested
     context.close()
+    assert not errors
 
 
 def test_the_scan_page_says_what_a_foreign_code_is(
@@ -140,7 +163,7 @@ def test_the_scan_page_says_what_a_foreign_code_is(
 ) -> None:
     video = write_y4m(tmp_path / "foreign.y4m", ["https://chinhhang-check.example/x"])
     browser = _camera(launch_browser, video)
-    context = new_context(browser, live_server, "phone", permissions=["camera"])
+    context, errors = _phone(browser, live_server)
     page = context.new_page()
     page.goto("/scan")
     page.click("[data-camera-start]")
@@ -150,6 +173,7 @@ def test_the_scan_page_says_what_a_foreign_code_is(
     assert page.url.endswith("/scan")
     screenshot(page, "scan-page-foreign")
     context.close()
+    assert not errors
 
 
 def _host(request: Request) -> str:

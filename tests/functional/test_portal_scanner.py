@@ -17,6 +17,7 @@ from chinhhang.scans.models import ScanEvent
 from chinhhang.stamps.models import Shipment, ShipmentRange, Stamp
 from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import Selection, receive, ship
+from chinhhang.stamps.services.scanned import URL_LIMIT
 from tests.factories import make_run
 from tests.portal_helpers import Browser, member, portal_client, table_counts
 
@@ -106,7 +107,9 @@ def test_a_look_up_lists_what_the_organization_may_see_and_nothing_else(
     browser = Browser(client)
     browser.login(maker.email)
     forged = mine.codes[0][:-1] + ("0" if mine.codes[0][-1] != "0" else "1")
-    lines = [*mine.codes, theirs.codes[0], forged, "https://elsewhere.example/v/ABC", "hello"]
+    # A look-alike site's label carrying a real code of ours is not our stamp either.
+    look_alike = f"https://chinhhang-check.example/v/{mine.codes[1]}"
+    lines = [*mine.codes, theirs.codes[0], forged, look_alike, "hello"]
     before = table_counts(sessions)
     page = browser.post("/portal/scan", data={"action": "lookup", "codes": "\n".join(lines)})
     assert page.status_code == 200
@@ -119,7 +122,9 @@ def test_a_look_up_lists_what_the_organization_may_see_and_nothing_else(
     other = _stamps(sessions, theirs.codes)[theirs.codes[0]]
     for code in (theirs.codes[0], forged):
         assert f"{code[:4]}…{code[-4:]}" in page.text
-    assert "elsewhere.example" in page.text
+    result = page.text.split('id="result-title"')[1]  # below the list, which is kept as sent
+    assert "chinhhang-check.example …" in result
+    assert look_alike not in result
     assert "hello" in page.text
     assert table_counts(sessions) == before
 
@@ -128,6 +133,28 @@ def test_a_look_up_lists_what_the_organization_may_see_and_nothing_else(
     inspected = browser.post("/portal/scan", data={"action": "lookup", "codes": theirs.codes[0]})
     assert grouped(serial_for(other.sequence)) in inspected.text
     assert _stamps(sessions, theirs.codes)[theirs.codes[0]].scan_count == 0
+
+
+def test_a_full_list_of_printed_addresses_is_taken(client, settings, engine, sessions) -> None:
+    """What a handheld scanner types for 500 labels: whole addresses, CR LF between them."""
+    run = make_run(settings, engine, sessions, quantity=2)
+    browser = Browser(client)
+    browser.login(member(sessions, org_id=run.org_id).email)
+    printed = [stamp_print_url(settings.base_url, code) for code in run.codes]
+    # The longest line the scanner takes (URL_LIMIT), from a long address's query.
+    lines = [
+        f"{printed[i % 2]}?q=" + "x" * (URL_LIMIT - len(printed[i % 2]) - 3) for i in range(500)
+    ]
+    assert {len(line) for line in lines} == {URL_LIMIT}
+    page = browser.post("/portal/scan", data={"action": "lookup", "codes": "\r\n".join(lines)})
+    assert page.status_code == 200
+    assert page.text.count("<tr>") == 1 + 2
+    too_many = browser.post(
+        "/portal/scan", data={"action": "lookup", "codes": "\r\n".join(lines + lines[:1])}
+    )
+    assert too_many.status_code == 400
+    assert "At most 500 stamps at once." in too_many.text
+    assert lines[0] in too_many.text  # the list stays on the page to be cut down
 
 
 def test_a_maker_ships_exactly_the_scanned_stamps(client, settings, engine, sessions) -> None:

@@ -6,10 +6,11 @@
    (about 1 MB): it is fetched only when the camera starts, so the page itself stays light, and
    from this server only, never a CDN.
 
-   window.ChinhHangCamera.start(video, onText, onProblem) -> Promise<{stop()}>
-     onText(text)       each QR text read (the same code is reported again while in view;
-                        callers ignore repeats)
+   ChinhHangCamera.start(video, onText, onProblem) -> Promise<{stop()}>
+     onText(text)       each QR text read (the same code is reported again while in view:
+                        `freshness` tells a new read from a repeat)
      onProblem(reason)  "insecure" | "denied" | "nodecoder"
+   ChinhHangCamera.stampCode(text, base) -> the code of a stamp printed for `base`, or null
 */
 (function () {
   "use strict";
@@ -85,7 +86,10 @@
       if (timer) { clearTimeout(timer); }
       if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
       video.srcObject = null;
+      window.removeEventListener("pagehide", stop);
     }
+    // Leaving the page (or going into the back-forward cache) turns the camera off.
+    window.addEventListener("pagehide", stop);
 
     function frame(decode) {
       if (stopped) { return; }
@@ -103,21 +107,27 @@
       busy.then(function () { timer = setTimeout(function () { frame(decode); }, INTERVAL_MS); });
     }
 
+    // The decoder loads while the person answers the camera prompt, and a missing decoder is
+    // said before the camera is opened for nothing.
     var constraints = { audio: false, video: { facingMode: { ideal: "environment" } } };
-    return navigator.mediaDevices.getUserMedia(constraints).then(function (media) {
-      stream = media;
-      if (stopped) { stop(); return { stop: stop }; }
-      video.srcObject = media;
-      return video.play().catch(function () {}).then(decoder).then(function (decode) {
-        frame(decode);
-        return { stop: stop };
+    return decoder().then(function (decode) {
+      if (stopped) { return { stop: stop }; }
+      return navigator.mediaDevices.getUserMedia(constraints).then(function (media) {
+        stream = media;
+        if (stopped) { stop(); return { stop: stop }; }
+        video.srcObject = media;
+        return video.play().catch(function () {}).then(function () {
+          frame(decode);
+          return { stop: stop };
+        });
       }, function () {
         stop();
-        onProblem("nodecoder");
+        onProblem("denied");
         return { stop: stop };
       });
     }, function () {
-      onProblem("denied");
+      stop();
+      onProblem("nodecoder");
       return { stop: stop };
     });
   }
@@ -139,13 +149,39 @@
     if (navigator.vibrate) { navigator.vibrate(ok ? 60 : [40, 60, 40]); }
   }
 
-  // The code a stamp's QR carries: its printed address ends in /V/CODE (any case); a bare
-  // code is accepted too. The server checks the code; this only picks it out.
-  function stampCode(text) {
-    var match = /\/v\/([0-9a-z-]{24,40})\/?(?:[?#].*)?$/i.exec(text.trim());
-    var candidate = (match ? match[1] : text.trim()).replace(/[-\s]/g, "").toUpperCase();
+  // The code a stamp's QR carries: its printed address is BASE/V/CODE (any case), on this
+  // server's own address only; a bare code is accepted too. The server checks the code again;
+  // this only picks it out.
+  function stampCode(text, base) {
+    text = text.trim();
+    var candidate = text;
+    if (text.indexOf("/") >= 0) {
+      var url, home;
+      try { url = new URL(text); home = new URL(base); } catch (e) { return null; }
+      var route = home.pathname.replace(/\/+$/, "") + "/v/";
+      var path = url.pathname;
+      if (url.origin !== home.origin || path.toLowerCase().indexOf(route.toLowerCase()) !== 0) {
+        return null;
+      }
+      candidate = path.slice(route.length).replace(/\/+$/, "");
+    }
+    candidate = candidate.replace(/[-\s]/g, "").toUpperCase();
     return /^[0-9A-Z]{24}$/.test(candidate) ? candidate : null;
   }
 
-  window.ChinhHangCamera = { start: start, signal: signal, stampCode: stampCode };
+  // Whether a read is news: once when a code comes into view, not for every frame it stays
+  // there (two labels in view would otherwise beep without end).
+  function freshness(quietMs) {
+    var seen = {};
+    return function (key) {
+      var now = Date.now();
+      var fresh = !seen[key] || now - seen[key] > quietMs;
+      seen[key] = now;
+      return fresh;
+    };
+  }
+
+  window.ChinhHangCamera = {
+    start: start, signal: signal, stampCode: stampCode, freshness: freshness
+  };
 })();

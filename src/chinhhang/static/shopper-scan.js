@@ -11,7 +11,10 @@
   var startButton = box.querySelector("[data-camera-start]");
   var status = box.querySelector("[data-camera-status]");
   var running = null;
-  var last = "";
+  var wanted = false;
+  var fresh = camera.freshness(1500);
+  // What a printed code of this server opens: a stamp, a product, a GS1 Digital Link.
+  var SHOPPER_PATHS = /^\/(v|p|01|product)\//i;
 
   function say(key, extra) {
     status.textContent = box.getAttribute("data-text-" + key) + (extra ? ": " + extra : "");
@@ -20,16 +23,17 @@
   function ours(text) {
     try {
       var url = new URL(text.trim());
-      return url.origin === window.location.origin ? url : null;
+      var home = url.origin === window.location.origin && SHOPPER_PATHS.test(url.pathname);
+      return home ? url : null;
     } catch (e) { return null; }
   }
 
   function onText(text) {
-    if (text === last) { return; }
-    last = text;
+    if (!fresh(text)) { return; }
     var url = ours(text);
     var code = camera.stampCode(text);
     if (url || (code && text.indexOf("/") < 0)) {
+      wanted = false;
       if (running) { running.stop(); }
       camera.signal(true);
       say("opening");
@@ -38,19 +42,25 @@
     }
     camera.signal(false);
     var foreign = null;
-    try { foreign = new URL(text.trim()).host; } catch (e) { foreign = null; }
+    try {
+      var elsewhere = new URL(text.trim());
+      foreign = elsewhere.origin === window.location.origin ? null : elsewhere.host;
+    } catch (e) { foreign = null; }
     if (foreign) { say("foreign", foreign); } else { say("text", text.slice(0, 80)); }
   }
 
   startButton.addEventListener("click", function () {
+    wanted = true;
     startButton.hidden = true;
     say("loading");
     camera.start(video, onText, function (reason) {
+      wanted = false;
       say(reason);
       startButton.hidden = false;
     }).then(function (control) {
+      if (!wanted) { control.stop(); return; }
       running = control;
-      if (startButton.hidden) { say("started"); }
+      say("started");
     });
   });
   box.hidden = false;

@@ -8,6 +8,7 @@
   var box = document.querySelector("[data-camera]");
   if (!form || !box || !window.ChinhHangCamera) { return; }
   var camera = window.ChinhHangCamera;
+  var base = form.getAttribute("data-base");
   var area = form.querySelector("textarea[name=codes]");
   var count = form.querySelector("[data-scan-count]");
   var clear = form.querySelector("[data-scan-clear]");
@@ -16,7 +17,10 @@
   var stopButton = box.querySelector("[data-camera-stop]");
   var status = box.querySelector("[data-camera-status]");
   var running = null;
-  var lastForeign = "";
+  var wanted = false;
+  // A code in view is read several times a second: only a read after a second out of view
+  // is signalled again.
+  var fresh = camera.freshness(1500);
 
   function lines() {
     return area.value.split(/\r?\n/).map(function (l) { return l.trim(); })
@@ -25,7 +29,7 @@
 
   function codesOnList() {
     var seen = {};
-    lines().forEach(function (line) { seen[camera.stampCode(line) || line] = true; });
+    lines().forEach(function (line) { seen[camera.stampCode(line, base) || line] = true; });
     return seen;
   }
 
@@ -42,54 +46,59 @@
   function shortCode(code) { return code.slice(0, 4) + "…" + code.slice(-4); }
 
   function onText(text) {
-    var code = camera.stampCode(text);
+    var code = camera.stampCode(text, base);
+    if (!fresh(code || text)) { return; }
     if (!code) {
-      if (text !== lastForeign) { lastForeign = text; say("foreign"); camera.signal(false); }
-      return;
+      say("foreign");
+      camera.signal(false);
+    } else if (codesOnList()[code]) {
+      say("duplicate", shortCode(code));
+      camera.signal(false);
+    } else {
+      area.value = lines().concat([code]).join("\n") + "\n";
+      say("added", shortCode(code));
+      camera.signal(true);
+      refresh();
     }
-    if (codesOnList()[code]) {
-      // The same stamp stays in view for many frames: only a new read of it is a duplicate.
-      if (area.getAttribute("data-last") !== code) {
-        area.setAttribute("data-last", code);
-        say("duplicate", shortCode(code));
-        camera.signal(false);
-      }
-      return;
-    }
-    area.value = lines().concat([code]).join("\n") + "\n";
-    area.setAttribute("data-last", code);
-    say("added", shortCode(code));
-    camera.signal(true);
-    refresh();
+  }
+
+  function stopCamera() {
+    wanted = false;
+    if (running) { running.stop(); running = null; }
+    stopButton.hidden = true;
+    startButton.hidden = false;
   }
 
   function onProblem(reason) {
+    stopCamera();
     say(reason);
-    startButton.hidden = false;
-    stopButton.hidden = true;
   }
 
   startButton.addEventListener("click", function () {
+    wanted = true;
     startButton.hidden = true;
     stopButton.hidden = false;
     camera.signal(true);  // the tone needs a tap first on phones; this is that tap
     say("loading");
     camera.start(video, onText, onProblem).then(function (control) {
+      if (!wanted) { control.stop(); return; }  // stopped while the camera was starting
       running = control;
-      if (!stopButton.hidden) { say("started"); }
+      say("started");
     });
   });
   stopButton.addEventListener("click", function () {
-    if (running) { running.stop(); running = null; }
-    stopButton.hidden = true;
-    startButton.hidden = false;
+    stopCamera();
     say("stopped");
   });
   clear.addEventListener("click", function () {
     area.value = "";
-    area.removeAttribute("data-last");
     refresh();
     area.focus();
+  });
+  // A handheld scanner types whole addresses: they are sent as codes, which keeps the post
+  // small and the list readable.
+  form.addEventListener("submit", function () {
+    area.value = lines().map(function (l) { return camera.stampCode(l, base) || l; }).join("\n");
   });
   area.addEventListener("input", refresh);
   box.hidden = false;

@@ -30,8 +30,9 @@ from chinhhang.stamps.services.shipments import receive, ship
 
 # One list is what a person scans in one go: a few cartons, a shelf, a pallet's boxes.
 MAX_SCANNED = 500
-# A printed stamp's address is https://host[/prefix]/v/CODE; a person may paste either.
-_URL_LIMIT = 2_000
+# A printed stamp's address is https://host[/prefix]/v/CODE, far shorter than this; a longer
+# line is not one (and the form's limit is MAX_SCANNED lines of this).
+URL_LIMIT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,69 +50,87 @@ class ScannedList:
         return [code for code, _row in self.found]
 
 
-def code_of(keyring: Keyring, text: str) -> str | None:
-    """The canonical code a scanned or typed line carries (a bare code, or a stamp's printed
-    address ending in /v/CODE), None when it carries none this server could have issued."""
-    candidate = _candidate(text)
-    if candidate is None:
-        return None
-    try:
-        return verify(keyring, candidate)
-    except InvalidCode:
-        return None
+@dataclass(frozen=True, slots=True)
+class LineReader:
+    """Turns a scanned or typed line into a code: a bare code, or the address printed on this
+    server's stamps (`BASE_URL/v/CODE`, any case). An address on any other host is refused
+    even when it carries a real code: a look-alike site's label with a copied code is exactly
+    what an inspector must not see pass as a stamp."""
+
+    keyring: Keyring
+    base_url: str
+
+    def code_of(self, text: str) -> str | None:
+        """The canonical code the line carries, None when it carries none this server could
+        have issued."""
+        candidate = self._candidate(text)
+        if candidate is None:
+            return None
+        try:
+            return verify(self.keyring, candidate)
+        except InvalidCode:
+            return None
+
+    def _candidate(self, text: str) -> str | None:
+        text = text.strip()
+        if not text or len(text) > URL_LIMIT:
+            return None
+        if "/" not in text:
+            return text if len(text) <= MAX_INPUT_LENGTH else None
+        try:
+            parts, base = urlsplit(text), urlsplit(self.base_url)
+        except ValueError:
+            return None
+        if (parts.scheme.lower(), parts.netloc.lower()) != (base.scheme, base.netloc.lower()):
+            return None
+        route = base.path.rstrip("/") + "/v/"
+        if not parts.path.lower().startswith(route.lower()):
+            return None
+        last = parts.path[len(route) :].rstrip("/")
+        return last if "/" not in last and len(last) <= MAX_INPUT_LENGTH else None
+
+    def shown(self, text: str) -> str:
+        """A refused line as the answer names it. Anything shaped like a code is shortened
+        the same way whether its tag is wrong or it is someone else's stamp, so the answer
+        does not tell the two apart; an address elsewhere is named by its host; anything else
+        is shown as given (a product's code, a word)."""
+        text = text.strip()
+        candidate = self._candidate(text)
+        if candidate is not None:
+            try:
+                return _short(normalise(candidate))
+            except InvalidCode:
+                pass
+        try:
+            host = urlsplit(text).netloc if "://" in text[:12] else ""
+        except ValueError:
+            host = ""
+        return f"{host[:60]} …" if host else text[:80]
+
+    def read_lines(self, text: str) -> tuple[list[str], list[str]]:
+        """Codes (canonical, each once, in scan order) and the lines that carry none."""
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > MAX_SCANNED:  # counted before any work: a pasted file is refused
+            raise InvalidInput(N_("At most %(n)s stamps at once."), n=MAX_SCANNED)
+        if not lines:
+            raise InvalidInput(N_("Scan or type at least one stamp."))
+        codes: dict[str, None] = {}
+        rejected: list[str] = []
+        for line in lines:
+            code = self.code_of(line)
+            if code is None:
+                rejected.append(self.shown(line))
+            else:
+                codes.setdefault(code)
+        return list(codes), rejected
 
 
-def _candidate(text: str) -> str | None:
-    text = text.strip()
-    if not text or len(text) > _URL_LIMIT:
-        return None
-    if "/" not in text:
-        return text if len(text) <= MAX_INPUT_LENGTH else None
-    try:
-        path = urlsplit(text).path
-    except ValueError:
-        return None
-    head, _, last = path.rstrip("/").rpartition("/")
-    if not head.lower().endswith("/v") or len(last) > MAX_INPUT_LENGTH:
-        return None
-    return last
-
-
-def _shown(text: str) -> str:
-    """A refused line as the answer names it. Anything shaped like a code is shortened the
-    same way whether its tag is wrong or it is someone else's stamp, so the answer does not
-    tell the two apart; anything else is shown as given (a product's code, a stray URL)."""
-    candidate = _candidate(text)
-    try:
-        return _short(normalise(candidate)) if candidate is not None else text.strip()[:80]
-    except InvalidCode:
-        return text.strip()[:80]
-
-
-def read_lines(keyring: Keyring, text: str) -> tuple[list[str], list[str]]:
-    """Codes (canonical, each once, in scan order) and the lines that carry none."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) > MAX_SCANNED:  # counted before any work: a pasted file is refused at once
-        raise InvalidInput(N_("At most %(n)s stamps at once."), n=MAX_SCANNED)
-    if not lines:
-        raise InvalidInput(N_("Scan or type at least one stamp."))
-    codes: dict[str, None] = {}
-    rejected: list[str] = []
-    for line in lines:
-        code = code_of(keyring, line)
-        if code is None:
-            rejected.append(_shown(line))
-        else:
-            codes.setdefault(code)
-    return list(codes), rejected
-
-
-def look_up(session: Session, actor: Actor, keyring: Keyring, text: str) -> ScannedList:
+def look_up(session: Session, actor: Actor, reader: LineReader, text: str) -> ScannedList:
     """The scanned stamps as the organization sees them: its own, those it holds and those
     travelling to it; regulators see every stamp (an inspection in a shop reads stamps
     without spending the shoppers' scans)."""
     org = require(session, actor, "view")
-    codes, rejected = read_lines(keyring, text)
+    codes, rejected = reader.read_lines(text)
     visible: list[ColumnElement[bool]] = []
     if not can_oversee(session, actor):
         incoming = select(Shipment.id).where(
@@ -131,13 +150,13 @@ def look_up(session: Session, actor: Actor, keyring: Keyring, text: str) -> Scan
 
 
 def receive_scanned(
-    session: Session, actor: Actor, keyring: Keyring, text: str
+    session: Session, actor: Actor, reader: LineReader, text: str
 ) -> list[tuple[Shipment, int]]:
     """Receive the shipments the scanned stamps travel in, each as a whole, with how many of
     its stamps were scanned. Refused, changing nothing, when any scanned stamp is not in a
     shipment to this organization: a stray box is a question for a person, not a guess."""
     org = require(session, actor, "receive_stamps")
-    scanned = _all_known(look_up(session, actor, keyring, text))
+    scanned = _all_known(look_up(session, actor, reader, text))
     travelling = session.execute(
         select(Stamp.code, Shipment.id)
         .join(Shipment, Shipment.id == Stamp.shipment_id)
@@ -161,7 +180,7 @@ def receive_scanned(
 def ship_scanned(
     session: Session,
     actor: Actor,
-    keyring: Keyring,
+    reader: LineReader,
     text: str,
     *,
     to_org_id: int,
@@ -170,7 +189,7 @@ def ship_scanned(
     """Ship exactly the scanned stamps (one manufacturer's at a time: serials are only unique
     per manufacturer), with ship()'s own all-or-nothing checks of custody."""
     require(session, actor, "ship_stamps")
-    scanned = _all_known(look_up(session, actor, keyring, text))
+    scanned = _all_known(look_up(session, actor, reader, text))
     selection = _one_issuer(row for _code, row in scanned.found)
     return ship(session, actor, to_org_id=to_org_id, selection=selection, reference=reference)
 
@@ -178,7 +197,7 @@ def ship_scanned(
 def activate_scanned(
     session: Session,
     actor: Actor,
-    keyring: Keyring,
+    reader: LineReader,
     text: str,
     *,
     product_id: int,
@@ -188,7 +207,7 @@ def activate_scanned(
     on a batch, read off the line. Only the organization's own stamps; returns how many
     changed (stamps already active keep their product)."""
     org = require(session, actor, "issue_stamps")
-    scanned = _all_known(look_up(session, actor, keyring, text))
+    scanned = _all_known(look_up(session, actor, reader, text))
     rows = [row for _code, row in scanned.found]
     if any(row.issuer_org_id != org.id for row in rows):
         raise InvalidInput(N_("Only your organization's own stamps can be activated."))

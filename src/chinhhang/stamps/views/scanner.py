@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -18,11 +18,14 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.catalog.services import list_products
 from chinhhang.deps import CsrfDep, Requires, SessionDep
 from chinhhang.errors import DomainError, InvalidInput
-from chinhhang.forms import LongText, ShortText, optional_id, optional_text
+from chinhhang.forms import ShortText, optional_id, optional_text
 from chinhhang.i18n import N_
 from chinhhang.portal import can, error_text, portal_page, see_other
 from chinhhang.stamps.services import organization_names, receivers
 from chinhhang.stamps.services.scanned import (
+    MAX_SCANNED,
+    URL_LIMIT,
+    LineReader,
     ScannedList,
     activate_scanned,
     look_up,
@@ -33,6 +36,10 @@ from chinhhang.stamps.services.scanned import (
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Requires("view"))]
 PRODUCT_CHOICES = 500
+# Twice a full list of printed addresses as a handheld scanner types them (one per line, CR LF),
+# so a list somewhat too long reaches the service, which refuses it with the list kept on the
+# page to be cut down; far longer (a pasted file) is refused by the form layer.
+ScannedLines = Annotated[str, Form(max_length=2 * MAX_SCANNED * (URL_LIMIT + 2))]
 
 
 def _page(
@@ -55,6 +62,7 @@ def _page(
         "rows": [row for _code, row in result.found] if result else [],
         "names": names,
         "error": error,
+        "base_url": request.app.state.settings.base_url,
         "receivers": receivers(session, actor) if can(signed, "ship_stamps") else [],
         "products": (
             list_products(session, actor, limit=PRODUCT_CHOICES)
@@ -76,7 +84,7 @@ def scanner_action(
     session: SessionDep,
     actor: Viewer,
     action: ShortText = "lookup",
-    codes: LongText = "",
+    codes: ScannedLines = "",
     to_org_id: ShortText = "",
     reference: ShortText = "",
     product_id: ShortText = "",
@@ -90,14 +98,15 @@ def scanner_action(
         "product_id": product_id,
         "lot": lot,
     }
-    keyring = request.app.state.settings.keyring
+    settings = request.app.state.settings
+    reader = LineReader(settings.keyring, settings.base_url)
     try:
         with session.begin_nested():
             if action == "lookup":
-                found = look_up(session, actor, keyring, codes)
+                found = look_up(session, actor, reader, codes)
                 return _page(request, session, actor, form, result=found)
             if action == "receive":
-                received = receive_scanned(session, actor, keyring, codes)
+                received = receive_scanned(session, actor, reader, codes)
                 if len(received) == 1:
                     return see_other(f"/portal/shipments/{received[0][0].id}?note=received")
                 return see_other("/portal/shipments?note=received")
@@ -106,7 +115,7 @@ def scanner_action(
                 if receiver is None:
                     raise InvalidInput(N_("Choose who receives the stamps."))
                 shipment = ship_scanned(
-                    session, actor, keyring, codes, to_org_id=receiver, reference=reference
+                    session, actor, reader, codes, to_org_id=receiver, reference=reference
                 )
                 return see_other(f"/portal/shipments/{shipment.id}?note=shipped")
             if action == "activate":
@@ -114,7 +123,7 @@ def scanner_action(
                 if product is None:
                     raise InvalidInput(N_("Choose the product these stamps go on."))
                 changed = activate_scanned(
-                    session, actor, keyring, codes, product_id=product, lot=optional_text(lot)
+                    session, actor, reader, codes, product_id=product, lot=optional_text(lot)
                 )
                 return see_other(f"/portal/scan?note=activated&n={changed}")
             raise InvalidInput(N_("Choose what to do with the scanned stamps."))
