@@ -118,9 +118,11 @@ def demo() -> None:
         typer.echo(
             "to the distributor, then read them as kho@miennam.demo at " + f"{base}/portal/scan"
         )
+        # With the server's address: labels printed for another address read as another
+        # site's to the scanner (after `PORT=8080 make run`, say).
         typer.echo(
-            f"  chinhhang stamps export {run_id} --format pdf --serials {first}-{last} "
-            "--output waiting.pdf"
+            f"  CHINHHANG_BASE_URL={base} .venv/bin/chinhhang stamps export {run_id} "
+            f"--format pdf --serials {first}-{last} --output waiting.pdf"
         )
     typer.echo(f"  shoppers whose camera app cannot read QR codes: {base}/scan")
     typer.echo("\nRun `chinhhang demo` again for fresh unscanned stamps.")

@@ -192,10 +192,15 @@ def test_demo_is_idempotent_and_its_urls_work(cli, tmp_path: Path) -> None:
     third = cli("demo").stdout
     assert codes[0] not in third  # a scanned stamp is no longer offered
     # The labels waiting for the distributor, for the in-app scanner: the printed command works.
-    export = re.search(r"chinhhang (stamps export \d+ --format pdf --serials \S+) --output", third)
+    export = re.search(
+        r"CHINHHANG_BASE_URL=(\S+) \S*chinhhang (stamps export \d+ --format pdf --serials \S+) "
+        r"--output",
+        third,
+    )
     assert export
     printed = tmp_path / "waiting.pdf"
-    written = cli(*export.group(1).split(), "--output", str(printed))
+    assert export.group(1) == settings.base_url  # the labels point at the server scanning them
+    written = cli(*export.group(2).split(), "--output", str(printed))
     assert "5 stamps of run" in written.stderr + written.stdout
     assert printed.read_bytes().startswith(b"%PDF")
 
