@@ -101,7 +101,7 @@ def list_stamps(
         ]
         query = query.where(Stamp.org_id == shipment.issuer_org_id, or_(*spans))
     else:
-        query = query.where(or_(Stamp.org_id == org.id, Stamp.holder_org_id == org.id))
+        query = query.where(issued_or_held(org.id))
     if status is not None:
         if status not in STATUSES:
             raise InvalidInput(N_("Unknown stamp status."))
@@ -110,6 +110,11 @@ def list_stamps(
         query = query.where(tuple_(Stamp.org_id, Stamp.sequence) > position)
     rows = session.execute(query.order_by(Stamp.org_id, Stamp.sequence).limit(limit))
     return [_row(*row) for row in rows]
+
+
+def issued_or_held(org_id: int) -> ColumnElement[bool]:
+    """The stamps an organization sees as its own: those it issued, and those in its custody."""
+    return or_(Stamp.org_id == org_id, Stamp.holder_org_id == org_id)
 
 
 def rows_by_code(

@@ -10,7 +10,6 @@ an unknown one, so the list cannot be used to probe another organization's stamp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,7 +22,7 @@ from chinhhang.errors import InvalidInput, NotFound
 from chinhhang.i18n import N_
 from chinhhang.stamps.codes import MAX_INPUT_LENGTH, InvalidCode, Keyring, normalise, verify
 from chinhhang.stamps.models import IN_TRANSIT, Shipment, Stamp
-from chinhhang.stamps.services.listing import StampRow, rows_by_code
+from chinhhang.stamps.services.listing import StampRow, issued_or_held, rows_by_code
 from chinhhang.stamps.services.runs import activate
 from chinhhang.stamps.services.selection import Selection
 from chinhhang.stamps.services.shipments import receive, ship
@@ -48,6 +47,10 @@ class ScannedList:
     @property
     def codes(self) -> list[str]:
         return [code for code, _row in self.found]
+
+    @property
+    def rows(self) -> list[StampRow]:
+        return [row for _code, row in self.found]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +139,7 @@ def look_up(session: Session, actor: Actor, reader: LineReader, text: str) -> Sc
         incoming = select(Shipment.id).where(
             Shipment.to_org_id == org.id, Shipment.status == IN_TRANSIT
         )
-        visible.append(
-            or_(
-                Stamp.org_id == org.id,
-                Stamp.holder_org_id == org.id,
-                Stamp.shipment_id.in_(incoming),
-            )
-        )
+        visible.append(or_(issued_or_held(org.id), Stamp.shipment_id.in_(incoming)))
     rows = rows_by_code(session, codes, *visible) if codes else {}
     found = tuple((code, rows[code]) for code in codes if code in rows)
     unknown = tuple(rejected) + tuple(_short(code) for code in codes if code not in rows)
@@ -151,30 +148,27 @@ def look_up(session: Session, actor: Actor, reader: LineReader, text: str) -> Sc
 
 def receive_scanned(
     session: Session, actor: Actor, reader: LineReader, text: str
-) -> list[tuple[Shipment, int]]:
-    """Receive the shipments the scanned stamps travel in, each as a whole, with how many of
-    its stamps were scanned. Refused, changing nothing, when any scanned stamp is not in a
-    shipment to this organization: a stray box is a question for a person, not a guess."""
+) -> list[Shipment]:
+    """Receive the shipments the scanned stamps travel in, each as a whole. Refused, changing
+    nothing, when any scanned stamp is not in a shipment to this organization: a stray box is
+    a question for a person, not a guess."""
     org = require(session, actor, "receive_stamps")
     scanned = _all_known(look_up(session, actor, reader, text))
-    travelling = session.execute(
-        select(Stamp.code, Shipment.id)
-        .join(Shipment, Shipment.id == Stamp.shipment_id)
+    shipment_ids = session.scalars(
+        select(Shipment.id)
+        .join(Stamp, Stamp.shipment_id == Shipment.id)
         .where(
             Stamp.code.in_(scanned.codes),
             Shipment.to_org_id == org.id,
             Shipment.status == IN_TRANSIT,
         )
     ).all()
-    strays = len(scanned.codes) - len(travelling)
+    strays = len(scanned.codes) - len(shipment_ids)
     if strays:
         raise InvalidInput(
             N_("%(n)s of these stamps are not in a shipment to your organization."), n=strays
         )
-    counts: dict[int, int] = {}
-    for _code, shipment_id in travelling:
-        counts[shipment_id] = counts.get(shipment_id, 0) + 1
-    return [(receive(session, actor, sid), n) for sid, n in sorted(counts.items())]
+    return [receive(session, actor, sid) for sid in sorted(set(shipment_ids))]
 
 
 def ship_scanned(
@@ -190,7 +184,7 @@ def ship_scanned(
     per manufacturer), with ship()'s own all-or-nothing checks of custody."""
     require(session, actor, "ship_stamps")
     scanned = _all_known(look_up(session, actor, reader, text))
-    selection = _one_issuer(row for _code, row in scanned.found)
+    selection = _one_issuer(scanned.rows)
     return ship(session, actor, to_org_id=to_org_id, selection=selection, reference=reference)
 
 
@@ -208,10 +202,9 @@ def activate_scanned(
     changed (stamps already active keep their product)."""
     org = require(session, actor, "issue_stamps")
     scanned = _all_known(look_up(session, actor, reader, text))
-    rows = [row for _code, row in scanned.found]
-    if any(row.issuer_org_id != org.id for row in rows):
+    if any(row.issuer_org_id != org.id for row in scanned.rows):
         raise InvalidInput(N_("Only your organization's own stamps can be activated."))
-    selection = _one_issuer(rows)
+    selection = _one_issuer(scanned.rows)
     return activate(session, actor, selection=selection, product_id=product_id, lot=lot)
 
 
@@ -225,8 +218,7 @@ def _all_known(scanned: ScannedList) -> ScannedList:
     return scanned
 
 
-def _one_issuer(rows: Iterable[StampRow]) -> Selection:
-    rows = list(rows)
+def _one_issuer(rows: list[StampRow]) -> Selection:
     issuers = {row.issuer_org_id for row in rows}
     if len(issuers) != 1:
         raise InvalidInput(N_("Scan one manufacturer's stamps at a time."))

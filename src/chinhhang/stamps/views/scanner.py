@@ -54,12 +54,12 @@ def _page(
 ) -> Response:
     signed = getattr(request.state, "signed_in", None)
     names = organization_names(
-        session, {row.holder_org_id for _code, row in result.found} if result else set()
+        session, {row.holder_org_id for row in result.rows} if result else set()
     )
     context: dict[str, Any] = {
         "form": form,
         "result": result,
-        "rows": [row for _code, row in result.found] if result else [],
+        "rows": result.rows if result else [],
         "names": names,
         "error": error,
         "base_url": request.app.state.settings.base_url,
@@ -108,7 +108,7 @@ def scanner_action(
             if action == "receive":
                 received = receive_scanned(session, actor, reader, codes)
                 if len(received) == 1:
-                    return see_other(f"/portal/shipments/{received[0][0].id}?note=received")
+                    return see_other(f"/portal/shipments/{received[0].id}?note=received")
                 return see_other("/portal/shipments?note=received")
             if action == "ship":
                 receiver = optional_id(to_org_id)
