@@ -11,7 +11,7 @@ PORT ?= 8000
 # The address printed in demo URLs follows HOST and PORT unless set explicitly.
 export CHINHHANG_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint install messages bench clean browser-deps label-font decoder
+.PHONY: run test test-load lint install messages bench clean browser-deps label-font decoder
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,11 +69,22 @@ run: $(APP_STAMP) label-font decoder
 	$(BIN)/chinhhang serve --host $(HOST) --port $(PORT)
 
 ## make test: install what the tests need, lint, then the whole suite
+# On two pytest-xdist workers (at most one per core), each with its own databases; the browser
+# tests keep to one of them. PYTEST_ARGS="-n 0" (or "-p no:xdist") runs the suite serially.
+XDIST := $(if $(findstring no:xdist,$(PYTEST_ARGS)),,-n $(shell nproc | awk '{print ($$1 < 2) ? 1 : 2}') --dist loadgroup)
 test: $(TEST_STAMP) label-font decoder browser-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
+
+## make test-load: the load and crash tests at length (docs/load-tests.md; needs PostgreSQL).
+## `make test` runs them too, 20 s each.
+SOAK_SECONDS ?= 180
+CRASH_SECONDS ?= 45
+test-load: $(TEST_STAMP)
+	CHINHHANG_SOAK_SECONDS=$(SOAK_SECONDS) CHINHHANG_CRASH_SECONDS=$(CRASH_SECONDS) \
+	  $(BIN)/pytest -m load -s -p no:xdist tests/load $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench

@@ -123,6 +123,56 @@ def start_server(env: dict[str, str], workers: int = 1) -> Server:
     raise RuntimeError("server did not start")
 
 
+def worker_memory(server: Server) -> list[tuple[int, int]]:
+    """(VmRSS, VmHWM) in MB of each worker process: the server's children when it has
+    several workers, else the server process itself."""
+    sizes: list[tuple[int, int]] = []
+    for worker in worker_pids(server):
+        status = dict(
+            line.split(":", 1)
+            for line in Path(f"/proc/{worker}/status").read_text().splitlines()
+            if ":" in line
+        )
+        # Multiprocessing's resource tracker is a child too, and small: workers import the app.
+        rss, peak = (int(status[key].split()[0]) // 1024 for key in ("VmRSS", "VmHWM"))
+        if rss >= 40:
+            sizes.append((rss, peak))
+    return sizes
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (those that have gone count 0)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (the server is local in benchmarks)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def worker_pids(server: Server) -> list[int]:
+    pid = server.process.pid
+    children_file = Path(f"/proc/{pid}/task/{pid}/children")
+    children = [int(c) for c in children_file.read_text().split()] if children_file.exists() else []
+    return children or [pid]
+
+
 @dataclass
 class WrkResult:
     requests_per_second: float

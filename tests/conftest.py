@@ -4,6 +4,11 @@ PostgreSQL tests use the server at CHINHHANG_TEST_POSTGRES_URL (default: the loc
 database with trust auth). Each test session creates its own database there and drops it at
 the end. With CI=true a missing server fails the run; elsewhere those tests skip with a reason.
 The migrations run once per session and per database; each test gets a copy of the result.
+
+`make test` runs the suite on two pytest-xdist workers (processes). Each worker is a session
+of its own: its own PostgreSQL databases (named after the worker, dropped at its end), its own
+temporary folders, and its own slice of loopback ports for the servers tests start
+(`free_port`). The browser tests keep to one worker (tests/browser/conftest.py).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +39,43 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_SECRET = "test-secret-" + "k" * 40
 # The SQLite database's file name in a data folder (config.Settings.sqlalchemy_url).
 DATABASE_FILE = "chinhhang.db"
+# This process's pytest-xdist worker ("gw0", "gw1", …), or "" when the suite runs serially.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# Ports for test servers start here and end below the kernel's ephemeral range.
+FIRST_TEST_PORT = 20000
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port() -> int:
+    """A free loopback port for a server a test starts, from this worker's own slice of the
+    ports below the kernel's ephemeral range. A port the kernel hands out (bind to port 0) is
+    picked again for the other worker's servers and for every outgoing connection, such as the
+    100 phones of test_concurrency, in the seconds before our server binds it; the slices make
+    that impossible. The pick in a slice is random: other test runs on the machine pick too."""
+    end = _ephemeral_ports_start()
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    span = (end - FIRST_TEST_PORT) // max(workers, 1)
+    if span < 100:  # an unusual ephemeral range: let the kernel choose
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    index = int("".join(filter(str.isdigit, WORKER)) or 0) % max(workers, 1)
+    first = FIRST_TEST_PORT + index * span
+    for _ in range(500):
+        port = first + secrets.randbelow(span)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still in TIME_WAIT
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {first}-{first + span - 1}")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -65,7 +108,8 @@ def _admin_engine() -> Engine:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A new, empty database on the real server for this test session."""
+    """A new, empty database on the real server for this test session (for this worker,
+    under pytest-xdist: its name carries the worker's, and no other worker touches it)."""
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
@@ -76,7 +120,7 @@ def postgres_url() -> Iterator[str]:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    name = f"chinhhang_test_{secrets.token_hex(4)}"
+    name = f"chinhhang_test_{WORKER + '_' if WORKER else ''}{secrets.token_hex(4)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
@@ -106,6 +150,8 @@ def make_settings(data_dir: Path, database_url: str | None = None, **extra: obje
         "base_url": "http://testserver",
         # The alert worker's thread only where a test starts it (tests/functional/test_alert_*).
         "alert_worker": False,
+        # Likewise the dashboard's rollup worker (tests/functional/test_regulator_rollups.py).
+        "rollup_worker": False,
         **extra,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]

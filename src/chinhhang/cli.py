@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 import uvicorn
 
@@ -19,7 +21,10 @@ from chinhhang.demo import (
     RETAILER,
     load_demo,
 )
+from chinhhang.observability.logs import LogFormat, logging_config
+from chinhhang.observability.metrics import prepare_multiprocess_dir
 from chinhhang.printing.cli import export
+from chinhhang.regulator.cli import regulator_app
 from chinhhang.stamps.cli import stamps_app
 
 app = typer.Typer(
@@ -35,6 +40,7 @@ app.add_typer(stamps_app, name="stamps")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(regulator_app, name="regulator")
 # Exports belong to printing, which sits above stamps; the command still reads `stamps export`.
 stamps_app.command("export")(export)
 
@@ -52,11 +58,32 @@ def db_upgrade() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    workers: int = typer.Option(
+        os.cpu_count() or 1, "--workers", min=1, max=64, help="Worker processes (default: cores)."
+    ),
+    graceful_timeout: int = typer.Option(
+        30,
+        "--graceful-timeout",
+        min=1,
+        max=3600,
+        help="On SIGTERM, seconds in-flight requests get to finish before workers stop.",
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1",
+        "--forwarded-allow-ips",
+        help="Proxy addresses trusted for X-Forwarded-For/-Proto (comma-separated, or *).",
+    ),
+    log_format: LogFormat = typer.Option(
+        LogFormat.json,
+        "--log-format",
+        help="Log lines as JSON objects (one a line) or as text (docs/observability.md).",
+    ),
 ) -> None:
     """Migrate the database, then serve the web app."""
     upgrade_database(settings())
     settings().secret  # noqa: B018 - create the secret file once, before workers race for it
+    # Several workers share their metrics through files (docs/observability.md).
+    prepare_multiprocess_dir(port, workers)
     uvicorn.run(
         "chinhhang.web:create_app",
         factory=True,
@@ -64,8 +91,13 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        timeout_graceful_shutdown=graceful_timeout,
+        # A worker importing the app on a busy machine can take longer than uvicorn's 5 s.
+        timeout_worker_healthcheck=60,
         server_header=False,
         access_log=False,
+        log_config=logging_config(log_format.value),
     )
 
 

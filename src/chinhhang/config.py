@@ -44,8 +44,21 @@ class Settings(BaseSettings):
     alert_max_attempts: int = Field(default=8, ge=1, le=30)
     # How long an owner may undo a mistaken genuine scan (SPEC section 7, triage).
     undo_window_days: int = Field(default=10, ge=0, le=365)
+    # The dashboard's rollup worker runs inside `serve` unless this is off (then run
+    # `chinhhang regulator rollup` beside it); how often it looks for new rows, and how long
+    # an id never committed stays a gap at least (docs/regulator.md, regulator/rollups.py).
+    rollup_worker: bool = True
+    rollup_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    rollup_gap_seconds: float = Field(default=300.0, ge=0, le=86_400)
     # Development and tests only: webhooks to loopback and private addresses.
     allow_private_webhooks: bool = False
+    # Observability (docs/observability.md). /metrics is answered to a scraper that sends
+    # `Authorization: Bearer <metrics_token>`, or, while metrics_private_access is on, to a
+    # loopback or private address that came through no proxy; everyone else gets 404.
+    metrics_token: str | None = None
+    metrics_private_access: bool = True
+    # The share of requests written to the access log (server errors are always written).
+    access_log_sample: float = Field(default=1.0, ge=0.0, le=1.0)
 
     @field_validator("base_url")
     @classmethod
@@ -61,6 +74,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CHINHHANG_SECRET_KEY must be a random string of at least 32 characters; "
                 "leave it unset to have one generated into the data folder"
+            )
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _refuse_short_tokens(cls, value: str | None) -> str | None:
+        if not value:  # unset or empty: no token, private addresses only
+            return None
+        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
+            raise ValueError(
+                "CHINHHANG_METRICS_TOKEN must be a random string of at least 16 characters"
             )
         return value
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -32,6 +32,8 @@ NAMING = {
 }
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "chinhhang_read_only"
+# The advisory lock key that serialises migrations on PostgreSQL ("chinhhang" in ASCII, cut).
+MIGRATION_LOCK = 0x6368696E68
 
 
 class Base(DeclarativeBase):
@@ -110,6 +112,30 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+_flushes_with_changes = 0
+
+
+@event.listens_for(Session, "after_flush")
+def _count_flush(_session: Session, _context: Any) -> None:
+    global _flushes_with_changes  # noqa: PLW0603 - one counter for the whole process
+    _flushes_with_changes += 1
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _count_statement(state: Any) -> None:
+    """Bulk INSERT, UPDATE and DELETE statements run through a session change data too."""
+    global _flushes_with_changes  # noqa: PLW0603
+    if state.is_insert or state.is_update or state.is_delete:
+        _flushes_with_changes += 1
+
+
+def orm_writes() -> int:
+    """How many ORM flushes with changes this process has made: a page kept in memory since
+    an earlier value may show data that changed (scans/page_cache.py). The scan path writes
+    with raw SQL, so scans alone never move it."""
+    return _flushes_with_changes
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -141,10 +167,19 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade_database(settings: Settings, revision: str = "head") -> None:
-    """Apply migrations; safe to run at every start (SPEC: `serve` migrates first)."""
+    """Apply migrations; safe to run at every start (SPEC: `serve` migrates first).
+
+    On PostgreSQL several servers may start at once against one database: a transaction-level
+    advisory lock lets one migrate while the others wait, then find nothing left to do (without
+    it, the second failed on a duplicate key). SQLite's write lock does the same there.
+    """
     engine = make_engine(settings)
     try:
         with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             config = alembic_config(settings)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)

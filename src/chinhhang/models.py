@@ -20,7 +20,9 @@ from chinhhang.alerts.models import (
 )
 from chinhhang.catalog.models import Batch, Product, ProductLink, Promotion, PromotionProduct
 from chinhhang.consumer.models import WarrantyRegistration
+from chinhhang.regulator.models import StampRollup
 from chinhhang.scans.models import ScanEvent
+from chinhhang.scans.rollups import RollupGap, RollupMark, ScanRollup
 from chinhhang.stamps.models import Shipment, ShipmentRange, Stamp, StampEvent, StampRun
 from chinhhang.trace.models import EpcisCapture, EpcisEvent, EpcisEventEpc
 
@@ -45,12 +47,16 @@ __all__ = [
     "Promotion",
     "PromotionProduct",
     "ReportNote",
+    "RollupGap",
+    "RollupMark",
     "ScanEvent",
+    "ScanRollup",
     "Shipment",
     "ShipmentRange",
     "ShopperReport",
     "Stamp",
     "StampEvent",
+    "StampRollup",
     "StampRun",
     "User",
     "WarrantyRegistration",

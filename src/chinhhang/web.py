@@ -11,7 +11,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -39,10 +38,13 @@ from chinhhang.db import make_engine, make_read_sessionmaker, make_sessionmaker,
 from chinhhang.deps import LoginRequired
 from chinhhang.errors import DomainError
 from chinhhang.i18n import N_, translator
+from chinhhang.observability import wiring as observability
+from chinhhang.observability.middleware import route_template
 from chinhhang.portal import login_redirect
 from chinhhang.printing import api as printing_api
 from chinhhang.printing import views as printing_views
 from chinhhang.regulator import views as regulator_views
+from chinhhang.regulator.rollups import RollupWorker
 from chinhhang.scans import api as scan_api
 from chinhhang.scans import camera_views as scan_camera_views
 from chinhhang.scans import place_views as scan_place_views
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _resume_unfinished_runs(sessions, filler)
         if settings.alert_worker:
             alert_worker.start()
+        rollup_worker = RollupWorker.in_server(sessions, settings)
         # Everything built at start-up lives as long as the process. Freezing it keeps the
         # cyclic collector from walking those objects again and again: its full collections
         # were the scan path's worst latency (p99 ~100 ms, docs/benchmarks.md).
@@ -102,7 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         gc.set_threshold(GC_THRESHOLD, 20, 50)
         yield
+        rollup_worker.close()
         alert_worker.close()
+        observability.close(_app)
         filler.close()
         store.close()
         scan_engine.dispose()
@@ -147,7 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The GS1 resolver (trace) counts its redirects as static scans, which are scans' own.
     app.state.count_static_scan = partial(count_static_scan, store)
     app.add_api_route("/", home, methods=["GET", "HEAD"], include_in_schema=False)
-    app.add_api_route("/healthz", healthz, methods=["GET", "HEAD"], include_in_schema=False)
+    # /healthz, /readyz, /metrics and the request id, metrics and access line of every request.
+    observability.install(app, settings, engine)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.state.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount("/media", StaticFiles(directory=app.state.media_dir), name="media")
@@ -215,16 +221,6 @@ def home(request: Request) -> Response:
     return pages_of(request).render_fixed(request, "home.html")
 
 
-def healthz(request: Request) -> Response:
-    try:
-        with request.app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:  # any database failure means "not healthy", not a 500
-        log.exception("health check failed")
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
-
-
 def _first(error: RequestValidationError) -> str:
     """Which field, and what is wrong with it (pydantic's English words), e.g.
     "scan_limit: Input should be greater than or equal to 1". The value itself is not echoed."""
@@ -281,5 +277,6 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, _error: Exception) -> Response:
-        log.exception("unexpected error on %s", request.url.path)
+        # The route's template, not the path: a path may hold a stamp code.
+        log.exception("unexpected error on %s", route_template(request.scope))
         return answer(request, 500, N_("Something went wrong on our side. Please try again."), {})

@@ -85,6 +85,22 @@ if PLAYWRIGHT_MISSING is not None:
         return _SkippedModule.from_parent(parent, path=module_path)
 
 
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, every browser test goes to the same worker: one server and one
+    Chromium for the lot, instead of one per worker, set up again each time a worker moves
+    between these modules and the rest (Playwright's event loop must end before any other test
+    runs, and page-weight.json is written once, whole)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # `-p no:xdist`: the mark would not be registered (--strict-markers)
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 # Package-scoped: the server and Chromium stop when the browser tests are done, instead of idling
 # through the rest of the suite.
 @pytest.fixture(scope="package")

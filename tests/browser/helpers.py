@@ -10,7 +10,6 @@ import itertools
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from chinhhang.catalog.models import Product
 from chinhhang.demo import DEMO_PASSWORD, MANUFACTURER
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.serials import grouped, serial_for
+from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags the issue names: no sandbox (containers), no GPU, and none of Chromium's own
@@ -224,12 +224,6 @@ def scan_token(html: str) -> str:
     if found is None:
         raise AssertionError("no scan token on the page")
     return found.group(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _command() -> list[str]:

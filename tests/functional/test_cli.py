@@ -255,7 +255,7 @@ def _free_port() -> int:
 
 
 def _wait(url: str) -> None:
-    for _ in range(150):
+    for _ in range(300):  # a minute at most: the server starts slowly on a busy machine
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return

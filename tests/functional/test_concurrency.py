@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -30,16 +29,10 @@ from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.sql import ScanContext
 from chinhhang.scans.store import ScanStore
 from chinhhang.stamps.models import Stamp
-from tests.conftest import PHONE, TEST_SECRET, _reset_postgres, make_settings
+from tests.conftest import PHONE, TEST_SECRET, _reset_postgres, free_port, make_settings
 from tests.factories import make_run
 
 PHONES = 100
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -66,7 +59,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # two uvicorn workers starting on a busy machine
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

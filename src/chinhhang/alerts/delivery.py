@@ -39,6 +39,7 @@ from chinhhang.alerts.webhook import TIMEOUT, Refused, post
 from chinhhang.config import Settings
 from chinhhang.db import any_row, session_scope, utcnow
 from chinhhang.i18n import translator
+from chinhhang.observability.metrics import count_delivery
 
 log = logging.getLogger("chinhhang.alerts")
 BASE_DELAY = 30.0
@@ -267,6 +268,7 @@ def deliver_due(
 
     def one(outgoing: Outgoing) -> None:
         outcome = send(outgoing, settings)
+        count_delivery(outgoing.kind, outcome.ok)
         try:
             with session_scope(sessions) as session:
                 record_outcome(

@@ -48,6 +48,10 @@ def process_outbox(session: Session, now: datetime, limit: int = 200) -> int:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(session.scalars(query))
+    # Alerts are locked in the order of what they group, not of the rows' ids: two workers
+    # holding rows of the same stamps then take those alerts' locks in the same order and
+    # cannot deadlock (in id order they did, under load: tests/load).
+    rows.sort(key=lambda row: (row.stamp_code or "", row.client_net or "", row.id))
     for row in rows:
         _absorb(session, row, now)
         session.delete(row)

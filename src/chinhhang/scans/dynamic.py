@@ -6,9 +6,8 @@ no dependency injection, no Response class. Those layers cost more per scan than
 write itself (docs/benchmarks.md). The rules are all in scans/services.py; this module only
 parses and renders.
 
-On SQLite the scan runs on the event loop, and scans that arrive together are committed
-together (ScanStore.consume_soon). On PostgreSQL it runs in the thread pool, so that network
-round trips overlap.
+The scan runs on the event loop, and scans that arrive together are committed together
+(ScanStore.consume_soon): on SQLite on the loop itself, on PostgreSQL by writer threads.
 
 The genuine page also shows the stamp's journey, which belongs to `trace` (which `scans` may not
 import): web.py hands over trace's GenuineJourney as `app.state.journey_of_stamp`. It is asked
@@ -32,6 +31,7 @@ from markupsafe import Markup
 from chinhhang.db import utcnow
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import negotiate
+from chinhhang.observability.metrics import GRACE, GUESSING, THROTTLED, UNAVAILABLE, count_scan
 from chinhhang.scans import grace
 from chinhhang.scans.guessing import GuessWatch
 from chinhhang.scans.place import describe_place
@@ -93,9 +93,11 @@ class DynamicScan:
         lang = negotiate(_query(scope, "lang"), headers.get("accept-language"))
         guesses: GuessWatch = state.guessing
         if guesses.blocked(client):
+            count_scan(GUESSING)
             await _guessing(send, state.pages, lang, json_wanted, guesses.window_seconds)
             return
         if not state.throttle.allow(client):
+            count_scan(THROTTLED)
             await _throttled(send, state.pages, lang, json_wanted)
             return
         scan = ScanRequest(
@@ -115,8 +117,10 @@ class DynamicScan:
             if verdict.outcome == UNKNOWN and guesses.unknown(client):
                 await scanner.store.record_guessing_soon(truncate_address(client), utcnow())
         except Unavailable:
+            count_scan(UNAVAILABLE)
             await _busy(send, state.pages, lang, json_wanted)
             return
+        count_scan(GRACE if verdict.seen_at is not None else verdict.outcome)
         extra = [(b"content-language", lang.encode())]
         if verdict.set_cookie:
             secure = "; Secure" if state.settings.base_url.startswith("https://") else ""

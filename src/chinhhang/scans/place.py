@@ -27,6 +27,7 @@ from chinhhang.i18n import N_
 from chinhhang.provinces import parse_province, province_name
 from chinhhang.scans import tokens
 from chinhhang.scans.models import ScanEvent
+from chinhhang.scans.rollups import move_to_province
 from chinhhang.scans.sql import Place
 
 PLACE_TOKEN_MAX_AGE = timedelta(hours=1)
@@ -143,14 +144,19 @@ def record_place(
         if scan.at.microsecond
         else ScanEvent.scanned_at.between(scan.at, scan.at + timedelta(microseconds=999_999))
     )
+    matching = [
+        ScanEvent.stamp_code == scan.code,
+        when,
+        ScanEvent.outcome == scan.outcome,
+        ScanEvent.kind == "dynamic",
+    ]
+    if province_code is not None:
+        # The dashboard's counts by province follow the place (scans/rollups.py).
+        ids = session.scalars(select(ScanEvent.id).where(*matching)).all()
+        move_to_province(session, ids, province_code)
     statement = (
         update(ScanEvent)
-        .where(
-            ScanEvent.stamp_code == scan.code,
-            when,
-            ScanEvent.outcome == scan.outcome,
-            ScanEvent.kind == "dynamic",
-        )
+        .where(*matching)
         .values(**values)
         .execution_options(synchronize_session=False)
     )

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from anyio.to_thread import run_sync
-from sqlalchemy.orm import Session
 
 # ProductPage is re-exported: the product pages' code and tests know it from here.
-from chinhhang.catalog.services import ProductPage, static_product
+from chinhhang.catalog.services import ProductPage
 from chinhhang.db import utcnow
+from chinhhang.observability import metrics
 from chinhhang.scans import grace, tokens
 from chinhhang.scans.previews import is_preview_agent
 from chinhhang.scans.privacy import clip_user_agent, truncate_address
@@ -107,13 +107,14 @@ class Scanner:
         return checked if isinstance(checked, Verdict) else self._scan_code(checked, request)
 
     async def scan_soon(self, request: ScanRequest) -> Verdict:
-        """`scan` for the event loop: the checks that need no I/O run here; the rest, on
-        SQLite, here too with the count group-committed (ScanStore.consume_soon), and on
-        PostgreSQL in the thread pool."""
+        """`scan` for the event loop: the checks that need no I/O run here, and the count is
+        group-committed (ScanStore.consume_soon) while the loop goes on. On PostgreSQL, a
+        browser that may be within its grace period is answered in the thread pool instead:
+        that needs a read first, which must not block the loop."""
         checked = self._check(request)
         if isinstance(checked, Verdict):
             return checked
-        if not self.store.runs_on_event_loop:
+        if not self.store.runs_on_event_loop and self._may_remember(checked, request):
             return await run_sync(self._scan_code, checked, request)
         step = self._prepare(checked, request)
         if isinstance(step, Verdict):
@@ -161,6 +162,13 @@ class Scanner:
             verdict.set_cookie = grace.write(self.cookie_key, seen, step.code, step.now)
             verdict.view_token = grace.view_token(self.cookie_key, step.code, step.now)
         return verdict
+
+    def _may_remember(self, code: str, request: ScanRequest) -> bool:
+        """Whether `_within_grace` would read the stamp: the browser says it saw this code."""
+        return request.view_token is not None or (
+            request.seen_cookie is not None
+            and code in grace.read(self.cookie_key, request.seen_cookie)
+        )
 
     def _within_grace(self, code: str, request: ScanRequest, now: datetime) -> Verdict | None:
         """This browser verified the code a moment ago: show it again, count nothing.
@@ -223,27 +231,32 @@ def count_static_scan(
     this function bound to the store, as `app.state.count_static_scan`); the page the
     resolver redirects to (`/product/{id}`) counts nothing (docs/scanning.md).
     """
+    batch_id = page.batch.id if page.batch else None
+    return count_static_view(
+        store,
+        StaticView(page.product.id, batch_id, page.product.org_id),
+        user_agent=user_agent,
+        client_address=client_address,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StaticView:
+    """What counting a static code's scan needs of its page: enough to keep beside a page
+    rendered once for everyone (scans/views.py)."""
+
+    product_id: int
+    batch_id: int | None
+    org_id: int
+
+
+def count_static_view(
+    store: ScanStore, view: StaticView, *, user_agent: str | None, client_address: str | None
+) -> bool:
+    """`count_static_scan` from the ids alone."""
     if is_preview_agent(user_agent):
         return False
     context = ScanContext(truncate_address(client_address), clip_user_agent(user_agent))
-    batch_id = page.batch.id if page.batch else None
-    store.record_static(page.product.id, batch_id, page.product.org_id, utcnow(), context)
+    store.record_static(view.product_id, view.batch_id, view.org_id, utcnow(), context)
+    metrics.count_static_scan()
     return True
-
-
-def static_scan(
-    session: Session,
-    store: ScanStore,
-    *,
-    product_id: int | None = None,
-    gtin: str | None = None,
-    lot: str | None = None,
-    user_agent: str | None = None,
-    client_address: str | None = None,
-    count: bool = True,
-) -> ProductPage:
-    """Resolve a static code (static_product, same errors) and, when `count`, count the scan."""
-    page = static_product(session, product_id=product_id, gtin=gtin, lot=lot)
-    if count:
-        count_static_scan(store, page, user_agent=user_agent, client_address=client_address)
-    return page

@@ -1,12 +1,13 @@
 """Scan reads and writes over raw DB-API connections (see scans/sql.py for the statements).
 
-SQLite: scans from the event loop are group-committed there (scans/writer.py); writes from
-other threads (static-page scans, the CLI, tests) use a pooled connection each, waiting for the
-write lock as long as the busy timeout allows; reads use one connection of their own, guarded
-by a lock, short enough to run on the event loop (WAL readers never wait for the writer).
-PostgreSQL: pooled connections, one per call, run in the thread
-pool so that network round trips overlap; a connection found dead is replaced and the call
-retried once, when nothing can have been written yet.
+Scans from the event loop are group-committed on both databases. SQLite: on the loop itself
+(scans/writer.py); writes from other threads (static-page scans, the CLI, tests) use a pooled
+connection each, waiting for the write lock as long as the busy timeout allows; reads use one
+connection of their own, guarded by a lock, short enough to run on the event loop (WAL readers
+never wait for the writer). PostgreSQL: by a few writer threads with pipelined statements
+(scans/pg_writer.py); other calls take a pooled connection each in the thread pool, so that
+network round trips overlap; a connection found dead is replaced and the call retried once,
+when nothing can have been written yet.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -27,6 +29,7 @@ from sqlalchemy import Engine
 from chinhhang.db import sqlite_timestamp
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import N_
+from chinhhang.scans.pg_writer import PgGroupWriter
 from chinhhang.scans.sql import (
     GENUINE,
     Place,
@@ -48,6 +51,20 @@ _DESCRIBE_CACHE_SIZE = 10_000
 _BUSY = N_("The service is busy; please try again.")
 
 
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    code: str
+    now: object
+    context: ScanContext
+
+
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """A printed static code's page view, written in the scans' batches on PostgreSQL."""
+
+    params: dict[str, Any]
+
+
 class ScanStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -56,6 +73,7 @@ class ScanStore:
         self._read_lock = threading.Lock()
         self._reader: Any = None
         self._writer: LoopWriter | None = None
+        self._pg_group: PgGroupWriter[_Scan | _Static] | None = None
         self._described: dict[tuple[int, int | None], tuple[float, dict[str, Any]]] = {}
 
     @property
@@ -77,8 +95,12 @@ class ScanStore:
         return self._postgres(job, writes=True)
 
     async def consume_soon(self, code: str, now: datetime, context: ScanContext) -> Counted:
-        """`consume` for the event loop (SQLite): waits for the group commit without blocking."""
-        result: Counted = await self._sqlite_writer().submit(self._count_job(code, now, context))
+        """`consume` for the event loop: waits for the group commit without blocking it."""
+        result: Counted
+        if self.is_sqlite:
+            result = await self._sqlite_writer().submit(self._count_job(code, now, context))
+        else:
+            result = await self._pg_writer().submit(_Scan(code, self._now(now), context), code)
         return result
 
     def record_static(
@@ -98,13 +120,14 @@ class ScanStore:
             "user_agent": context.user_agent,
         }
 
+        if not self.is_sqlite:
+            self._pg_writer().write_now(_Static(params), "")
+            return
+
         def job(cursor: Any) -> None:
             cursor.execute(self._sql["static_event"], params)
 
-        if self.is_sqlite:
-            self._sqlite_direct(job)
-        else:
-            self._postgres(job, writes=True)
+        self._sqlite_direct(job)
 
     async def record_guessing_soon(self, client_net: str | None, now: datetime) -> None:
         """One guessing alert's outbox row (scans/guessing.py decides when); committed before
@@ -127,24 +150,54 @@ class ScanStore:
         def job(cursor: Any) -> Counted:
             counted = self._count(cursor, params)
             if counted is not None:
-                outcome, state = counted
-                row = {
-                    **params,
-                    "kind": "dynamic",
-                    "outcome": outcome,
-                    "product_id": state.product_id,
-                    "batch_id": state.batch_id,
-                    "org_id": state.org_id,
-                    "scan_number": state.scan_count if outcome == GENUINE else None,
-                    "client_net": context.client_net,
-                    "user_agent": context.user_agent,
-                }
+                row = _event_row(params, context, *counted)
                 cursor.execute(self._sql["event"], row)
-                if outcome != GENUINE:  # over limit, not activated, void: the owner is told
+                if row["outcome"] != GENUINE:  # over limit, not activated, void: owner is told
                     cursor.execute(self._sql["outbox"], row)
             return counted
 
         return job
+
+    def _count_batch(self, cursor: Any, items: Sequence[_Scan | _Static]) -> list[Counted]:
+        """PostgreSQL: `_count_job` for a whole batch in a few pipelined round trips (the
+        UPDATEs, the events, the outbox rows, the page views) instead of two or three per scan.
+        The UPDATEs run in order, so a stamp scanned twice in one batch counts twice, and the
+        second sees the first's increment. A page view's result is None."""
+        scans = [item for item in items if isinstance(item, _Scan)]
+        views = [item.params for item in items if isinstance(item, _Static)]
+        if views:
+            cursor.executemany(self._sql["static_event"], views)
+        params = [{"code": scan.code, "now": scan.now} for scan in scans]
+        rows: list[Any] = []
+        if params:
+            cursor.executemany(self._sql["consume"], params, returning=True)
+            rows.append(cursor.fetchone())
+            while cursor.nextset():
+                rows.append(cursor.fetchone())
+        counted_scans: list[Counted] = []
+        events: list[dict[str, Any]] = []
+        for scan, param, row in zip(scans, params, rows, strict=True):
+            # No row: not active, over its limit or no such stamp; the single-scan path says
+            # which (and counts it after all if it was activated in between).
+            counted = (GENUINE, row_state(row)) if row is not None else self._count(cursor, param)
+            counted_scans.append(counted)
+            if counted is not None:
+                events.append(_event_row(param, scan.context, *counted))
+        answers = iter(counted_scans)
+        results = [next(answers) if isinstance(item, _Scan) else None for item in items]
+        if events:
+            cursor.executemany(self._sql["event"], events)
+        outbox = [event for event in events if event["outcome"] != GENUINE]
+        if outbox:
+            cursor.executemany(self._sql["outbox"], outbox)
+        return results
+
+    def _warm_descriptions(self, results: list[Counted]) -> None:
+        """After a PostgreSQL batch, in its writer thread: the verdict pages' product data is
+        read here if the cache lacks it, not on the event loop that renders them."""
+        for counted in results:
+            if counted is not None:
+                self.describe(counted[1].product_id, counted[1].batch_id)
 
     def _count(self, cursor: Any, params: dict[str, Any]) -> Counted:
         for _attempt in range(2):
@@ -233,6 +286,16 @@ class ScanStore:
             self._writer = LoopWriter(self.engine.raw_connection)
         return self._writer
 
+    def _pg_writer(self) -> PgGroupWriter[_Scan | _Static]:
+        if self._pg_group is None:
+            self._pg_group = PgGroupWriter(
+                self.engine.raw_connection,
+                self._count_batch,
+                self._is_disconnect,
+                after=self._warm_descriptions,
+            )
+        return self._pg_group
+
     def _sqlite_direct(self, job: Callable[[Any], T]) -> T:
         """One job in its own transaction, off the event loop (it may wait for the lock)."""
         pooled = self.engine.raw_connection()
@@ -315,6 +378,9 @@ class ScanStore:
         return sqlite_timestamp(now) if self.is_sqlite else now
 
     def close(self) -> None:
+        if self._pg_group is not None:
+            self._pg_group.close()
+            self._pg_group = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -322,3 +388,20 @@ class ScanStore:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+
+
+def _event_row(
+    params: dict[str, Any], context: ScanContext, outcome: str, state: StampState
+) -> dict[str, Any]:
+    """The scan event (and, for a suspicious outcome, the outbox row) of one counted scan."""
+    return {
+        **params,
+        "kind": "dynamic",
+        "outcome": outcome,
+        "product_id": state.product_id,
+        "batch_id": state.batch_id,
+        "org_id": state.org_id,
+        "scan_number": state.scan_count if outcome == GENUINE else None,
+        "client_net": context.client_net,
+        "user_agent": context.user_agent,
+    }

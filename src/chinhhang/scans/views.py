@@ -11,11 +11,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from chinhhang.catalog.promotions import current_promotions
+from chinhhang.catalog.services import static_product
+from chinhhang.db import orm_writes
 from chinhhang.deps import PagesDep, ReadSessionDep
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.dynamic import DynamicScan
-from chinhhang.scans.services import static_scan
+from chinhhang.scans.page_cache import PageCache, StaticPage
+from chinhhang.scans.services import StaticView, count_static_view
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.templating import language_of, pages_of
 from chinhhang.web_headers import NO_STORE
@@ -50,21 +53,38 @@ def _product_page(
     request: Request, session: ReadSessionDep, pages: PagesDep, product_id: str, *, printed: bool
 ) -> Response:
     """A printed code's page counts the scan and follows the maker's redirect choice; the
-    page the resolver sends people to does neither (the resolver did both)."""
+    page the resolver sends people to does neither (the resolver did both). The page itself
+    is the same for every shopper, so it is built once per language and query and kept a few
+    seconds (scans/page_cache.py); the scan is counted every time."""
     if not product_id.isascii() or not product_id.isdigit() or len(product_id) > 18:
         raise NotFound(N_("No such product."))
-    lot = request.query_params.get("lot") or None
-    page = static_scan(
-        session,
-        request.app.state.scanner.store,
-        product_id=int(product_id),
-        lot=lot,
-        user_agent=request.headers.get("user-agent"),
-        client_address=request.client.host if request.client else None,
-        count=printed and request.method != "HEAD",
-    )
+    key = (printed, int(product_id), language_of(request), request.url.query)
+    cache = _page_cache(request)
+    page = cache.get(key)
+    if page is None:
+        writes = orm_writes()
+        page = _build_product_page(request, session, pages, int(product_id), printed=printed)
+        cache.put(key, page, writes)
+    if printed and request.method != "HEAD":
+        count_static_view(
+            request.app.state.scanner.store,
+            page.view,
+            user_agent=request.headers.get("user-agent"),
+            client_address=request.client.host if request.client else None,
+        )
     if printed and page.redirect_to:
         return RedirectResponse(page.redirect_to, status_code=307)
+    return Response(page.body, headers=dict(page.headers))
+
+
+def _build_product_page(
+    request: Request, session: ReadSessionDep, pages: PagesDep, product_id: int, *, printed: bool
+) -> StaticPage:
+    lot = request.query_params.get("lot") or None
+    page = static_product(session, product_id=product_id, lot=lot)
+    view = StaticView(page.product.id, page.batch.id if page.batch else None, page.product.org_id)
+    if printed and page.redirect_to:
+        return StaticPage(view, page.redirect_to, b"", ())
     # The lot's journey comes from trace, which scans may not import: web.py hands it over.
     journey_of_lot = getattr(request.app.state, "journey_of_lot", None)
     journey = (
@@ -72,7 +92,7 @@ def _product_page(
         if journey_of_lot
         else None
     )
-    return pages.render(
+    response = pages.render(
         request,
         "catalog/product.html",
         # The language link keeps the lot: Pages.render keeps the query but for `lang`.
@@ -82,6 +102,19 @@ def _product_page(
             "promotions": current_promotions(session, page.product.id),
         },
     )
+    headers = tuple(
+        (name, value) for name, value in response.headers.items() if name != "content-length"
+    )
+    return StaticPage(view, None, bytes(response.body), headers)
+
+
+def _page_cache(request: Request) -> PageCache:
+    """One per app (each app has its own database)."""
+    state = request.app.state
+    cache: PageCache | None = getattr(state, "static_pages", None)
+    if cache is None:
+        cache = state.static_pages = PageCache()
+    return cache
 
 
 @router.api_route("/p/{product_id}", methods=["GET", "HEAD"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
@@ -98,6 +99,7 @@ def dashboard(session: Session, actor: Actor, filters: Filters) -> Dashboard:
     an organization or product filter naming nothing the actor may see.
     """
     scope, filters = scope_for(session, actor, filters)
+    _without_jit(session)
     tables = {name: figure(session, scope, filters) for name, figure in _FIGURES.items()}
     choices: list[tuple[int, str]] = []
     if scope.overseer:
@@ -120,7 +122,17 @@ def export_table(
         if not scope.overseer:
             raise NotFound(N_("There is no such table."))
         return lists.pending_organizations(session), filters
+    _without_jit(session)
     return _FIGURES[name](session, scope, filters), filters
+
+
+def _without_jit(session: Session) -> None:
+    """PostgreSQL compiles a query whose estimated cost is high (JIT): the stamp figures'
+    joins over serial ranges are estimated at millions of rows but read a few, and compiling
+    them took 2 s of a 5 ms query at 10 million stamps (bench/dashboard.py). For this
+    transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
 
 
 __all__ = (

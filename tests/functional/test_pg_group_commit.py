@@ -1,0 +1,181 @@
+"""PostgreSQL's group commit (scans/pg_writer.py) against the real server: exact limits under a
+burst, one bad scan isolated from its batch, dead connections replaced, nothing lost on close."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from psycopg.errors import DataError
+from sqlalchemy import Engine, func, select, text
+
+from chinhhang.alerts.models import AlertOutbox
+from chinhhang.config import Settings
+from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcnow
+from chinhhang.scans.models import ScanEvent
+from chinhhang.scans.sql import ScanContext
+from chinhhang.scans.store import ScanStore
+from chinhhang.stamps.models import Stamp
+from tests.conftest import _reset_postgres, make_settings
+from tests.factories import make_run
+from tests.functional.test_concurrency import restart_connections
+
+pytestmark = pytest.mark.postgres
+PHONE = ScanContext("203.0.113.0/24", "phone")
+
+
+@pytest.fixture
+def pg(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Settings, Engine]]:
+    _reset_postgres(postgres_url)
+    settings = make_settings(tmp_path, postgres_url)
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    yield settings, engine
+    engine.dispose()
+
+
+def _store(settings: Settings) -> ScanStore:
+    return ScanStore(make_engine(settings, pool_pre_ping=False, pool_size=8, max_overflow=0))
+
+
+def _scan(store: ScanStore, code: str, context: ScanContext = PHONE):  # type: ignore[no-untyped-def]
+    return store.consume_soon(code, utcnow(), context)
+
+
+def test_a_burst_on_the_loop_counts_exactly_the_limit(pg: tuple[Settings, Engine]) -> None:
+    settings, engine = pg
+    sessions = make_sessionmaker(engine)
+    hot = make_run(settings, engine, sessions, quantity=1, scan_limit=5)
+    others = make_run(settings, engine, sessions, quantity=40, scan_limit=1)
+    store = _store(settings)
+
+    async def burst() -> list[object]:
+        scans = [_scan(store, hot.codes[0]) for _ in range(60)]
+        scans += [_scan(store, code) for code in others.codes]
+        return list(await asyncio.gather(*scans))
+
+    try:
+        results = asyncio.run(burst())
+    finally:
+        store.close()
+        store.engine.dispose()
+    outcomes = Counter(result[0] for result in results[:60])  # type: ignore[index]
+    assert outcomes == {"genuine": 5, "over_limit": 55}
+    assert {result[0] for result in results[60:]} == {"genuine"}  # type: ignore[index]
+    with sessions() as session:
+        numbers = session.scalars(
+            select(ScanEvent.scan_number).where(
+                ScanEvent.stamp_code == hot.codes[0], ScanEvent.outcome == "genuine"
+            )
+        ).all()
+        assert sorted(numbers) == [1, 2, 3, 4, 5]
+        assert session.scalar(select(Stamp.scan_count).where(Stamp.code == hot.codes[0])) == 5
+        over = select(func.count()).select_from(AlertOutbox)
+        assert session.scalar(over.where(AlertOutbox.stamp_code == hot.codes[0])) == 55
+        assert session.scalar(select(func.count()).select_from(ScanEvent)) == 100
+
+
+def test_one_bad_scan_does_not_fail_its_batch(pg: tuple[Settings, Engine]) -> None:
+    """A row the database refuses (here a user agent longer than its column, which the web
+    layer clips but the store does not) fails only its own scan; the batch around it counts."""
+    settings, engine = pg
+    sessions = make_sessionmaker(engine)
+    run = make_run(settings, engine, sessions, quantity=20, scan_limit=1)
+    bad = ScanContext(None, "x" * 400)
+    store = _store(settings)
+
+    async def batch() -> list[object]:
+        scans = [_scan(store, code, bad if i == 7 else PHONE) for i, code in enumerate(run.codes)]
+        return list(await asyncio.gather(*scans, return_exceptions=True))
+
+    try:
+        results = asyncio.run(batch())
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert isinstance(results[7], DataError)
+    assert all(r[0] == "genuine" for i, r in enumerate(results) if i != 7)  # type: ignore[index]
+    with sessions() as session:
+        rows = session.execute(select(Stamp.code, Stamp.scan_count)).all()
+        counts = {row[0]: row[1] for row in rows}
+        assert counts[run.codes[7]] == 0  # rolled back with its event, not counted
+        assert sum(counts.values()) == 19
+        assert session.scalar(select(func.count()).select_from(ScanEvent)) == 19
+
+
+def test_connections_killed_between_batches_are_replaced(
+    pg: tuple[Settings, Engine], postgres_url: str
+) -> None:
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=2, scan_limit=1)
+    store = _store(settings)
+
+    async def two_scans() -> tuple[object, object]:
+        first = await _scan(store, run.codes[0])
+        await asyncio.to_thread(restart_connections, postgres_url)
+        second = await _scan(store, run.codes[1])
+        again = await _scan(store, run.codes[1])
+        return first, (second, again)
+
+    try:
+        first, (second, again) = asyncio.run(two_scans())  # type: ignore[misc]
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert first[0] == "genuine"
+    assert second[0] == "genuine"
+    assert second[1].scan_count == 1
+    assert again[0] == "over_limit"
+
+
+def test_closing_writes_every_queued_scan_first(pg: tuple[Settings, Engine]) -> None:
+    """A server's shutdown closes the store after the last request: scans already handed to
+    the writer are committed and answered, not dropped."""
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=50, scan_limit=1)
+    store = _store(settings)
+
+    async def scans_then_close() -> list[object]:
+        pending = [asyncio.ensure_future(_scan(store, code)) for code in run.codes]
+        await asyncio.sleep(0)  # every scan is queued
+        await asyncio.to_thread(store.close)
+        return list(await asyncio.gather(*pending))
+
+    try:
+        results = asyncio.run(scans_then_close())
+    finally:
+        store.engine.dispose()
+    assert [result[0] for result in results] == ["genuine"] * 50  # type: ignore[index]
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM scan_events")) == 50
+
+
+def test_page_views_from_threads_join_the_batches(pg: tuple[Settings, Engine]) -> None:
+    """Printed static codes are counted from the thread pool: each call returns after the
+    COMMIT of the batch that wrote it, alongside the loop's scans."""
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=30, scan_limit=1)
+    store = _store(settings)
+
+    def view() -> None:
+        store.record_static(run.product_id, None, run.org_id, utcnow(), PHONE)
+
+    async def views_and_scans() -> list[object]:
+        scans = [_scan(store, code) for code in run.codes]
+        views = [asyncio.to_thread(view) for _ in range(30)]
+        return list(await asyncio.gather(*scans, *views))
+
+    try:
+        results = asyncio.run(views_and_scans())
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert [r[0] for r in results[:30]] == ["genuine"] * 30  # type: ignore[index]
+    with engine.connect() as conn:
+        kinds = dict(
+            conn.execute(text("SELECT kind, count(*) FROM scan_events GROUP BY kind")).all()
+        )
+    assert kinds == {"dynamic": 30, "static": 30}
