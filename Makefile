@@ -96,12 +96,11 @@ messages: $(TEST_STAMP)
 	for lang in vi en; do $(BIN)/pybabel update --no-location --omit-header -i /tmp/chinhhang.pot \
 	  -d src/chinhhang/i18n -l $$lang --width 100; done
 
-## make bench: the figures in docs/benchmarks.md (wrk is installed from Debian if missing; needs PostgreSQL for its rows)
+## make bench: the figures in docs/benchmarks.md, rewritten between its markers (about an hour;
+## wrk is installed from Debian if missing; needs PostgreSQL). bench/*.py run one at a time too.
 bench: $(TEST_STAMP) label-font
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python bench/scan_throughput.py --postgres
-	$(BIN)/python bench/issuance.py
-	$(BIN)/python bench/print_exports.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .hypothesis web/node_modules \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
 import re
@@ -61,7 +62,23 @@ def fresh_postgres() -> str | None:
         return None
     finally:
         admin.dispose()
+    # A benchmark's database can hold gigabytes: dropped when the script ends.
+    atexit.register(_drop_database, name)
     return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(name: str) -> None:
+    admin = create_engine(
+        POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception as error:
+        print(f"(could not drop {name}: {error})")
+    finally:
+        admin.dispose()
 
 
 def env_for(data_dir: Path, database_url: str | None = None) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Stamp issuance rate against the raw bulk-insert rate of the same database, in one run.
 
-Usage: python bench/issuance.py [--quantity 1000000] [--no-postgres]
+Usage: python bench/issuance.py [--quantity 1000000] [--no-postgres] [--no-sqlite]
 
 "ours" is `fill_run`: code generation (urandom + HMAC tag) and the chunked bulk insert
 (executemany on SQLite, COPY on PostgreSQL), exactly what `chinhhang stamps issue` does.
@@ -28,6 +28,7 @@ from chinhhang.config import Settings  # noqa: E402
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database  # noqa: E402
 from chinhhang.stamps import services  # noqa: E402
 from chinhhang.stamps.models import StampRun  # noqa: E402
+from chinhhang.stamps.services import runs  # noqa: E402
 from common import fresh_dir, fresh_postgres, machine  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
@@ -63,10 +64,10 @@ def ours(database_url: str | None, quantity: int) -> float:
 def raw(database_url: str | None, quantity: int) -> float:
     settings, engine, _, org_id = fresh_database(database_url)
     run = new_run(engine, org_id, quantity)
-    writer = services._copy_chunk if engine.dialect.name == "postgresql" else services._insert_chunk
-    rows = services._stamp_rows(run, settings.keyring)
+    writer = runs._copy_chunk if engine.dialect.name == "postgresql" else runs._insert_chunk
+    rows = runs._stamp_rows(run, settings.keyring)
     timed = 0.0
-    while chunk := list(islice(rows, services.CHUNK)):  # generated outside the timer
+    while chunk := list(islice(rows, runs.CHUNK)):  # generated outside the timer
         connection = engine.raw_connection()
         started = time.perf_counter()
         writer(connection, chunk)
@@ -81,8 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quantity", type=int, default=1_000_000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
-    targets: list[tuple[str, str | None]] = [("SQLite (WAL)", None)]
+    targets: list[tuple[str, str | None]] = [] if args.no_sqlite else [("SQLite (WAL)", None)]
     if not args.no_postgres and (url := fresh_postgres()):
         targets.append(("PostgreSQL (COPY)", url))
     print(f"Issuing {args.quantity:,} stamps per run; {machine()}")
@@ -91,7 +93,7 @@ def main() -> None:
         mine, ceiling = ours(url, args.quantity), raw(url, args.quantity)
         print(f"{label:<20}{mine:>15,.0f}{ceiling:>13,.0f}{mine / ceiling:>8.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this script: {peak:.0f} MB (chunks of {services.CHUNK:,} rows)")
+    print(f"peak RSS of this script: {peak:.0f} MB (chunks of {runs.CHUNK:,} rows)")
 
 
 if __name__ == "__main__":

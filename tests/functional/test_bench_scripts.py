@@ -1,0 +1,27 @@
+"""The benchmark scripts keep working as the code under them changes: each runs here at a tiny
+size (the figures are not looked at; `make bench` measures)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).parents[2] / "bench"
+
+
+@pytest.mark.postgres
+def test_issuance_bench_runs(postgres_url: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "issuance.py"), "--quantity", "2000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "CHINHHANG_TEST_POSTGRES_URL": postgres_url},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "SQLite (WAL)" in result.stdout
+    assert "PostgreSQL (COPY)" in result.stdout
