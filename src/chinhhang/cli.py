@@ -27,6 +27,9 @@ from chinhhang.printing.cli import export
 from chinhhang.regulator.cli import regulator_app
 from chinhhang.stamps.cli import stamps_app
 
+# The cores this process may run on (a container's CPU set, not the host's), at most 64.
+DEFAULT_WORKERS = max(1, min(len(os.sched_getaffinity(0)), 64))
+
 app = typer.Typer(
     help="Chính Hãng: genuine-goods verification with QR codes.",
     no_args_is_help=True,
@@ -59,7 +62,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     workers: int = typer.Option(
-        os.cpu_count() or 1, "--workers", min=1, max=64, help="Worker processes (default: cores)."
+        DEFAULT_WORKERS, "--workers", min=1, max=64, help="Worker processes (default: cores)."
     ),
     graceful_timeout: int = typer.Option(
         30,

@@ -112,28 +112,46 @@ def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-_flushes_with_changes = 0
+# Per table, how many committed ORM transactions of this process wrote it.
+_table_writes: dict[str, int] = {}
+_WRITTEN = "chinhhang_tables_written"
 
 
 @event.listens_for(Session, "after_flush")
-def _count_flush(_session: Session, _context: Any) -> None:
-    global _flushes_with_changes  # noqa: PLW0603 - one counter for the whole process
-    _flushes_with_changes += 1
+def _note_flush(session: Session, _context: Any) -> None:
+    written = session.info.setdefault(_WRITTEN, set())
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(instance, "__table__", None)
+        if table is not None:
+            written.add(table.name)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _count_statement(state: Any) -> None:
+def _note_statement(state: Any) -> None:
     """Bulk INSERT, UPDATE and DELETE statements run through a session change data too."""
-    global _flushes_with_changes  # noqa: PLW0603
     if state.is_insert or state.is_update or state.is_delete:
-        _flushes_with_changes += 1
+        table = getattr(state.statement, "table", None)
+        if table is not None:
+            state.session.info.setdefault(_WRITTEN, set()).add(table.name)
 
 
-def orm_writes() -> int:
-    """How many ORM flushes with changes this process has made: a page kept in memory since
-    an earlier value may show data that changed (scans/page_cache.py). The scan path writes
-    with raw SQL, so scans alone never move it."""
-    return _flushes_with_changes
+@event.listens_for(Session, "after_commit")
+def _count_commit(session: Session) -> None:
+    for name in session.info.pop(_WRITTEN, ()):
+        _table_writes[name] = _table_writes.get(name, 0) + 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+def table_writes(tables: frozenset[str]) -> int:
+    """How many committed ORM writes this process has made to these tables: a page kept in
+    memory since an earlier value may show data that changed since (scans/page_cache.py).
+    Counted after COMMIT, so a page built before then is not taken for the new data. The scan
+    path writes with raw SQL, so scans never move it."""
+    return sum(_table_writes.get(name, 0) for name in tables)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

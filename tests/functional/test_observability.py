@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -396,7 +397,9 @@ def test_serve_with_two_workers_sums_their_metrics(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert len([line for line in lines if line.get("route") == "/v/{code}"]) == len(outcomes)
     assert not any(code in text for code in run.codes)
-    assert list((tmp_path / "metrics").glob("counter_*.db"))
+    # The workers' files are in this machine's own folder for the port, not the data folder.
+    assert list(Path(tempfile.gettempdir(), f"chinhhang-metrics-{port}").glob("counter_*.db"))
+    assert not (tmp_path / "metrics").exists()
 
 
 def _scan_pids(log_file: Path) -> set[int]:

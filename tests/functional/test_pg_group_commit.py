@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select, text
 from chinhhang.alerts.models import AlertOutbox
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcnow
+from chinhhang.errors import Unavailable
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.sql import ScanContext
 from chinhhang.scans.store import ScanStore
@@ -80,7 +81,8 @@ def test_a_burst_on_the_loop_counts_exactly_the_limit(pg: tuple[Settings, Engine
 
 def test_one_bad_scan_does_not_fail_its_batch(pg: tuple[Settings, Engine]) -> None:
     """A row the database refuses (here a user agent longer than its column, which the web
-    layer clips but the store does not) fails only its own scan; the batch around it counts."""
+    layer clips but the store does not) fails only its own scan, with a 503's error rather
+    than the driver's (a 500); the batch around it counts."""
     settings, engine = pg
     sessions = make_sessionmaker(engine)
     run = make_run(settings, engine, sessions, quantity=20, scan_limit=1)
@@ -96,7 +98,8 @@ def test_one_bad_scan_does_not_fail_its_batch(pg: tuple[Settings, Engine]) -> No
     finally:
         store.close()
         store.engine.dispose()
-    assert isinstance(results[7], DataError)
+    assert isinstance(results[7], Unavailable)
+    assert isinstance(results[7].__cause__, DataError)
     assert all(r[0] == "genuine" for i, r in enumerate(results) if i != 7)  # type: ignore[index]
     with sessions() as session:
         rows = session.execute(select(Stamp.code, Stamp.scan_count)).all()
@@ -179,3 +182,27 @@ def test_page_views_from_threads_join_the_batches(pg: tuple[Settings, Engine]) -
             conn.execute(text("SELECT kind, count(*) FROM scan_events GROUP BY kind")).all()
         )
     assert kinds == {"dynamic": 30, "static": 30}
+
+
+def test_after_a_restart_every_dead_pooled_connection_is_replaced(
+    pg: tuple[Settings, Engine], postgres_url: str
+) -> None:
+    """A database restart kills the writers' connections and every idle one in the pool: the
+    next batches must not be retried on one dead connection after another (each retry a 503)."""
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=12, scan_limit=1)
+    store = _store(settings)
+
+    async def warm_then_restart() -> list[object]:
+        # Fill the pool: the writers' connections and idle ones from reads in threads.
+        await asyncio.gather(*(asyncio.to_thread(store.peek, code) for code in run.codes))
+        await _scan(store, run.codes[0])
+        await asyncio.to_thread(restart_connections, postgres_url)
+        return [await _scan(store, code) for code in run.codes[1:]]
+
+    try:
+        results = asyncio.run(warm_then_restart())
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert [result[0] for result in results] == ["genuine"] * 11  # type: ignore[index]

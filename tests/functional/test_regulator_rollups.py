@@ -24,7 +24,7 @@ from chinhhang.config import Settings
 from chinhhang.db import session_scope
 from chinhhang.localtime import DISPLAY_ZONE, local_day, vietnam_today
 from chinhhang.regulator.filters import Filters
-from chinhhang.regulator.rollups import SOURCES, catch_up, fold
+from chinhhang.regulator.rollups import GAPS_PER_PASS, SOURCES, Pass, catch_up, fold
 from chinhhang.regulator.services import dashboard, figures
 from chinhhang.regulator.sql import Scope
 from chinhhang.scans.models import ScanEvent
@@ -395,3 +395,32 @@ def test_the_cli_folds_everything_waiting(settings: Settings) -> None:
     assert done.returncode == 0, done.stderr
     # make_run's run: its commissioning and its activation.
     assert "0 scan events and 2 stamp events folded" in done.stdout
+
+
+@pytest.mark.postgres
+def test_many_young_gaps_do_not_keep_the_folder_busy(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session], run: RunFixture
+) -> None:
+    """More rolled-back ids than a pass looks at, all too young to drop: a pass says nothing
+    more waits (the worker pauses, the CLI returns) instead of looping on them for minutes."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL leaves ids of rolled-back rows behind")
+    today = vietnam_today()
+    spec = (False, "genuine", 1, 60, 5, True, 1, 0)
+    for _ in range(GAPS_PER_PASS + 30):
+        lost = sessions()
+        lost.add(_scan(run, spec, today))
+        lost.flush()
+        lost.rollback()
+        lost.close()
+        with session_scope(sessions) as session:
+            session.add(_scan(run, spec, today))
+    passes = []
+    for _ in range(5):  # bounded: the folder before this fix looped here without end
+        with session_scope(sessions) as session:
+            passes.append(fold(session, SCAN_SOURCE, gap_seconds=settings.rollup_gap_seconds))
+    assert passes[0] == Pass(GAPS_PER_PASS + 30, False)
+    assert passes[1:] == [Pass(0, False)] * 4
+    assert catch_up(sessions, settings)["scan_events"] == 0
+    with sessions() as session:
+        assert _rollup_counts(session) == _raw_counts(session)

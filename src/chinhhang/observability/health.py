@@ -15,6 +15,8 @@ pool's: a probe must not wait behind a saturated pool, nor hang on an unreachabl
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from functools import cached_property
 
 from alembic.script import ScriptDirectory
@@ -29,6 +31,8 @@ from chinhhang.db import alembic_config
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 2
+# How long one answer of /readyz stands (per worker process).
+CHECK_TTL_SECONDS = 1.0
 OK = "ok"
 
 
@@ -36,6 +40,8 @@ class Readiness:
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
+        self._lock = threading.Lock()
+        self._last: tuple[float, dict[str, str]] | None = None
 
     @cached_property
     def head(self) -> str | None:
@@ -65,7 +71,16 @@ class Readiness:
         )
 
     def checks(self) -> dict[str, str]:
-        """Each check's state: "ok", or a word saying what is wrong."""
+        """Each check's state: "ok", or a word saying what is wrong. Kept CHECK_TTL_SECONDS:
+        each check opens its own database connection, and callers polling fast (a load
+        balancer, or anyone reaching a server directly) must not exhaust the database's."""
+        with self._lock:
+            now = time.monotonic()
+            if self._last is None or now - self._last[0] >= CHECK_TTL_SECONDS:
+                self._last = (now, self._check())
+            return dict(self._last[1])
+
+    def _check(self) -> dict[str, str]:
         found = {"database": OK, "migrations": OK}
         try:
             with self._probe_engine.connect() as connection:

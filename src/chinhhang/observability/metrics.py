@@ -99,7 +99,9 @@ def prepare_multiprocess_dir(port: int, workers: int, base: Path | None = None) 
         return None
     local = base if base is not None else Path(tempfile.gettempdir())
     folder = Path(given) if given else local / f"{MULTIPROC_FOLDER}-{port}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not given and folder.stat().st_uid != os.getuid():  # a shared /tmp: someone else's
+        raise RuntimeError(f"{folder} belongs to another user; set {MULTIPROC_ENV}")
     for stale in folder.glob("*.db"):
         stale.unlink()
     os.environ[MULTIPROC_ENV] = str(folder.resolve())

@@ -222,13 +222,13 @@ def fold(session: Session, source: Source, *, gap_seconds: float, batch: int = 0
     hi = session.scalar(
         select(id_).where(id_ > mark).order_by(id_).offset((batch or source.batch) - 1).limit(1)
     )
-    more = hi is not None or len(old) == GAPS_PER_PASS
+    batch_full = hi is not None
     if hi is None:
         hi = session.scalar(select(func.max(id_)).where(id_ > mark))
     if hi is not None:
         spans.append(Span(mark + 1, int(hi)))
     if not spans:
-        return Pass(0, more)
+        return Pass(0, False)
     holes = _holes(session, id_, spans)
     seen = _db_now(session)
     folded = sum(s.last - s.first + 1 for s in spans) - sum(h.last - h.first + 1 for h in holes)
@@ -255,7 +255,11 @@ def fold(session: Session, source: Source, *, gap_seconds: float, batch: int = 0
             update(RollupMark).where(RollupMark.source == source.name).values(folded_to=hi)
         )
     session.flush()
-    return Pass(folded, more)
+    # More may wait when the batch of new ids was full, or when the gaps looked at were as
+    # many as a pass takes and some of them were settled. Gaps that are still open (their
+    # transactions may yet commit) are no reason to loop: the next pass comes after a pause.
+    gaps_settled = len(old) == GAPS_PER_PASS and (folded > 0 or dropped > 0)
+    return Pass(folded, batch_full or gaps_settled)
 
 
 def _gone(hole: Span, started: datetime, oldest: datetime | None, gap_seconds: float) -> bool:
@@ -345,7 +349,9 @@ def catch_up(session_factory: sessionmaker[Session], settings: Settings) -> dict
         passes = fold_all(session_factory, settings)
         for name, done in passes.items():
             total[name] += done.folded
-        if not any(done.more for done in passes.values()):
+        if not any(done.more for done in passes.values()) or not any(
+            done.folded for done in passes.values()
+        ):
             return total
 
 

@@ -4,8 +4,8 @@ A printed static code is scanned by many shoppers at once (a promotion, a news r
 scan must be counted, but the page it shows is the same for all of them. Building it costs an
 ORM session, several queries and a template render, several times what counting costs, so the
 finished response is kept PAGE_TTL_SECONDS per page key, as the verdict pages' skeletons are
-(docs/architecture.md). An edit made through this process (any ORM write) shows at once; one
-made through another worker or server, within that time.
+(docs/architecture.md). An edit made through this process (a committed ORM write to a table
+the page shows) shows at once; one made through another worker or server, within that time.
 """
 
 from __future__ import annotations
@@ -15,10 +15,23 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from chinhhang.db import orm_writes
+from chinhhang.db import table_writes
 from chinhhang.scans.services import StaticView
 
 PAGE_TTL_SECONDS = 10.0
+# What a product page shows: the product and its maker, lot, links, promotions, and the lot's
+# journey (custody and activation steps). Writes elsewhere (scans' rollups, alerts) keep it.
+PAGE_TABLES = frozenset(
+    {
+        "products",
+        "batches",
+        "product_links",
+        "promotions",
+        "promotion_products",
+        "organizations",
+        "stamp_events",
+    }
+)
 _MAX_PAGES = 10_000
 
 
@@ -38,13 +51,17 @@ class PageCache:
 
     def get(self, key: Hashable) -> StaticPage | None:
         hit = self._pages.get(key)
-        if hit is None or time.monotonic() - hit[0] >= self._ttl or hit[1] != orm_writes():
+        if hit is None or time.monotonic() - hit[0] >= self._ttl or hit[1] != page_writes():
             return None
         return hit[2]
 
     def put(self, key: Hashable, page: StaticPage, writes: int) -> None:
-        """`writes` is `orm_writes()` read before the page was built."""
+        """`writes` is `page_writes()` read before the page was built."""
         with self._lock:
             if len(self._pages) >= _MAX_PAGES:  # any query string makes a key: stay bounded
                 self._pages.clear()
             self._pages[key] = (time.monotonic(), writes, page)
+
+
+def page_writes() -> int:
+    return table_writes(PAGE_TABLES)

@@ -27,6 +27,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -56,6 +57,11 @@ class _Waiting(Generic[Item]):
 
 
 _STOP = object()
+# How long a thread waits for its batch, and the server's shutdown for the writers.
+THREAD_WAIT_SECONDS = 30.0
+CLOSE_SECONDS = 20.0
+# SQLSTATEs worth one more try alone: deadlock detected, serialization failure.
+_TRANSIENT = frozenset({"40P01", "40001"})
 
 
 class PgGroupWriter(Generic[Item]):
@@ -64,16 +70,20 @@ class PgGroupWriter(Generic[Item]):
         connect: Callable[[], Any],
         write: Callable[[Any, Sequence[Item]], list[Any]],
         is_disconnect: Callable[[Exception, Any], bool],
+        drop_pool: Callable[[Any], None],
         after: Callable[[list[Any]], None] | None = None,
         threads: int = WRITER_THREADS,
     ) -> None:
         """`connect` gives a pooled connection (SQLAlchemy's); `write(cursor, items)` writes a
-        batch in the open transaction and returns one result per item; `after(results)` runs in
-        the writer thread after the COMMIT, before the callers are answered (to warm caches
-        they will read on the event loop)."""
+        batch in the open transaction and returns one result per item; `drop_pool(pooled)`
+        discards a dead connection and every idle one beside it (after a server restart they
+        are all dead, and retrying on the next one would fail the batch again); `after(results)`
+        runs in the writer thread after the COMMIT, before the callers are answered (to warm
+        caches they will read on the event loop)."""
         self._connect = connect
         self._write_batch = write
         self._is_disconnect = is_disconnect
+        self._drop_pool = drop_pool
         self._after = after
         self._threads_wanted = threads
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -100,7 +110,10 @@ class PgGroupWriter(Generic[Item]):
             self._start()
         done: concurrent.futures.Future[Any] = concurrent.futures.Future()
         self._queue.put(_Waiting(item, key, done, None))
-        return done.result()
+        try:
+            return done.result(timeout=THREAD_WAIT_SECONDS)
+        except concurrent.futures.TimeoutError as error:
+            raise Unavailable(_BUSY) from error
 
     def _start(self) -> None:
         with self._start_lock:
@@ -136,14 +149,20 @@ class PgGroupWriter(Generic[Item]):
                 live = [waiting for waiting in batch if not waiting.future.done()]
                 if live:
                     live.sort(key=lambda waiting: waiting.key)
-                    pooled = self._write(pooled, live)
+                    try:
+                        pooled = self._write(pooled, live)
+                    except BaseException as error:  # a fault here must not leave callers waiting
+                        log.exception("scan writer failed on a batch of %d", len(live))
+                        _fail_all(live, Unavailable(_BUSY), error)
+                        if pooled is not None:
+                            _drop(pooled)
+                        pooled = None
                     _answer(live)
                 if stop:
                     return
         finally:
-            if pooled is not None:
-                with contextlib.suppress(Exception):
-                    pooled.close()
+            if pooled is not None:  # closed outright: its pool may have been replaced since
+                _drop(pooled)
 
     def _write(self, pooled: Any, live: list[_Waiting[Item]]) -> Any:
         """Write the batch and set each one's outcome; returns the connection to keep."""
@@ -156,7 +175,7 @@ class PgGroupWriter(Generic[Item]):
                 results = self._in_transaction(connection, items)
             except Exception as error:
                 if pooled is not None and self._is_disconnect(error, pooled.driver_connection):
-                    _drop(pooled)
+                    self._drop_pool(pooled)
                     pooled = None
                     if attempt == 1:
                         continue  # nothing was committed: write the batch again
@@ -165,13 +184,16 @@ class PgGroupWriter(Generic[Item]):
                     return pooled
                 if len(live) > 1:
                     return self._one_by_one(pooled, live)
-                live[0].outcome = (True, error)
+                if attempt == 1 and getattr(error, "sqlstate", None) in _TRANSIENT:
+                    continue  # a deadlock with a portal transaction: once more, alone
+                # The database refused this one scan: a 503 for its caller, never a 500.
+                _fail_all(live, Unavailable(_BUSY), error)
                 return pooled
             try:
                 connection.commit()
             except Exception as error:  # it may have landed: never retried
                 if self._is_disconnect(error, connection):
-                    _drop(pooled)
+                    self._drop_pool(pooled)
                     pooled = None
                 _fail_all(live, Unavailable(_BUSY), error)
                 return pooled
@@ -208,13 +230,26 @@ class PgGroupWriter(Generic[Item]):
             log.debug("warming after a scan batch failed", exc_info=True)
 
     def close(self) -> None:
-        """Write what is queued, then stop the threads (the server's shutdown)."""
+        """Write what is queued, then stop the threads (the server's shutdown); whatever
+        arrives after that is answered 503 rather than left waiting."""
         self._closed = True
         for _ in self._threads:
             self._queue.put(_STOP)
+        deadline = time.monotonic() + CLOSE_SECONDS
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads = []
+        left: list[_Waiting[Item]] = []
+        while True:
+            try:
+                waiting = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if waiting is not _STOP:
+                left.append(waiting)
+        if left:
+            _fail_all(left, Unavailable(_BUSY), RuntimeError("the server is stopping"))
+            _answer(left)
 
 
 def _drop(pooled: Any) -> None:
@@ -222,7 +257,7 @@ def _drop(pooled: Any) -> None:
         pooled.invalidate()
 
 
-def _fail_all(live: list[_Waiting[Any]], error: Exception, cause: Exception) -> None:
+def _fail_all(live: list[_Waiting[Any]], error: Exception, cause: BaseException) -> None:
     log.warning("scan batch of %d failed: %s", len(live), type(cause).__name__)
     error.__cause__ = cause
     for waiting in live:

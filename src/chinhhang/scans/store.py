@@ -197,7 +197,9 @@ class ScanStore:
         read here if the cache lacks it, not on the event loop that renders them."""
         for counted in results:
             if counted is not None:
-                self.describe(counted[1].product_id, counted[1].batch_id)
+                # Refreshed at half its age, so the loop's read (full age) never finds it stale.
+                state = counted[1]
+                self.describe(state.product_id, state.batch_id, DESCRIBE_TTL_SECONDS / 2)
 
     def _count(self, cursor: Any, params: dict[str, Any]) -> Counted:
         for _attempt in range(2):
@@ -241,7 +243,9 @@ class ScanStore:
 
         return self._read(read)
 
-    def describe(self, product_id: int | None, batch_id: int | None) -> dict[str, Any]:
+    def describe(
+        self, product_id: int | None, batch_id: int | None, max_age: float = DESCRIBE_TTL_SECONDS
+    ) -> dict[str, Any]:
         """Product, manufacturer and batch as plain dicts for the verdict page and JSON.
 
         Cached for DESCRIBE_TTL_SECONDS: an edit shows on verdict pages within that time.
@@ -252,7 +256,7 @@ class ScanStore:
         key = (product_id, batch_id)
         now = time.monotonic()
         hit = self._described.get(key)
-        if hit is not None and now - hit[0] < DESCRIBE_TTL_SECONDS:
+        if hit is not None and now - hit[0] < max_age:
             return hit[1]
 
         def read(cursor: Any) -> Any:
@@ -288,12 +292,15 @@ class ScanStore:
 
     def _pg_writer(self) -> PgGroupWriter[_Scan | _Static]:
         if self._pg_group is None:
-            self._pg_group = PgGroupWriter(
-                self.engine.raw_connection,
-                self._count_batch,
-                self._is_disconnect,
-                after=self._warm_descriptions,
-            )
+            with self._read_lock:  # the loop and pool threads may both ask first
+                if self._pg_group is None:
+                    self._pg_group = PgGroupWriter(
+                        self.engine.raw_connection,
+                        self._count_batch,
+                        self._is_disconnect,
+                        self._drop_pool,
+                        after=self._warm_descriptions,
+                    )
         return self._pg_group
 
     def _sqlite_direct(self, job: Callable[[Any], T]) -> T:

@@ -12,12 +12,11 @@ from starlette.routing import Route
 
 from chinhhang.catalog.promotions import current_promotions
 from chinhhang.catalog.services import static_product
-from chinhhang.db import orm_writes
 from chinhhang.deps import PagesDep, ReadSessionDep
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.dynamic import DynamicScan
-from chinhhang.scans.page_cache import PageCache, StaticPage
+from chinhhang.scans.page_cache import PageCache, StaticPage, page_writes
 from chinhhang.scans.services import StaticView, count_static_view
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.templating import language_of, pages_of
@@ -62,7 +61,7 @@ def _product_page(
     cache = _page_cache(request)
     page = cache.get(key)
     if page is None:
-        writes = orm_writes()
+        writes = page_writes()
         page = _build_product_page(request, session, pages, int(product_id), printed=printed)
         cache.put(key, page, writes)
     if printed and request.method != "HEAD":
