@@ -263,7 +263,9 @@ def serve(folder: Path) -> Iterator[LiveServer]:
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [*_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            # One worker: the throttle and guessing budgets are per process without Redis,
+            # and the pages that spend them (pages.py) must meet the process that counted.
+            [*_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
             env=env,
             cwd=folder,
             stdout=log,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from select import select as wait_readable
 
 import httpx
 import pytest
@@ -268,7 +269,7 @@ def test_issuing_on_a_terminal_shows_a_progress_bar(cli, tmp_path: Path) -> None
     cli("org", "create", "--name", "T", "--kind", "manufacturer")
     controller, terminal = pty.openpty()
     env = cli_env(tmp_path)
-    done = subprocess.run(
+    issuing = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -284,12 +285,15 @@ def test_issuing_on_a_terminal_shows_a_progress_bar(cli, tmp_path: Path) -> None
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
-        timeout=300,
-        check=False,
     )
     os.close(terminal)
+    # Read while it runs: a terminal holds a few KB, and a slow run (a busy machine) redraws
+    # the bar more often; unread, the command would block on its next write.
     shown = b""
-    while True:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if not wait_readable([controller], [], [], 1)[0]:
+            continue
         try:
             chunk = os.read(controller, 65536)
         except OSError:  # the terminal closed: everything was read
@@ -298,7 +302,13 @@ def test_issuing_on_a_terminal_shows_a_progress_bar(cli, tmp_path: Path) -> None
             break
         shown += chunk
     os.close(controller)
-    assert done.returncode == 0
+    try:
+        returncode = issuing.wait(timeout=30)
+    finally:
+        if issuing.poll() is None:  # hung past the deadline: stopped, and the test fails
+            issuing.kill()
+            issuing.wait()
+    assert returncode == 0
     assert b"Issuing stamps" in shown
     assert b"120000/120000" in shown
     # Without a terminal (a pipe, a log) there is no bar, only the run id.
