@@ -8,6 +8,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -196,6 +197,16 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+
+
+def median_result(results: list[WrkResult]) -> WrkResult:
+    """Interleaved rounds, medians: a slow spell on a shared machine hits every route alike."""
+    return WrkResult(
+        statistics.median(r.requests_per_second for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.non_2xx for r in results),
+    )
 
 
 def _ms(value: str) -> float:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from common import (  # noqa: E402
     fresh_dir,
     fresh_postgres,
     machine,
+    median_result,
     postgres_pids,
     start_server,
     worker_memory,
@@ -194,15 +194,6 @@ def _script(codes_file: Path, products: list[int], mixed: bool) -> Path:
     return script
 
 
-def _median(results: list[WrkResult]) -> WrkResult:
-    return WrkResult(
-        statistics.median(r.requests_per_second for r in results),
-        statistics.median(r.p50_ms for r in results),
-        statistics.median(r.p99_ms for r in results),
-        sum(r.non_2xx for r in results),
-    )
-
-
 def measure(
     label: str, grower: Grower, workers: int, seconds: int, rounds: int
 ) -> tuple[list[Row], list[tuple[int, int]]]:
@@ -239,9 +230,9 @@ def measure(
         )
     finally:
         server.stop()
-    noop = _median(runs["noop"]).requests_per_second
+    noop = median_result(runs["noop"]).requests_per_second
     rows = [
-        Row(label, grower.stamps, workers, route, _median(results), noop)
+        Row(label, grower.stamps, workers, route, median_result(results), noop)
         for route, results in runs.items()
     ]
     return rows, memory

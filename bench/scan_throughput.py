@@ -13,7 +13,6 @@ p99 ≤ 50 ms on SQLite; forged ≥ 80 % of no-op.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +30,7 @@ from common import (  # noqa: E402
     fresh_dir,
     fresh_postgres,
     machine,
+    median_result,
     start_server,
     wrk,
 )
@@ -62,15 +62,6 @@ def prepare(data_dir: Path, database_url: str | None) -> list[str]:
         codes = [code for _, code in codes_of_run(session, run.run_id)]
     engine.dispose()
     return codes
-
-
-def median_result(results: list[WrkResult]) -> WrkResult:
-    return WrkResult(
-        statistics.median(r.requests_per_second for r in results),
-        statistics.median(r.p50_ms for r in results),
-        statistics.median(r.p99_ms for r in results),
-        sum(r.non_2xx for r in results),
-    )
 
 
 def measure(label: str, database_url: str | None, seconds: int, rounds: int) -> None:
