@@ -38,6 +38,7 @@ from chinhhang.i18n import N_
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
+T = TypeVar("T")
 # Scans written in one transaction at most: bounds a batch's time and its locks.
 MAX_GROUP = 256
 # Writer threads, each with its own connection. Two keep one batch committing while the next is
@@ -172,7 +173,7 @@ class PgGroupWriter(Generic[Item]):
                 if pooled is None:
                     pooled = self._connect()
                 connection = pooled.driver_connection
-                results = self._in_transaction(connection, items)
+                results = in_cursor(connection, lambda cursor: self._write_batch(cursor, items))
             except Exception as error:
                 if pooled is not None and self._is_disconnect(error, pooled.driver_connection):
                     self._drop_pool(pooled)
@@ -208,19 +209,6 @@ class PgGroupWriter(Generic[Item]):
             pooled = self._write(pooled, [waiting])
         return pooled
 
-    def _in_transaction(self, connection: Any, items: list[Item]) -> list[Any]:
-        cursor = connection.cursor()
-        try:
-            results = self._write_batch(cursor, items)
-        except BaseException:
-            with contextlib.suppress(Exception):  # a dead connection cannot roll back
-                connection.rollback()
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                cursor.close()
-        return results
-
     def _warm(self, results: list[Any]) -> None:
         if self._after is None:
             return
@@ -250,6 +238,20 @@ class PgGroupWriter(Generic[Item]):
         if left:
             _fail_all(left, Unavailable(_BUSY), RuntimeError("the server is stopping"))
             _answer(left)
+
+
+def in_cursor(connection: Any, work: Callable[[Any], T]) -> T:
+    """`work(cursor)` in the connection's open transaction; rolled back if it raises."""
+    cursor = connection.cursor()
+    try:
+        return work(cursor)
+    except BaseException:
+        with contextlib.suppress(Exception):  # a dead connection cannot roll back
+            connection.rollback()
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
 
 
 def _drop(pooled: Any) -> None:

@@ -12,7 +12,6 @@ when nothing can have been written yet.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 import time
@@ -29,7 +28,7 @@ from sqlalchemy import Engine
 from chinhhang.db import sqlite_timestamp
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import N_
-from chinhhang.scans.pg_writer import PgGroupWriter
+from chinhhang.scans.pg_writer import PgGroupWriter, in_cursor
 from chinhhang.scans.sql import (
     GENUINE,
     Place,
@@ -327,7 +326,7 @@ class ScanStore:
             with self._pg_connection() as pooled:
                 connection = pooled.driver_connection
                 try:
-                    result = self._in_cursor(connection, work)
+                    result = in_cursor(connection, work)
                 except Exception as error:
                     if not self._is_disconnect(error, connection):
                         raise
@@ -344,19 +343,6 @@ class ScanStore:
                     raise
                 return result
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _in_cursor(connection: Any, work: Callable[[Any], T]) -> T:
-        cursor = connection.cursor()
-        try:
-            return work(cursor)
-        except BaseException:
-            with contextlib.suppress(Exception):  # a dead connection cannot roll back
-                connection.rollback()
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                cursor.close()
 
     def _drop_pool(self, pooled: Any) -> None:
         """After a server restart all pooled connections are dead, not just this one."""
