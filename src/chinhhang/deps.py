@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -49,6 +50,14 @@ def get_session(request: Request) -> Iterator[Session]:
 def get_read_session(request: Request) -> Iterator[Session]:
     """A session for pages that only read: on SQLite it takes no write lock (deferred BEGIN),
     so shoppers' page views never queue behind, or hold up, the scan writer."""
+    with read_session(request) as session:
+        yield session
+
+
+@contextmanager
+def read_session(request: Request) -> Iterator[Session]:
+    """`get_read_session` for an async route that needs a session only sometimes (a page
+    built on a cache miss, in the thread pool)."""
     session: Session = request.app.state.read_sessions()
     try:
         yield session

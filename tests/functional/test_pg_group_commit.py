@@ -184,6 +184,35 @@ def test_page_views_from_threads_join_the_batches(pg: tuple[Settings, Engine]) -
     assert kinds == {"dynamic": 30, "static": 30}
 
 
+def test_page_views_from_the_loop_join_the_batches(pg: tuple[Settings, Engine]) -> None:
+    """A static page served from memory is counted on the event loop (`record_static_soon`):
+    each await returns after the COMMIT that wrote its view, in the scans' batches."""
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=20, scan_limit=1)
+    store = _store(settings)
+
+    async def views_and_scans() -> list[object]:
+        scans = [_scan(store, code) for code in run.codes]
+        views = [
+            store.record_static_soon(run.product_id, None, run.org_id, utcnow(), PHONE)
+            for _ in range(40)
+        ]
+        return list(await asyncio.gather(*scans, *views))
+
+    try:
+        results = asyncio.run(views_and_scans())
+        # Every await has returned: the rows are committed, seen from another connection.
+        with engine.connect() as conn:
+            kinds = dict(
+                conn.execute(text("SELECT kind, count(*) FROM scan_events GROUP BY kind")).all()
+            )
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert [r[0] for r in results[:20]] == ["genuine"] * 20  # type: ignore[index]
+    assert kinds == {"dynamic": 20, "static": 40}
+
+
 def test_after_a_restart_every_dead_pooled_connection_is_replaced(
     pg: tuple[Settings, Engine], postgres_url: str
 ) -> None:

@@ -254,9 +254,28 @@ def count_static_view(
     store: ScanStore, view: StaticView, *, user_agent: str | None, client_address: str | None
 ) -> bool:
     """`count_static_scan` from the ids alone."""
-    if is_preview_agent(user_agent):
+    context = _static_context(user_agent, client_address)
+    if context is None:
         return False
-    context = ScanContext(truncate_address(client_address), clip_user_agent(user_agent))
     store.record_static(view.product_id, view.batch_id, view.org_id, utcnow(), context)
     metrics.count_static_scan()
     return True
+
+
+async def count_static_view_soon(
+    store: ScanStore, view: StaticView, *, user_agent: str | None, client_address: str | None
+) -> bool:
+    """`count_static_view` on the event loop, for a page served from memory."""
+    context = _static_context(user_agent, client_address)
+    if context is None:
+        return False
+    await store.record_static_soon(view.product_id, view.batch_id, view.org_id, utcnow(), context)
+    metrics.count_static_scan()
+    return True
+
+
+def _static_context(user_agent: str | None, client_address: str | None) -> ScanContext | None:
+    """What a static scan's event keeps of its client; None for a link preview (not counted)."""
+    if is_preview_agent(user_agent):
+        return None
+    return ScanContext(truncate_address(client_address), clip_user_agent(user_agent))

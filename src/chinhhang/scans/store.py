@@ -110,7 +110,38 @@ class ScanStore:
         now: datetime,
         context: ScanContext,
     ) -> None:
-        params = {
+        params = self._static_params(product_id, batch_id, org_id, now, context)
+        if not self.is_sqlite:
+            self._pg_writer().write_now(_Static(params), "")
+            return
+        self._sqlite_direct(self._static_job(params))
+
+    async def record_static_soon(
+        self,
+        product_id: int,
+        batch_id: int | None,
+        org_id: int,
+        now: datetime,
+        context: ScanContext,
+    ) -> None:
+        """`record_static` for the event loop: a page served from memory is counted without a
+        thread of the pool waiting for the COMMIT (a burst on one printed code would hold
+        them all)."""
+        params = self._static_params(product_id, batch_id, org_id, now, context)
+        if self.is_sqlite:
+            await self._sqlite_writer().submit(self._static_job(params))
+        else:
+            await self._pg_writer().submit(_Static(params), "")
+
+    def _static_params(
+        self,
+        product_id: int,
+        batch_id: int | None,
+        org_id: int,
+        now: datetime,
+        context: ScanContext,
+    ) -> dict[str, Any]:
+        return {
             "product_id": product_id,
             "batch_id": batch_id,
             "org_id": org_id,
@@ -119,14 +150,11 @@ class ScanStore:
             "user_agent": context.user_agent,
         }
 
-        if not self.is_sqlite:
-            self._pg_writer().write_now(_Static(params), "")
-            return
-
+    def _static_job(self, params: dict[str, Any]) -> Callable[[Any], None]:
         def job(cursor: Any) -> None:
             cursor.execute(self._sql["static_event"], params)
 
-        self._sqlite_direct(job)
+        return job
 
     async def record_guessing_soon(self, client_net: str | None, now: datetime) -> None:
         """One guessing alert's outbox row (scans/guessing.py decides when); committed before

@@ -5,6 +5,8 @@ The dynamic `/v/{code}` endpoint itself lives in scans/dynamic.py (the hot path)
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,12 +14,12 @@ from starlette.routing import Route
 
 from chinhhang.catalog.promotions import current_promotions
 from chinhhang.catalog.services import static_product
-from chinhhang.deps import PagesDep, ReadSessionDep
+from chinhhang.deps import PagesDep, ReadSessionDep, read_session
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.dynamic import DynamicScan
-from chinhhang.scans.page_cache import PageCache, StaticPage, page_writes
-from chinhhang.scans.services import StaticView, count_static_view
+from chinhhang.scans.page_cache import PageCache, StaticPage
+from chinhhang.scans.services import StaticView, count_static_view_soon
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.templating import language_of, pages_of
 from chinhhang.web_headers import NO_STORE
@@ -48,24 +50,20 @@ routes = [
 router = APIRouter(include_in_schema=False)
 
 
-def _product_page(
-    request: Request, session: ReadSessionDep, pages: PagesDep, product_id: str, *, printed: bool
-) -> Response:
+async def _product_page(request: Request, product_id: str, *, printed: bool) -> Response:
     """A printed code's page counts the scan and follows the maker's redirect choice; the
     page the resolver sends people to does neither (the resolver did both). The page itself
     is the same for every shopper, so it is built once per language and query and kept a few
-    seconds (scans/page_cache.py); the scan is counted every time."""
+    seconds (scans/page_cache.py); the scan is counted every time, on the event loop, so a
+    burst on one printed code costs no thread of the pool (and no ORM session) per scan."""
     if not product_id.isascii() or not product_id.isdigit() or len(product_id) > 18:
         raise NotFound(N_("No such product."))
     key = (printed, int(product_id), language_of(request), request.url.query)
-    cache = _page_cache(request)
-    page = cache.get(key)
-    if page is None:
-        writes = page_writes()
-        page = _build_product_page(request, session, pages, int(product_id), printed=printed)
-        cache.put(key, page, writes)
+    page = await _page_cache(request).page(
+        key, partial(_built_product_page, request, int(product_id), printed)
+    )
     if printed and request.method != "HEAD":
-        count_static_view(
+        await count_static_view_soon(
             request.app.state.scanner.store,
             page.view,
             user_agent=request.headers.get("user-agent"),
@@ -74,6 +72,11 @@ def _product_page(
     if printed and page.redirect_to:
         return RedirectResponse(page.redirect_to, status_code=307)
     return Response(page.body, headers=dict(page.headers))
+
+
+def _built_product_page(request: Request, product_id: int, printed: bool) -> StaticPage:
+    with read_session(request) as session:
+        return _build_product_page(request, session, pages_of(request), product_id, printed=printed)
 
 
 def _build_product_page(
@@ -119,18 +122,14 @@ def _page_cache(request: Request) -> PageCache:
 @router.api_route("/p/{product_id}", methods=["GET", "HEAD"])
 # Upper case too: printed QR codes carry `/P/…`, which packs into QR's alphanumeric mode.
 @router.api_route("/P/{product_id}", methods=["GET", "HEAD"], include_in_schema=False)
-def product_page(
-    product_id: str, request: Request, session: ReadSessionDep, pages: PagesDep
-) -> Response:
+async def product_page(product_id: str, request: Request) -> Response:
     """The printed static code of a product without a GTIN (`?lot=` for one lot): counts."""
-    return _product_page(request, session, pages, product_id, printed=True)
+    return await _product_page(request, product_id, printed=True)
 
 
 @router.api_route("/product/{product_id}", methods=["GET", "HEAD"])
-def resolved_product_page(
-    product_id: str, request: Request, session: ReadSessionDep, pages: PagesDep
-) -> Response:
+async def resolved_product_page(product_id: str, request: Request) -> Response:
     """The platform's product page, where the GS1 resolver (`/01/…`) sends people: it counts
     nothing (the resolver counted the scan when it redirected; one scan counts once) and never
     redirects to the maker's page (it is the `gs1:pip` link the linkset offers beside it)."""
-    return _product_page(request, session, pages, product_id, printed=False)
+    return await _product_page(request, product_id, printed=False)
