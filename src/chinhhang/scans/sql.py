@@ -80,6 +80,49 @@ SELECT province_code, NULL, NULL FROM scan_events
  ORDER BY scanned_at DESC
  LIMIT 1
 """
+# PostgreSQL's group commit (scans/pg_writer.py), one statement per batch instead of two per
+# scan: count every stamp of the batch that allows it and write those scans' events. The
+# batch's codes are distinct (a stamp scanned twice in one batch goes in the next statement,
+# which sees this one's increment) and sorted, so rows are locked in code order, as the
+# single-scan path does. Scans it does not return (not active, over the limit, unknown) take
+# the single-scan path, which says why. Parameters are arrays, one element per scan.
+PG_CONSUME_BATCH = """
+WITH batch AS (
+    SELECT * FROM unnest(%(codes)s::text[], %(nows)s::timestamptz[], %(nets)s::text[],
+                         %(agents)s::text[]) WITH ORDINALITY
+           AS b(code, now, client_net, user_agent, position)
+     ORDER BY code
+), counted AS (
+    UPDATE stamps s
+       SET scan_count = s.scan_count + 1,
+           first_scanned_at = COALESCE(s.first_scanned_at, b.now)
+      FROM batch b
+     WHERE s.code = b.code AND s.status = 'active' AND s.scan_count < s.scan_limit
+    RETURNING b.position, b.now, b.client_net, b.user_agent, s.code, s.status, s.scan_count,
+              s.scan_limit, s.sequence, s.product_id, s.batch_id, s.org_id, s.first_scanned_at
+), events AS (
+    INSERT INTO scan_events
+        (kind, outcome, stamp_code, product_id, batch_id, org_id, scan_number, scanned_at,
+         client_net, user_agent)
+    SELECT 'dynamic', 'genuine', code, product_id, batch_id, org_id, scan_count, now,
+           client_net, user_agent
+      FROM counted
+)
+SELECT position, status, scan_count, scan_limit, sequence, product_id, batch_id, org_id,
+       first_scanned_at
+  FROM counted
+"""
+# The printed static codes' page views of a batch, in one statement.
+PG_STATIC_BATCH = """
+INSERT INTO scan_events
+    (kind, outcome, stamp_code, product_id, batch_id, org_id, scan_number, scanned_at,
+     client_net, user_agent)
+SELECT 'static', 'product', NULL, product_id, batch_id, org_id, NULL, now, client_net,
+       user_agent
+  FROM unnest(%(products)s::bigint[], %(batches)s::bigint[], %(orgs)s::bigint[],
+              %(nows)s::timestamptz[], %(nets)s::text[], %(agents)s::text[])
+       AS v(product_id, batch_id, org_id, now, client_net, user_agent)
+"""
 # The outcomes of the JSON contract (SPEC section 5); the first four are written as scan events.
 GENUINE, OVER_LIMIT, NOT_ACTIVATED, VOID, UNKNOWN = (
     "genuine",

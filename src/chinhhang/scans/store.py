@@ -31,6 +31,8 @@ from chinhhang.i18n import N_
 from chinhhang.scans.pg_writer import PgGroupWriter, in_cursor
 from chinhhang.scans.sql import (
     GENUINE,
+    PG_CONSUME_BATCH,
+    PG_STATIC_BATCH,
     Place,
     ScanContext,
     StampState,
@@ -186,32 +188,33 @@ class ScanStore:
         return job
 
     def _count_batch(self, cursor: Any, items: Sequence[_Scan | _Static]) -> list[Counted]:
-        """PostgreSQL: `_count_job` for a whole batch in a few pipelined round trips (the
-        UPDATEs, the events, the outbox rows, the page views) instead of two or three per scan.
-        The UPDATEs run in order, so a stamp scanned twice in one batch counts twice, and the
-        second sees the first's increment. A page view's result is None."""
-        scans = [item for item in items if isinstance(item, _Scan)]
+        """PostgreSQL: `_count_job` for a whole batch in one statement for its page views and
+        one for its scans that count (sql.PG_CONSUME_BATCH), instead of two per scan: the
+        database and the writer thread (whose Python holds the event loop's GIL) each spend
+        a fraction per scan. A stamp scanned twice in one batch goes in a second statement,
+        which sees the first's increment. A page view's result is None."""
         views = [item.params for item in items if isinstance(item, _Static)]
         if views:
-            cursor.executemany(self._sql["static_event"], views)
-        params = [{"code": scan.code, "now": scan.now} for scan in scans]
-        rows: list[Any] = []
-        if params:
-            cursor.executemany(self._sql["consume"], params, returning=True)
-            rows.append(cursor.fetchone())
-            while cursor.nextset():
-                rows.append(cursor.fetchone())
-        counted_scans: list[Counted] = []
-        events: list[dict[str, Any]] = []
-        for scan, param, row in zip(scans, params, rows, strict=True):
-            # No row: not active, over its limit or no such stamp; the single-scan path says
-            # which (and counts it after all if it was activated in between).
-            counted = (GENUINE, row_state(row)) if row is not None else self._count(cursor, param)
-            counted_scans.append(counted)
-            if counted is not None:
-                events.append(_event_row(param, scan.context, *counted))
-        answers = iter(counted_scans)
-        results = [next(answers) if isinstance(item, _Scan) else None for item in items]
+            cursor.execute(PG_STATIC_BATCH, _static_arrays(views))
+        results: list[Counted] = [None] * len(items)
+        pending = [(index, item) for index, item in enumerate(items) if isinstance(item, _Scan)]
+        events: list[dict[str, Any]] = []  # of scans the batch statement did not count
+        while pending:
+            layer, later = _distinct_codes(pending)
+            cursor.execute(PG_CONSUME_BATCH, _scan_arrays([scan for _, scan in layer]))
+            counted = {row[0]: row[1:] for row in cursor.fetchall()}
+            for position, (index, scan) in enumerate(layer, start=1):
+                row = counted.get(position)
+                if row is not None:
+                    results[index] = (GENUINE, row_state(row))
+                    continue
+                # Not counted: not active, over its limit or no such stamp; the single-scan
+                # path says which (and counts it after all if it was activated in between).
+                params = {"code": scan.code, "now": scan.now}
+                results[index] = found = self._count(cursor, params)
+                if found is not None:
+                    events.append(_event_row(params, scan.context, *found))
+            pending = later
         if events:
             cursor.executemany(self._sql["event"], events)
         outbox = [event for event in events if event["outcome"] != GENUINE]
@@ -409,6 +412,42 @@ class ScanStore:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+
+
+def _distinct_codes(
+    scans: list[tuple[int, _Scan]],
+) -> tuple[list[tuple[int, _Scan]], list[tuple[int, _Scan]]]:
+    """The first scan of each code (in order), and the repeats for the next statement."""
+    first: list[tuple[int, _Scan]] = []
+    repeats: list[tuple[int, _Scan]] = []
+    seen: set[str] = set()
+    for entry in scans:
+        if entry[1].code in seen:
+            repeats.append(entry)
+        else:
+            seen.add(entry[1].code)
+            first.append(entry)
+    return first, repeats
+
+
+def _scan_arrays(scans: list[_Scan]) -> dict[str, list[Any]]:
+    return {
+        "codes": [scan.code for scan in scans],
+        "nows": [scan.now for scan in scans],
+        "nets": [scan.context.client_net for scan in scans],
+        "agents": [scan.context.user_agent for scan in scans],
+    }
+
+
+def _static_arrays(views: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        "products": [view["product_id"] for view in views],
+        "batches": [view["batch_id"] for view in views],
+        "orgs": [view["org_id"] for view in views],
+        "nows": [view["now"] for view in views],
+        "nets": [view["client_net"] for view in views],
+        "agents": [view["user_agent"] for view in views],
+    }
 
 
 def _event_row(
