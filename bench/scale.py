@@ -3,12 +3,13 @@
 Usage: python bench/scale.py [--sizes 1000000,10000000] [--databases postgres,sqlite]
                              [--workers 1,2] [--seconds 5] [--rounds 3] [--markdown FILE]
 
-For each database, one fresh database grows through the sizes: the first run of stamps is
-issued (`fill_run`, what `chinhhang stamps issue` does) and activated, the scans are measured,
-then more stamps are issued and activated until the next size, and the scans measured again.
-The codes scanned are 20,000 drawn at random from every active stamp, so lookups land all over
-the table and its index. At each size and for each number of workers, wrk (64 connections, one
-thread, loopback) measures in interleaved rounds, medians:
+For each database kind, one fresh database per size is filled: runs of stamps are issued
+(`fill_run`, what `chinhhang stamps issue` does) and activated up to the size. Then, for each
+number of workers, one server per size runs at once and wrk (64 connections, one thread,
+loopback) measures them in interleaved rounds (size A's routes, size B's, then A's again…),
+medians, so that the sizes are compared under the same machine speed. The codes scanned are
+20,000 drawn at random from every active stamp, so lookups land all over the table and its
+index. For each size:
 
 - the raw no-op route of the same server (bench/bench_app.py): the ceiling of the stack;
 - genuine dynamic scans (each one counted and committed: every stamp allows 10^6 scans);
@@ -42,6 +43,7 @@ from chinhhang.config import Settings  # noqa: E402
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database  # noqa: E402
 from chinhhang.stamps import services  # noqa: E402
 from common import (  # noqa: E402
+    Server,
     WrkResult,
     cpu_seconds,
     env_for,
@@ -195,47 +197,73 @@ def _script(codes_file: Path, products: list[int], mixed: bool) -> Path:
 
 
 def measure(
-    label: str, grower: Grower, workers: int, seconds: int, rounds: int
-) -> tuple[list[Row], list[tuple[int, int]]]:
-    codes_file = grower.data_dir / "codes.txt"
-    codes_file.write_text("\n".join(grower.hot_codes()))
-    genuine_script = _script(codes_file, grower.products, mixed=False)
-    mixed_script = _script(codes_file, grower.products, mixed=True)
-    server = start_server(env_for(grower.data_dir, grower.database_url), workers=workers)
-    runs: dict[str, list[WrkResult]] = {"noop": [], "genuine": [], "forged": [], "mixed": []}
+    label: str, growers: list[Grower], workers: int, seconds: int, rounds: int
+) -> tuple[list[Row], list[list[tuple[int, int]]]]:
+    """One server per size, all up at once, measured in interleaved rounds: each size's
+    ratios are to its own no-op in the same round, and a change in the machine's speed (this
+    VM's varies 2x within an hour) falls on every size alike."""
+    servers = []
+    scripts = []
     try:
-        wrk(f"{server.base}/_noop", seconds=2, connections=CONNECTIONS)  # warm-up
-        wrk(server.base, seconds=2, connections=CONNECTIONS, script=mixed_script)
-        for _ in range(rounds):
-            runs["noop"].append(wrk(f"{server.base}/_noop", seconds, CONNECTIONS))
-            runs["genuine"].append(wrk(server.base, seconds, CONNECTIONS, genuine_script))
-            runs["forged"].append(wrk(f"{server.base}/v/{FORGED}", seconds, CONNECTIONS))
-            runs["mixed"].append(wrk(server.base, seconds, CONNECTIONS, mixed_script))
-        memory = worker_memory(server)
-        # One more genuine run, for the CPU time each scan costs the app and the database.
-        app_pids, database_pids = worker_pids(server), postgres_pids()
-        app_before, database_before = cpu_seconds(app_pids), cpu_seconds(database_pids)
-        costed = wrk(server.base, seconds, CONNECTIONS, genuine_script)
-        scans = costed.requests_per_second * seconds
-        grower.cpu.append(
-            (
-                label,
-                grower.stamps,
-                workers,
-                (cpu_seconds(app_pids) - app_before) / scans * 1e6,
-                (cpu_seconds(database_pids) - database_before) / scans * 1e6
-                if grower.database_url
-                else None,
+        for grower in growers:
+            codes_file = grower.data_dir / "codes.txt"
+            codes_file.write_text("\n".join(grower.hot_codes()))
+            scripts.append(
+                (
+                    _script(codes_file, grower.products, mixed=False),
+                    _script(codes_file, grower.products, mixed=True),
+                )
             )
-        )
+            env = env_for(grower.data_dir, grower.database_url)
+            servers.append(start_server(env, workers=workers))
+        runs: list[dict[str, list[WrkResult]]] = []
+        for server, (_, mixed_script) in zip(servers, scripts, strict=True):
+            wrk(f"{server.base}/_noop", seconds=2, connections=CONNECTIONS)  # warm-up
+            wrk(server.base, seconds=2, connections=CONNECTIONS, script=mixed_script)
+            runs.append({"noop": [], "genuine": [], "forged": [], "mixed": []})
+        for _ in range(rounds):
+            for server, (genuine_script, mixed_script), run in zip(
+                servers, scripts, runs, strict=True
+            ):
+                run["noop"].append(wrk(f"{server.base}/_noop", seconds, CONNECTIONS))
+                run["genuine"].append(wrk(server.base, seconds, CONNECTIONS, genuine_script))
+                run["forged"].append(wrk(f"{server.base}/v/{FORGED}", seconds, CONNECTIONS))
+                run["mixed"].append(wrk(server.base, seconds, CONNECTIONS, mixed_script))
+        memory = [worker_memory(server) for server in servers]
+        for grower, server, (genuine_script, _) in zip(growers, servers, scripts, strict=True):
+            _cost(label, grower, server, workers, seconds, genuine_script)
     finally:
-        server.stop()
-    noop = median_result(runs["noop"]).requests_per_second
-    rows = [
-        Row(label, grower.stamps, workers, route, median_result(results), noop)
-        for route, results in runs.items()
-    ]
+        for server in servers:
+            server.stop()
+    rows: list[Row] = []
+    for grower, run in zip(growers, runs, strict=True):
+        noop = median_result(run["noop"]).requests_per_second
+        rows += [
+            Row(label, grower.stamps, workers, route, median_result(results), noop)
+            for route, results in run.items()
+        ]
     return rows, memory
+
+
+def _cost(
+    label: str, grower: Grower, server: Server, workers: int, seconds: int, script: Path
+) -> None:
+    """One more genuine run, for the CPU time each scan costs the app and the database."""
+    app_pids, database_pids = worker_pids(server), postgres_pids()
+    app_before, database_before = cpu_seconds(app_pids), cpu_seconds(database_pids)
+    costed = wrk(server.base, seconds, CONNECTIONS, script)
+    scans = costed.requests_per_second * seconds
+    grower.cpu.append(
+        (
+            label,
+            grower.stamps,
+            workers,
+            (cpu_seconds(app_pids) - app_before) / scans * 1e6,
+            (cpu_seconds(database_pids) - database_before) / scans * 1e6
+            if grower.database_url
+            else None,
+        )
+    )
 
 
 ROUTES = {
@@ -265,6 +293,52 @@ def markdown(rows: list[Row], memory: list[str], notes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _database(
+    database: str, sizes: list[int], workers: list[int], args: argparse.Namespace
+) -> tuple[list[Row], list[str], list[str]]:
+    """One database per size, grown side by side, then every size measured together."""
+    rows: list[Row] = []
+    memory: list[str] = []
+    notes: list[str] = []
+    growers: list[Grower] = []
+    label = "SQLite (WAL)" if database == "sqlite" else "PostgreSQL"
+    try:
+        for size in sizes:
+            url = fresh_postgres() if database == "postgres" else None
+            if database == "postgres" and url is None:
+                return rows, memory, ["PostgreSQL was not reachable: its rows are missing."]
+            grower = Grower(url)
+            growers.append(grower)
+            grower.grow_to(size)
+            notes.append(
+                f"{label}: {grower.stamps:,} stamps issued and activated in "
+                f"{grower.issue_seconds:,.0f} s."
+            )
+            print(notes[-1], flush=True)
+        for count in workers:
+            measured, sizes_mb = measure(label, growers, count, args.seconds, args.rounds)
+            rows += measured
+            for grower, worker_sizes in zip(growers, sizes_mb, strict=True):
+                memory.append(
+                    f"| {label} | {grower.stamps:,} | {count} | "
+                    + ", ".join(f"{rss} / {peak}" for rss, peak in worker_sizes)
+                    + " |"
+                )
+            print(markdown(measured, memory[-len(growers) :], []), flush=True)
+        for grower in growers:
+            notes.append(f"{label} at {grower.stamps:,} stamps after the scans: {grower.sizes()}.")
+            for name, stamps, count, app_us, database_us in grower.cpu:
+                on_db = f", PostgreSQL {database_us:,.0f} µs" if database_us is not None else ""
+                notes.append(
+                    f"CPU per genuine scan, {name}, {stamps:,} stamps, {count} worker(s): "
+                    f"app {app_us:,.0f} µs{on_db}."
+                )
+    finally:
+        for grower in growers:
+            grower.close()
+    return rows, memory, notes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
@@ -280,38 +354,10 @@ def main() -> None:
     memory: list[str] = []
     notes: list[str] = []
     for database in args.databases.split(","):
-        url = fresh_postgres() if database == "postgres" else None
-        if database == "postgres" and url is None:
-            notes.append("PostgreSQL was not reachable: its rows are missing.")
-            continue
-        label = "PostgreSQL" if url else "SQLite (WAL)"
-        grower = Grower(url)
-        try:
-            for size in sizes:
-                grower.grow_to(size)
-                notes.append(
-                    f"{label}: {grower.stamps:,} stamps issued and activated in "
-                    f"{grower.issue_seconds:,.0f} s so far."
-                )
-                print(notes[-1], flush=True)
-                for count in workers:
-                    measured, sizes_mb = measure(label, grower, count, args.seconds, args.rounds)
-                    rows += measured
-                    memory.append(
-                        f"| {label} | {grower.stamps:,} | {count} | "
-                        + ", ".join(f"{rss} / {peak}" for rss, peak in sizes_mb)
-                        + " |"
-                    )
-                    print(markdown(measured, memory[-1:], []), flush=True)
-            notes.append(f"{label} at {grower.stamps:,} stamps after the scans: {grower.sizes()}.")
-            for name, stamps, count, app_us, database_us in grower.cpu:
-                on_db = f", PostgreSQL {database_us:,.0f} µs" if database_us is not None else ""
-                notes.append(
-                    f"CPU per genuine scan, {name}, {stamps:,} stamps, {count} worker(s): "
-                    f"app {app_us:,.0f} µs{on_db}."
-                )
-        finally:
-            grower.close()
+        rows_of, memory_of, notes_of = _database(database, sizes, workers, args)
+        rows += rows_of
+        memory += memory_of
+        notes += notes_of
     report = markdown(rows, memory, notes)
     print(report)
     if args.markdown:
