@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime
@@ -32,6 +31,7 @@ from starlette.responses import HTMLResponse
 from chinhhang.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translator
 from chinhhang.localtime import DISPLAY_ZONE
 from chinhhang.provinces import province_name
+from chinhhang.ttl_cache import TtlCache
 
 _language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 _TRANSLATORS = {lang: translator(lang) for lang in LANGUAGES}
@@ -135,7 +135,7 @@ class Pages:
     def __init__(self) -> None:
         self.envs = {lang: self._environment(lang) for lang in LANGUAGES}
         self._fixed: dict[tuple[str, str], str] = {}
-        self._skeletons: dict[tuple[Any, ...], tuple[float, list[str]]] = {}
+        self._skeletons: TtlCache[list[str]] = TtlCache(SKELETON_TTL_SECONDS, _SKELETON_CACHE_SIZE)
 
     @staticmethod
     @cache
@@ -204,15 +204,11 @@ class Pages:
         SKELETON_TTL_SECONDS, so a product edit shows within that time.
         """
         full_key = (lang, name, *key)
-        now = time.monotonic()
-        hit = self._skeletons.get(full_key)
-        if hit is None or now - hit[0] >= SKELETON_TTL_SECONDS:
-            if len(self._skeletons) >= _SKELETON_CACHE_SIZE:
-                self._skeletons.clear()
+        parts = self._skeletons.get(full_key)
+        if parts is None:
             # Literal text at even indexes, hole names at odd ones.
-            hit = (now, _HOLES.split(self.html(lang, name, context())))
-            self._skeletons[full_key] = hit
-        parts = hit[1]
+            parts = _HOLES.split(self.html(lang, name, context()))
+            self._skeletons.put(full_key, parts)
         return "".join(
             [text if i % 2 == 0 else str(escape(fills[text])) for i, text in enumerate(parts)]
         )

@@ -11,7 +11,6 @@ the page shows) shows at once; one made through another worker or server, within
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chinhhang.db import table_writes
 from chinhhang.scans.services import StaticView
+from chinhhang.ttl_cache import TtlCache
 
 PAGE_TTL_SECONDS = 10.0
 # What a product page shows: the product and its maker, lot, links, promotions, and the lot's
@@ -49,8 +49,7 @@ class PageCache:
     """Used on the event loop only (the pages are built in the thread pool)."""
 
     def __init__(self, ttl: float = PAGE_TTL_SECONDS) -> None:
-        self._ttl = ttl
-        self._pages: dict[Hashable, tuple[float, int, StaticPage]] = {}
+        self._pages: TtlCache[StaticPage] = TtlCache(ttl, _MAX_PAGES)
         # Pages being built, by key: under a burst, the page expires for every waiting shopper
         # at once, and 64 builds in the thread pool at once held them all ~100 ms (the p99).
         self._building: dict[Hashable, asyncio.Future[StaticPage]] = {}
@@ -91,16 +90,11 @@ class PageCache:
         return built
 
     def get(self, key: Hashable) -> StaticPage | None:
-        hit = self._pages.get(key)
-        if hit is None or time.monotonic() - hit[0] >= self._ttl or hit[1] != page_writes():
-            return None
-        return hit[2]
+        return self._pages.get(key, generation=page_writes())
 
     def put(self, key: Hashable, page: StaticPage, writes: int) -> None:
         """`writes` is `page_writes()` read before the page was built."""
-        if len(self._pages) >= _MAX_PAGES:  # any query string makes a key: stay bounded
-            self._pages.clear()
-        self._pages[key] = (time.monotonic(), writes, page)
+        self._pages.put(key, page, writes)
 
 
 def page_writes() -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from chinhhang.scans.sql import (
     row_state,
 )
 from chinhhang.scans.writer import LoopWriter, transaction
+from chinhhang.ttl_cache import TtlCache
 
 T = TypeVar("T")
 Counted = tuple[str, StampState] | None
@@ -71,11 +71,14 @@ class ScanStore:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sql = for_driver("named" if self.is_sqlite else "pyformat")
-        self._read_lock = threading.Lock()
+        self._read_lock = threading.Lock()  # SQLite's one reading connection
+        self._writer_lock = threading.Lock()  # PostgreSQL's group writer, made once
         self._reader: Any = None
         self._writer: LoopWriter | None = None
         self._pg_group: PgGroupWriter[_Scan | _Static] | None = None
-        self._described: dict[tuple[int, int | None], tuple[float, dict[str, Any]]] = {}
+        self._described: TtlCache[dict[str, Any]] = TtlCache(
+            DESCRIBE_TTL_SECONDS, _DESCRIBE_CACHE_SIZE
+        )
 
     @property
     def runs_on_event_loop(self) -> bool:
@@ -284,19 +287,16 @@ class ScanStore:
         if product_id is None:
             return described(None)
         key = (product_id, batch_id)
-        now = time.monotonic()
-        hit = self._described.get(key)
-        if hit is not None and now - hit[0] < max_age:
-            return hit[1]
+        hit = self._described.get(key, max_age)
+        if hit is not None:
+            return hit
 
         def read(cursor: Any) -> Any:
             cursor.execute(self._sql["describe"], {"product_id": product_id, "batch_id": batch_id})
             return cursor.fetchone()
 
         result = described(self._read(read))
-        if len(self._described) >= _DESCRIBE_CACHE_SIZE:
-            self._described.clear()
-        self._described[key] = (now, result)
+        self._described.put(key, result)
         return result
 
     def _read(self, read: Callable[[Any], T]) -> T:
@@ -322,7 +322,7 @@ class ScanStore:
 
     def _pg_writer(self) -> PgGroupWriter[_Scan | _Static]:
         if self._pg_group is None:
-            with self._read_lock:  # the loop and pool threads may both ask first
+            with self._writer_lock:  # the loop and pool threads may both ask first
                 if self._pg_group is None:
                     self._pg_group = PgGroupWriter(
                         self.engine.raw_connection,
