@@ -21,9 +21,10 @@ import pytest
 
 from tests.load.client import UNANSWERED, run_load
 from tests.load.invariants import check, read_database
+from tests.load.preparation import prepare_load
 from tests.load.report import figures
-from tests.load.server import Server, assert_clean_log, start_server
-from tests.load.targets import LoadDatabase, clients_from_env, issue_targets, seconds_from_env
+from tests.load.server import Server, assert_clean_log
+from tests.load.targets import LoadDatabase
 
 pytestmark = [pytest.mark.load, pytest.mark.postgres, pytest.mark.usefixtures("load_slot")]
 REPLACEMENT_SECONDS = 90.0
@@ -65,19 +66,14 @@ class Crash:
 
 
 def test_worker_killed_mid_load_loses_nothing(load_database: LoadDatabase) -> None:
-    seconds = seconds_from_env("CHINHHANG_CRASH_SECONDS", 20)
-    clients = clients_from_env()
-    began = time.monotonic()
-    targets = issue_targets(load_database, seconds)
-    issued = time.monotonic()
-    server = start_server(load_database.data_dir, load_database.url, workers=2)
-    setup = f"issued in {issued - began:.1f} s, server up in {time.monotonic() - issued:.1f} s"
+    load = prepare_load(load_database, "CHINHHANG_CRASH_SECONDS")
+    seconds, clients, server = load.seconds, load.clients, load.server
     before = server.workers()
     crash = Crash(server, seconds)
     try:
         result = run_load(
             server.base,
-            targets,
+            load.targets,
             clients=clients,
             seconds=seconds,
             max_requests=int(seconds * 5000),
@@ -107,7 +103,7 @@ def test_worker_killed_mid_load_loses_nothing(load_database: LoadDatabase) -> No
     checked = check(read_database(load_database.engine), result.answers, exact=False)
     print(
         figures(
-            f"crash, 2 workers, {clients} clients ({setup})",
+            f"crash, 2 workers, {clients} clients ({load.timings})",
             result,
             checked,
             extra=(

@@ -7,31 +7,25 @@ none with a 5xx or a throttle, and every count in the database must match the an
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.load.client import UNANSWERED, run_load
 from tests.load.invariants import check, read_database
+from tests.load.preparation import prepare_load
 from tests.load.report import figures
-from tests.load.server import assert_clean_log, start_server
-from tests.load.targets import LoadDatabase, clients_from_env, issue_targets, seconds_from_env
+from tests.load.server import assert_clean_log
+from tests.load.targets import LoadDatabase
 
 pytestmark = [pytest.mark.load, pytest.mark.postgres, pytest.mark.usefixtures("load_slot")]
 
 
 def test_soak_answers_match_the_database(load_database: LoadDatabase) -> None:
-    seconds = seconds_from_env("CHINHHANG_SOAK_SECONDS", 20)
-    clients = clients_from_env()
-    began = time.monotonic()
-    targets = issue_targets(load_database, seconds)
-    issued = time.monotonic()
-    server = start_server(load_database.data_dir, load_database.url, workers=2)
-    setup = f"issued in {issued - began:.1f} s, server up in {time.monotonic() - issued:.1f} s"
+    load = prepare_load(load_database, "CHINHHANG_SOAK_SECONDS")
+    seconds, clients, server = load.seconds, load.clients, load.server
     try:
         result = run_load(
             server.base,
-            targets,
+            load.targets,
             clients=clients,
             seconds=seconds,
             max_requests=int(seconds * 5000),
@@ -52,5 +46,5 @@ def test_soak_answers_match_the_database(load_database: LoadDatabase) -> None:
     # The mix reached every path: genuine, over the limit (so outbox rows), blocked, forged.
     for outcome in ("genuine", "over_limit", "not_activated", "void", "unknown"):
         assert result.count(outcome), f"no {outcome} answer in the run"
-    print(figures(f"soak, 2 workers, {clients} clients ({setup})", result, checked))
+    print(figures(f"soak, 2 workers, {clients} clients ({load.timings})", result, checked))
     assert_clean_log(server.log())
