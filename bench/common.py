@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import platform
 import re
@@ -47,13 +48,17 @@ def fresh_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="chinhhang-bench-"))
 
 
+_DATABASES = itertools.count(1)
+
+
 def fresh_postgres() -> str | None:
     """A new empty database on the local server, or None when there is no server."""
     admin = create_engine(
         POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
         isolation_level="AUTOCOMMIT",
     )
-    name = f"chinhhang_bench_{os.getpid()}"
+    # One script may hold several (bench/scale.py: one per size): each its own name.
+    name = f"chinhhang_bench_{os.getpid()}_{next(_DATABASES)}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
