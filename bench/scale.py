@@ -314,7 +314,7 @@ def _database(
                 f"{label}: {grower.stamps:,} stamps issued and activated in "
                 f"{grower.issue_seconds:,.0f} s."
             )
-            print(notes[-1], flush=True)
+            print(notes[-1], file=sys.stderr, flush=True)  # progress; the report is stdout
         for count in workers:
             measured, sizes_mb = measure(label, growers, count, args.seconds, args.rounds)
             rows += measured
@@ -324,7 +324,7 @@ def _database(
                     + ", ".join(f"{rss} / {peak}" for rss, peak in worker_sizes)
                     + " |"
                 )
-            print(markdown(measured, memory[-len(growers) :], []), flush=True)
+            print(markdown(measured, memory[-len(growers) :], []), file=sys.stderr, flush=True)
         for grower in growers:
             notes.append(f"{label} at {grower.stamps:,} stamps after the scans: {grower.sizes()}.")
             for name, stamps, count, app_us, database_us in grower.cpu:
