@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -172,6 +173,7 @@ class Grower:
 
     def close(self) -> None:
         self.engine.dispose()
+        shutil.rmtree(self.data_dir, ignore_errors=True)  # SQLite at 10M is 1.5 GB
 
 
 def _gtin(n: int) -> str:
