@@ -202,8 +202,10 @@ def measure(
     label: str, growers: list[Grower], workers: int, seconds: int, rounds: int
 ) -> tuple[list[Row], list[list[tuple[int, int]]]]:
     """One server per size, all up at once, measured in interleaved rounds: each size's
-    ratios are to its own no-op in the same round, and a change in the machine's speed (this
-    VM's varies 2x within an hour) falls on every size alike."""
+    ratios are its medians over its own no-op's median, and a change in the machine's speed
+    (this VM's varies 2x within an hour) falls on every size alike. The servers share
+    PostgreSQL's buffers and the OS page cache, so each size's rounds start partly cold after
+    the other's: the larger table is measured at its worse, not its best."""
     servers = []
     scripts = []
     try:

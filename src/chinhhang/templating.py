@@ -13,6 +13,7 @@ Rendering is on the scan's hot path, so three things keep it cheap:
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -62,8 +63,9 @@ def when(value: datetime | str | None) -> str:
     if isinstance(value, str):
         return value
     # By the minute it shows: every verdict page prints one, and the time zone conversion
-    # cost more than the rest of the page's holes together.
-    return _minute_text(int(value.timestamp()) // 60) if value else ""
+    # cost more than the rest of the page's holes together. (Exact since 1920: before, the
+    # zone's offset had seconds in it.)
+    return _minute_text(math.floor(value.timestamp()) // 60) if value else ""
 
 
 @lru_cache(maxsize=4096)

@@ -17,8 +17,9 @@ from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcnow
 from chinhhang.errors import Unavailable
 from chinhhang.scans.models import ScanEvent
+from chinhhang.scans.pg_writer import in_cursor
 from chinhhang.scans.sql import ScanContext
-from chinhhang.scans.store import ScanStore
+from chinhhang.scans.store import ScanStore, _Scan
 from chinhhang.stamps.models import Stamp
 from tests.conftest import _reset_postgres, make_settings
 from tests.factories import make_run
@@ -154,6 +155,101 @@ def test_closing_writes_every_queued_scan_first(pg: tuple[Settings, Engine]) -> 
     assert [result[0] for result in results] == ["genuine"] * 50  # type: ignore[index]
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM scan_events")) == 50
+
+
+def test_one_batch_of_every_outcome_answers_each_caller_its_own_stamp(
+    pg: tuple[Settings, Engine],
+) -> None:
+    """One batch mixing counted, repeated, over-limit, not-activated, void and unknown codes
+    (sql.PG_CONSUME_BATCH and the looks after it): each caller gets its own stamp's state,
+    and each event row holds that scan's own time, client and agent."""
+    settings, engine = pg
+    sessions = make_sessionmaker(engine)
+    twice = make_run(settings, engine, sessions, quantity=4, scan_limit=2)
+    once = make_run(settings, engine, sessions, quantity=3, scan_limit=1)
+    issued = make_run(settings, engine, sessions, quantity=2, state="issued")
+    voided = make_run(settings, engine, sessions, quantity=2, state="void")
+    base = utcnow()
+    # (code, client) in the order they reach the writer; each scan a distinct microsecond.
+    calls = [
+        (twice.codes[0], ScanContext("203.0.113.0/24", "phone a")),
+        (twice.codes[0], ScanContext(None, None)),
+        (twice.codes[0], ScanContext("198.51.100.0/24", "phone c")),  # over its limit of 2
+        (once.codes[1], ScanContext("192.0.2.0/24", "phone d")),
+        (once.codes[1], ScanContext("192.0.2.0/24", "phone e")),  # over its limit of 1
+        (issued.codes[0], ScanContext(None, "phone f")),
+        (voided.codes[1], ScanContext("2001:db8::/64", "phone g")),
+        ("X" * 24, ScanContext("203.0.113.0/24", "phone h")),  # no such stamp
+        (twice.codes[3], ScanContext("203.0.113.0/24", "phone i")),
+        (twice.codes[0], ScanContext("203.0.113.0/24", "phone j")),  # still over
+    ]
+    moments = [base.replace(microsecond=n) for n in range(len(calls))]
+    items = [
+        _Scan(code, moment, context) for (code, context), moment in zip(calls, moments, strict=True)
+    ]
+    store = _store(settings)
+    pooled = store.engine.raw_connection()
+    try:  # one batch, as a writer thread writes it (threads may split a burst otherwise)
+        connection = pooled.driver_connection
+        results = in_cursor(connection, lambda cursor: store._count_batch(cursor, items))
+        connection.commit()
+    finally:
+        pooled.close()
+        store.close()
+        store.engine.dispose()
+    sequences = {
+        code: n for run in (twice, once, issued, voided) for n, code in enumerate(run.codes)
+    }
+    expected = [
+        ("genuine", 1),
+        ("genuine", 2),
+        ("over_limit", 2),
+        ("genuine", 1),
+        ("over_limit", 1),
+        ("not_activated", 0),
+        ("void", 0),
+        None,
+        ("genuine", 1),
+        ("over_limit", 2),
+    ]
+    for (code, _), result, wanted in zip(calls, results, expected, strict=True):
+        if wanted is None:
+            assert result is None
+            continue
+        outcome, state = result  # type: ignore[misc]
+        assert (outcome, state.scan_count) == wanted, code
+        # The caller's own stamp: its serial is its run's first plus its place in the run.
+        same_run = next(run for run in (twice, once, issued, voided) if code in run.codes)
+        assert state.sequence == _first_sequence(engine, same_run.run_id) + sequences[code]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT stamp_code, outcome, scan_number, scanned_at, client_net, user_agent,"
+                " batch_id IS NOT NULL FROM scan_events ORDER BY scanned_at"
+            )
+        ).all()
+        outbox = conn.scalar(text("SELECT count(*) FROM alert_outbox"))
+    written = [(c, m) for c, m, w in zip(calls, moments, expected, strict=True) if w]
+    assert len(rows) == len(written)
+    for row, ((code, context), moment), want in zip(
+        rows, written, [want for want in expected if want], strict=True
+    ):
+        assert row[0] == code
+        assert row[1] == want[0]
+        assert row[2] == (want[1] if want[0] == "genuine" else None)
+        assert row[3] == moment
+        assert (row[4], row[5]) == (context.client_net, context.user_agent)
+        assert row[6] is (want[0] != "not_activated")  # issued stamps have no lot yet
+    assert outbox == sum(1 for want in expected if want and want[0] != "genuine")
+
+
+def _first_sequence(engine: Engine, run_id: int) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                text("SELECT first_sequence FROM stamp_runs WHERE id = :id"), {"id": run_id}
+            )
+        )
 
 
 def test_page_views_from_threads_join_the_batches(pg: tuple[Settings, Engine]) -> None:

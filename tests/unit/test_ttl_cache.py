@@ -3,16 +3,17 @@ misses, and a full cache starts again rather than growing."""
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 
 import pytest
 
+from chinhhang import ttl_cache
 from chinhhang.ttl_cache import TtlCache
 
 
 def test_an_entry_is_kept_for_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [100.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(ttl_cache, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     cache: TtlCache[str] = TtlCache(10.0)
     cache.put("k", "v")
     clock[0] = 109.9

@@ -70,7 +70,8 @@ class PageCache:
                 task = asyncio.current_task()
                 if not pending.cancelled() or (task is not None and task.cancelling()):
                     raise
-                # The request building it went away mid-build: the next one builds it.
+                # The request building it went away mid-build: the next one builds it. (The
+                # first build's thread runs on to its end, and its page is dropped.)
         writes = page_writes()
         future: asyncio.Future[StaticPage] = asyncio.get_running_loop().create_future()
         self._building[key] = future

@@ -3,8 +3,8 @@
 One scan per transaction spends most of its time in COMMIT (a WAL flush) and in handing the
 work to a thread and back; the database itself does a few tens of microseconds of work per
 scan. Here, scans waiting on the event loop go into a queue; a writer thread takes everything
-waiting (up to MAX_GROUP), writes it in one transaction with pipelined statements
-(ScanStore._count_batch: three round trips for the whole batch instead of two per scan), and
+waiting (up to MAX_GROUP), writes it in one transaction (ScanStore._count_batch: one
+statement counts the batch's stamps and writes their events, instead of two per scan), and
 answers every caller after that COMMIT. While one thread waits for its COMMIT, the next takes
 what has arrived meanwhile, so batches grow with the load and stay at one scan when it is quiet.
 

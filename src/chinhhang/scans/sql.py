@@ -83,15 +83,17 @@ SELECT province_code, NULL, NULL FROM scan_events
 # PostgreSQL's group commit (scans/pg_writer.py), one statement per batch instead of two per
 # scan: count every stamp of the batch that allows it and write those scans' events. The
 # batch's codes are distinct (a stamp scanned twice in one batch goes in the next statement,
-# which sees this one's increment) and sorted, so rows are locked in code order, as the
-# single-scan path does. Scans it does not return (not active, over the limit, unknown) take
-# the single-scan path, which says why. Parameters are arrays, one element per scan.
+# which sees this one's increment) and sorted in the codes' own collation, so the nested loop
+# the planner picks for a few hundred keys locks rows in code order, as other batches do; were
+# a plan ever to lock them otherwise, a deadlock fails one batch, which is then written scan by
+# scan (scans/pg_writer.py). Scans it does not return (not active, over the limit, unknown)
+# are looked at one by one, which says why. Parameters are arrays, one element per scan.
 PG_CONSUME_BATCH = """
 WITH batch AS (
     SELECT * FROM unnest(%(codes)s::text[], %(nows)s::timestamptz[], %(nets)s::text[],
                          %(agents)s::text[]) WITH ORDINALITY
            AS b(code, now, client_net, user_agent, position)
-     ORDER BY code
+     ORDER BY code COLLATE "C"
 ), counted AS (
     UPDATE stamps s
        SET scan_count = s.scan_count + 1,

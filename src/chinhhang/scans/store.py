@@ -4,10 +4,10 @@ Scans from the event loop are group-committed on both databases. SQLite: on the 
 (scans/writer.py); writes from other threads (static-page scans, the CLI, tests) use a pooled
 connection each, waiting for the write lock as long as the busy timeout allows; reads use one
 connection of their own, guarded by a lock, short enough to run on the event loop (WAL readers
-never wait for the writer). PostgreSQL: by a few writer threads with pipelined statements
-(scans/pg_writer.py); other calls take a pooled connection each in the thread pool, so that
-network round trips overlap; a connection found dead is replaced and the call retried once,
-when nothing can have been written yet.
+never wait for the writer). PostgreSQL: by a few writer threads, one statement for a batch's
+counts and events (scans/pg_writer.py, sql.PG_CONSUME_BATCH); other calls take a pooled
+connection each in the thread pool, so that network round trips overlap; a connection found
+dead is replaced and the call retried once, when nothing can have been written yet.
 """
 
 from __future__ import annotations
@@ -202,7 +202,18 @@ class ScanStore:
         results: list[Counted] = [None] * len(items)
         pending = [(index, item) for index, item in enumerate(items) if isinstance(item, _Scan)]
         events: list[dict[str, Any]] = []  # of scans the batch statement did not count
+        # Codes the batch statement did not count, with why: their repeats in this batch get
+        # the same answer without another statement (a copied code scanned 256 times at once
+        # is one statement and one look, not 256 of each).
+        refused: dict[str, Counted] = {}
         while pending:
+            for index, scan in [entry for entry in pending if entry[1].code in refused]:
+                results[index] = found = refused[scan.code]
+                if found is not None:
+                    events.append(_event_row(_params(scan), scan.context, *found))
+            pending = [entry for entry in pending if entry[1].code not in refused]
+            if not pending:
+                break
             layer, later = _distinct_codes(pending)
             cursor.execute(PG_CONSUME_BATCH, _scan_arrays([scan for _, scan in layer]))
             counted = {row[0]: row[1:] for row in cursor.fetchall()}
@@ -211,10 +222,10 @@ class ScanStore:
                 if row is not None:
                     results[index] = (GENUINE, row_state(row))
                     continue
-                # Not counted: not active, over its limit or no such stamp; the single-scan
-                # path says which (and counts it after all if it was activated in between).
-                params = {"code": scan.code, "now": scan.now}
-                results[index] = found = self._count(cursor, params)
+                # Not counted: not active, over its limit or no such stamp; a look says which
+                # (and counts it after all if it was activated in between).
+                params = _params(scan)
+                results[index] = found = refused[scan.code] = self._refused(cursor, params)
                 if found is not None:
                     events.append(_event_row(params, scan.context, *found))
             pending = later
@@ -233,6 +244,18 @@ class ScanStore:
                 # Refreshed at half its age, so the loop's read (full age) never finds it stale.
                 state = counted[1]
                 self.describe(state.product_id, state.batch_id, DESCRIBE_TTL_SECONDS / 2)
+
+    def _refused(self, cursor: Any, params: dict[str, Any]) -> Counted:
+        """Why a scan the batch statement just refused was refused: a look, and a count only
+        if the stamp has become countable since (activated or re-limited in between)."""
+        cursor.execute(self._sql["peek"], params)
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        state = row_state(found)
+        if state.status == "active" and state.scan_count < state.scan_limit:
+            return self._count(cursor, params)
+        return blocked_outcome(state), state
 
     def _count(self, cursor: Any, params: dict[str, Any]) -> Counted:
         for _attempt in range(2):
@@ -428,6 +451,10 @@ def _distinct_codes(
             seen.add(entry[1].code)
             first.append(entry)
     return first, repeats
+
+
+def _params(scan: _Scan) -> dict[str, Any]:
+    return {"code": scan.code, "now": scan.now}
 
 
 def _scan_arrays(scans: list[_Scan]) -> dict[str, list[Any]]:
