@@ -18,7 +18,7 @@ from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcno
 from chinhhang.errors import Unavailable
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.pg_writer import in_cursor
-from chinhhang.scans.sql import ScanContext
+from chinhhang.scans.sql import ScanContext, StaticView
 from chinhhang.scans.store import ScanStore, _Scan
 from chinhhang.stamps.models import Stamp
 from tests.conftest import _reset_postgres, make_settings
@@ -260,7 +260,7 @@ def test_page_views_from_threads_join_the_batches(pg: tuple[Settings, Engine]) -
     store = _store(settings)
 
     def view() -> None:
-        store.record_static(run.product_id, None, run.org_id, utcnow(), PHONE)
+        store.record_static(StaticView(run.product_id, None, run.org_id), utcnow(), PHONE)
 
     async def views_and_scans() -> list[object]:
         scans = [_scan(store, code) for code in run.codes]
@@ -290,7 +290,7 @@ def test_page_views_from_the_loop_join_the_batches(pg: tuple[Settings, Engine]) 
     async def views_and_scans() -> list[object]:
         scans = [_scan(store, code) for code in run.codes]
         views = [
-            store.record_static_soon(run.product_id, None, run.org_id, utcnow(), PHONE)
+            store.record_static_soon(StaticView(run.product_id, None, run.org_id), utcnow(), PHONE)
             for _ in range(40)
         ]
         return list(await asyncio.gather(*scans, *views))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 
 from chinhhang.db import table_writes
-from chinhhang.scans.services import StaticView
+from chinhhang.scans.sql import StaticView
 from chinhhang.ttl_cache import TtlCache
 
 PAGE_TTL_SECONDS = 10.0

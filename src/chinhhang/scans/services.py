@@ -21,7 +21,7 @@ from chinhhang.observability import metrics
 from chinhhang.scans import grace, tokens
 from chinhhang.scans.previews import is_preview_agent
 from chinhhang.scans.privacy import clip_user_agent, truncate_address
-from chinhhang.scans.sql import GENUINE, UNKNOWN, ScanContext, StampState
+from chinhhang.scans.sql import GENUINE, UNKNOWN, ScanContext, StampState, StaticView
 from chinhhang.scans.store import ScanStore
 from chinhhang.stamps.codes import InvalidCode, Keyring, verify
 from chinhhang.stamps.serials import serial_for
@@ -240,16 +240,6 @@ def count_static_scan(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class StaticView:
-    """What counting a static code's scan needs of its page: enough to keep beside a page
-    rendered once for everyone (scans/views.py)."""
-
-    product_id: int
-    batch_id: int | None
-    org_id: int
-
-
 def count_static_view(
     store: ScanStore, view: StaticView, *, user_agent: str | None, client_address: str | None
 ) -> bool:
@@ -257,7 +247,7 @@ def count_static_view(
     context = _static_context(user_agent, client_address)
     if context is None:
         return False
-    store.record_static(view.product_id, view.batch_id, view.org_id, utcnow(), context)
+    store.record_static(view, utcnow(), context)
     metrics.count_static_scan()
     return True
 
@@ -269,7 +259,7 @@ async def count_static_view_soon(
     context = _static_context(user_agent, client_address)
     if context is None:
         return False
-    await store.record_static_soon(view.product_id, view.batch_id, view.org_id, utcnow(), context)
+    await store.record_static_soon(view, utcnow(), context)
     metrics.count_static_scan()
     return True
 

@@ -174,6 +174,16 @@ class ScanContext:
     user_agent: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StaticView:
+    """What counting a static code's scan needs of its page: enough to keep beside a page
+    rendered once for everyone (scans/views.py)."""
+
+    product_id: int
+    batch_id: int | None
+    org_id: int
+
+
 def row_state(row: Any) -> StampState:
     status, count, limit, sequence, product_id, batch_id, org_id, first = row
     return StampState(

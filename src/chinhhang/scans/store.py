@@ -35,6 +35,7 @@ from chinhhang.scans.sql import (
     Place,
     ScanContext,
     StampState,
+    StaticView,
     blocked_outcome,
     described,
     for_driver,
@@ -63,7 +64,9 @@ class _Scan:
 class _Static:
     """A printed static code's page view, written in the scans' batches on PostgreSQL."""
 
-    params: dict[str, Any]
+    view: StaticView
+    now: object
+    context: ScanContext
 
 
 class ScanStore:
@@ -107,55 +110,36 @@ class ScanStore:
             result = await self._pg_writer().submit(_Scan(code, self._now(now), context), code)
         return result
 
-    def record_static(
-        self,
-        product_id: int,
-        batch_id: int | None,
-        org_id: int,
-        now: datetime,
-        context: ScanContext,
-    ) -> None:
-        params = self._static_params(product_id, batch_id, org_id, now, context)
-        if not self.is_sqlite:
-            self._pg_writer().write_now(_Static(params), "")
-            return
-        self._sqlite_direct(self._static_job(params))
+    def record_static(self, view: StaticView, now: datetime, context: ScanContext) -> None:
+        """One scan of a printed static code, committed before this returns (from a thread)."""
+        item = _Static(view, self._now(now), context)
+        if self.is_sqlite:
+            self._sqlite_direct(self._static_job(item))
+        else:
+            self._pg_writer().write_now(item, "")
 
     async def record_static_soon(
-        self,
-        product_id: int,
-        batch_id: int | None,
-        org_id: int,
-        now: datetime,
-        context: ScanContext,
+        self, view: StaticView, now: datetime, context: ScanContext
     ) -> None:
         """`record_static` for the event loop: a page served from memory is counted without a
         thread of the pool waiting for the COMMIT (a burst on one printed code would hold
         them all)."""
-        params = self._static_params(product_id, batch_id, org_id, now, context)
+        item = _Static(view, self._now(now), context)
         if self.is_sqlite:
-            await self._sqlite_writer().submit(self._static_job(params))
+            await self._sqlite_writer().submit(self._static_job(item))
         else:
-            await self._pg_writer().submit(_Static(params), "")
+            await self._pg_writer().submit(item, "")
 
-    def _static_params(
-        self,
-        product_id: int,
-        batch_id: int | None,
-        org_id: int,
-        now: datetime,
-        context: ScanContext,
-    ) -> dict[str, Any]:
-        return {
-            "product_id": product_id,
-            "batch_id": batch_id,
-            "org_id": org_id,
-            "now": self._now(now),
-            "client_net": context.client_net,
-            "user_agent": context.user_agent,
+    def _static_job(self, item: _Static) -> Callable[[Any], None]:
+        params = {
+            "product_id": item.view.product_id,
+            "batch_id": item.view.batch_id,
+            "org_id": item.view.org_id,
+            "now": item.now,
+            "client_net": item.context.client_net,
+            "user_agent": item.context.user_agent,
         }
 
-    def _static_job(self, params: dict[str, Any]) -> Callable[[Any], None]:
         def job(cursor: Any) -> None:
             cursor.execute(self._sql["static_event"], params)
 
@@ -196,7 +180,7 @@ class ScanStore:
         database and the writer thread (whose Python holds the event loop's GIL) each spend
         a fraction per scan. A stamp scanned twice in one batch goes in a second statement,
         which sees the first's increment. A page view's result is None."""
-        views = [item.params for item in items if isinstance(item, _Static)]
+        views = [item for item in items if isinstance(item, _Static)]
         if views:
             cursor.execute(PG_STATIC_BATCH, _static_arrays(views))
         results: list[Counted] = [None] * len(items)
@@ -207,14 +191,7 @@ class ScanStore:
         # is one statement and one look, not 256 of each).
         refused: dict[str, Counted] = {}
         while pending:
-            for index, scan in [entry for entry in pending if entry[1].code in refused]:
-                results[index] = found = refused[scan.code]
-                if found is not None:
-                    events.append(_event_row(_params(scan), scan.context, *found))
-            pending = [entry for entry in pending if entry[1].code not in refused]
-            if not pending:
-                break
-            layer, later = _distinct_codes(pending)
+            layer, pending = _distinct_codes(pending)
             cursor.execute(PG_CONSUME_BATCH, _scan_arrays([scan for _, scan in layer]))
             counted = {row[0]: row[1:] for row in cursor.fetchall()}
             for position, (index, scan) in enumerate(layer, start=1):
@@ -224,11 +201,14 @@ class ScanStore:
                     continue
                 # Not counted: not active, over its limit or no such stamp; a look says which
                 # (and counts it after all if it was activated in between).
-                params = _params(scan)
-                results[index] = found = refused[scan.code] = self._refused(cursor, params)
+                results[index] = found = refused[scan.code] = self._refused(cursor, _params(scan))
                 if found is not None:
-                    events.append(_event_row(params, scan.context, *found))
-            pending = later
+                    events.append(_event_row(_params(scan), scan.context, *found))
+            for index, scan in [entry for entry in pending if entry[1].code in refused]:
+                results[index] = found = refused[scan.code]
+                if found is not None:
+                    events.append(_event_row(_params(scan), scan.context, *found))
+            pending = [entry for entry in pending if entry[1].code not in refused]
         if events:
             cursor.executemany(self._sql["event"], events)
         outbox = [event for event in events if event["outcome"] != GENUINE]
@@ -466,14 +446,14 @@ def _scan_arrays(scans: list[_Scan]) -> dict[str, list[Any]]:
     }
 
 
-def _static_arrays(views: list[dict[str, Any]]) -> dict[str, list[Any]]:
+def _static_arrays(views: list[_Static]) -> dict[str, list[Any]]:
     return {
-        "products": [view["product_id"] for view in views],
-        "batches": [view["batch_id"] for view in views],
-        "orgs": [view["org_id"] for view in views],
-        "nows": [view["now"] for view in views],
-        "nets": [view["client_net"] for view in views],
-        "agents": [view["user_agent"] for view in views],
+        "products": [item.view.product_id for item in views],
+        "batches": [item.view.batch_id for item in views],
+        "orgs": [item.view.org_id for item in views],
+        "nows": [item.now for item in views],
+        "nets": [item.context.client_net for item in views],
+        "agents": [item.context.user_agent for item in views],
     }
 
 

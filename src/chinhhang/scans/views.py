@@ -8,18 +8,20 @@ from __future__ import annotations
 from functools import partial
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from chinhhang.catalog.promotions import current_promotions
 from chinhhang.catalog.services import static_product
-from chinhhang.deps import PagesDep, ReadSessionDep, read_session
+from chinhhang.deps import read_session
 from chinhhang.errors import NotFound
 from chinhhang.i18n import N_
 from chinhhang.scans.dynamic import DynamicScan
 from chinhhang.scans.page_cache import PageCache, StaticPage
-from chinhhang.scans.services import StaticView, count_static_view_soon
+from chinhhang.scans.services import count_static_view_soon
+from chinhhang.scans.sql import StaticView
 from chinhhang.stamps.codes import InvalidCode, normalise
 from chinhhang.templating import language_of, pages_of
 from chinhhang.web_headers import NO_STORE
@@ -60,7 +62,7 @@ async def _product_page(request: Request, product_id: str, *, printed: bool) -> 
         raise NotFound(N_("No such product."))
     key = (printed, int(product_id), language_of(request), request.url.query)
     page = await _page_cache(request).page(
-        key, partial(_built_product_page, request, int(product_id), printed)
+        key, partial(_build_product_page, request, int(product_id), printed)
     )
     if printed and request.method != "HEAD":
         await count_static_view_soon(
@@ -74,13 +76,14 @@ async def _product_page(request: Request, product_id: str, *, printed: bool) -> 
     return Response(page.body, headers=dict(page.headers))
 
 
-def _built_product_page(request: Request, product_id: int, printed: bool) -> StaticPage:
+def _build_product_page(request: Request, product_id: int, printed: bool) -> StaticPage:
+    """In the thread pool, on a cache miss: the only part of the page that opens a session."""
     with read_session(request) as session:
-        return _build_product_page(request, session, pages_of(request), product_id, printed=printed)
+        return _render_product_page(request, session, product_id, printed=printed)
 
 
-def _build_product_page(
-    request: Request, session: ReadSessionDep, pages: PagesDep, product_id: int, *, printed: bool
+def _render_product_page(
+    request: Request, session: Session, product_id: int, *, printed: bool
 ) -> StaticPage:
     lot = request.query_params.get("lot") or None
     page = static_product(session, product_id=product_id, lot=lot)
@@ -94,7 +97,7 @@ def _build_product_page(
         if journey_of_lot
         else None
     )
-    response = pages.render(
+    response = pages_of(request).render(
         request,
         "catalog/product.html",
         # The language link keeps the lot: Pages.render keeps the query but for `lang`.

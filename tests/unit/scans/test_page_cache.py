@@ -10,7 +10,7 @@ import pytest
 
 from chinhhang.errors import NotFound
 from chinhhang.scans.page_cache import PageCache, StaticPage
-from chinhhang.scans.services import StaticView
+from chinhhang.scans.sql import StaticView
 
 PAGE = StaticPage(StaticView(1, None, 1), None, b"<html>", ())
 
