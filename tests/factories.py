@@ -59,6 +59,7 @@ def make_run(
             quantity=quantity,
             scan_limit=scan_limit,
             grace_minutes=grace_minutes,
+            key_id=settings.keyring.current,
         )
         ids = (org.id, product.id)
     fill_run(engine, run, settings.keyring)

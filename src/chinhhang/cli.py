@@ -25,7 +25,7 @@ from chinhhang.observability.logs import LogFormat, logging_config
 from chinhhang.observability.metrics import prepare_multiprocess_dir
 from chinhhang.printing.cli import export
 from chinhhang.regulator.cli import regulator_app
-from chinhhang.stamps.cli import stamps_app
+from chinhhang.stamps.cli import keys_app, stamps_app
 
 # The cores this process may run on (a container's CPU set, not the host's), at most 64.
 DEFAULT_WORKERS = max(1, min(len(os.sched_getaffinity(0)), 64))
@@ -40,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(product_app, name="product")
 app.add_typer(stamps_app, name="stamps")
+app.add_typer(keys_app, name="keys")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(alerts_app, name="alerts")

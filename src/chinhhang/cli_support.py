@@ -17,6 +17,7 @@ from chinhhang.config import SECRET_FILE, Settings
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database
 from chinhhang.errors import DomainError
 from chinhhang.i18n import translator
+from chinhhang.stamps.keyfile import KeyFileError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -66,6 +67,8 @@ def clear_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except DomainError as error:
             raise fail(translator("en")(error.message, **error.values)) from None
+        except KeyFileError as error:  # its messages never hold a key
+            raise fail(str(error)) from None
         except ValidationError as error:
             raise fail(f"Invalid settings: {error}") from None
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chinhhang.stamps import keyfile
 from chinhhang.stamps.codes import Keyring
 
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     secret_key: str | None = None
+    # The code-tag keys added by `chinhhang keys rotate` (stamps/keyfile.py); every server of
+    # one installation needs the same file. Default: code_keys.json in the data folder.
+    keyring_file: Path | None = None
     base_url: str = "http://127.0.0.1:8000"
     redis_url: str | None = None
     default_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
@@ -110,9 +114,15 @@ class Settings(BaseSettings):
             return self.secret_key.encode()
         return _load_or_create_secret(self.data_dir / SECRET_FILE).encode()
 
+    @property
+    def keyring_path(self) -> Path:
+        return self.keyring_file or self.data_dir / keyfile.KEY_FILE
+
     @cached_property
     def keyring(self) -> Keyring:
-        return Keyring({0: derive_key(self.secret, "code-tag/0")})
+        """Key 0 from the server secret, and every key rotated in since (docs/security.md).
+        Read once per process: after a rotation, servers are restarted to issue under it."""
+        return keyfile.load(self.keyring_path).keyring(derive_key(self.secret, TAG_0))
 
 
 def derive_key(secret: bytes, purpose: str) -> bytes:
@@ -121,6 +131,7 @@ def derive_key(secret: bytes, purpose: str) -> bytes:
 
 
 MIN_SECRET_LENGTH = 32
+TAG_0 = "code-tag/0"  # the purpose of code-tag key 0, derived from the server secret
 
 
 def _load_or_create_secret(path: Path) -> str:

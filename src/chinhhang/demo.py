@@ -325,7 +325,9 @@ def _run(
 ) -> int:
     actor = Actor.command_line(org_id)
     with session_scope(sessions) as session:
-        run = create_run(session, actor, quantity=quantity, scan_limit=limit)
+        run = create_run(
+            session, actor, quantity=quantity, scan_limit=limit, key_id=keyring.current
+        )
     fill_run(engine, run, keyring)
     with session_scope(sessions) as session:
         selection = Selection(run_id=run.id)

@@ -49,6 +49,10 @@ COMMANDS = [
     ["stamps", "activate"],
     ["stamps", "void"],
     ["stamps", "export"],
+    ["keys"],
+    ["keys", "list"],
+    ["keys", "rotate"],
+    ["keys", "retire"],
     ["alerts"],
     ["alerts", "worker"],
 ]

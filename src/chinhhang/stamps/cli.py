@@ -1,4 +1,5 @@
-"""`chinhhang stamps …`: issue, activate and void stamp runs."""
+"""`chinhhang stamps …`: issue, activate and void stamp runs; `chinhhang keys …`: their
+tag keys."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from rich.progress import (
 from chinhhang.accounts.actor import Actor
 from chinhhang.catalog.services import find_batch
 from chinhhang.cli_support import clear_errors, engine, note, settings, unit_of_work
+from chinhhang.config import TAG_0, derive_key
+from chinhhang.db import utcnow
 from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import (
     Selection,
@@ -27,6 +30,7 @@ from chinhhang.stamps.services import (
     fill_run,
     void,
 )
+from chinhhang.stamps.services.keys import key_statuses, retire_key, rotate_key
 
 stamps_app = typer.Typer(help="Dynamic stamps: issue runs, activate them, void them.")
 
@@ -146,3 +150,46 @@ def void_command(
         changed = void(session, Actor.command_line(org), selection=_selection(run, serials))
     note(f"{changed:,} stamps voided (stamps already void are left as they are).")
     typer.echo(changed)
+
+
+keys_app = typer.Typer(help="Code-tag keys: list, rotate to a new one, retire an old one.")
+
+
+@keys_app.command("list")
+@clear_errors
+def list_keys() -> None:
+    """Every key id with its state and the stamps that still use it (never a secret)."""
+    current = settings()
+    with unit_of_work() as session:
+        statuses = key_statuses(session, current.keyring_path, derive_key(current.secret, TAG_0))
+    typer.echo("id\tstate\tsince\tfingerprint\tstamps in use")
+    for status in statuses:
+        typer.echo(
+            f"{status.key_id}\t{status.state}\t{status.since or '-'}\t"
+            f"{status.fingerprint or '-'}\t{status.stamps_in_use}"
+        )
+
+
+@keys_app.command("rotate")
+@clear_errors
+def rotate() -> None:
+    """Add a new key for new runs; stamps under the older keys keep verifying."""
+    path = settings().keyring_path
+    with unit_of_work() as session:
+        new_id = rotate_key(session, path, utcnow())
+    typer.echo(new_id)
+    note(
+        f"Key {new_id} is now current ({path}). Copy this file to every server of the "
+        "installation and back it up, then restart them: new runs are tagged with it from "
+        "then on."
+    )
+
+
+@keys_app.command("retire")
+@clear_errors
+def retire(key_id: int = typer.Argument(..., help="The key id to erase.")) -> None:
+    """Erase an old key; refused while stamps that are not void still use it."""
+    path = settings().keyring_path
+    with unit_of_work() as session:
+        retire_key(session, path, key_id, utcnow())
+    note(f"Key {key_id} is retired: codes under it no longer verify. Restart the servers.")

@@ -50,7 +50,7 @@ class InvalidCode(ValueError):
 class Keyring:
     """The tag secrets by key id; new codes are tagged with `current`."""
 
-    keys: Mapping[int, bytes]
+    keys: Mapping[int, bytes] = field(repr=False)  # never in a log line or a traceback
     current: int = 0
     macs: dict[str, HmacSha256] = field(init=False, repr=False, compare=False)
 
@@ -75,10 +75,13 @@ def _tag(mac: HmacSha256, body: str) -> str:
     return _b32(mac.digest(body.encode("ascii"))[:5])[:TAG_CHARS]
 
 
-def new_codes(keyring: Keyring, count: int) -> Iterator[str]:
-    """Yield `count` fresh codes; one urandom call per batch keeps bulk issuance cheap."""
-    kid = ALPHABET[keyring.current]
-    mac = keyring.macs[kid]
+def new_codes(keyring: Keyring, count: int, key_id: int | None = None) -> Iterator[str]:
+    """Yield `count` fresh codes tagged with `key_id` (the current key by default); one
+    urandom call per batch keeps bulk issuance cheap."""
+    kid = ALPHABET[keyring.current if key_id is None else key_id]
+    mac = keyring.macs.get(kid)
+    if mac is None:
+        raise ValueError(f"key {key_id} is not in the keyring")
     step = 4096
     for start in range(0, count, step):
         n = min(step, count - start)

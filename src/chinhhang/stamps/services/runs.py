@@ -133,7 +133,8 @@ _COLUMNS = ("code", "org_id", "run_id", "sequence", "status", "scan_limit", "sca
 
 def _stamp_rows(run: StampRun, keyring: Keyring) -> Iterator[tuple[object, ...]]:
     start = run.first_sequence + (run.filled or 0)
-    codes = new_codes(keyring, run.last_sequence + 1 - start)
+    # The run's own key, not the current one: a run resumed after a rotation stays one key.
+    codes = new_codes(keyring, run.last_sequence + 1 - start, key_id=run.key_id)
     for sequence, code in zip(range(start, run.last_sequence + 1), codes, strict=True):
         yield (code, run.org_id, run.id, sequence, ISSUED, run.scan_limit, 0)
 
