@@ -74,8 +74,12 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+# scope="function": the session commits (or rolls back) when the route returns, before the
+# answer is sent. FastAPI's default ends it after sending: a browser following a form's 303
+# could read before the commit, and a failed commit would follow an answer saying "saved".
+# Downloads that stream past the route read in sessions of their own (printing, trace).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 PagesDep = Annotated[Pages, Depends(get_pages)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
