@@ -11,7 +11,7 @@ PORT ?= 8000
 # The address printed in demo URLs follows HOST and PORT unless set explicitly.
 export CHINHHANG_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-load lint install messages bench clean browser-deps label-font decoder
+.PHONY: run test test-load lint audit install messages bench clean browser-deps label-font decoder
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,7 @@ test: $(TEST_STAMP) label-font decoder browser-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/python -m tests.dependency_audit
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 ## make test-load: the load and crash tests at length (docs/load-tests.md; needs PostgreSQL).
@@ -86,14 +87,20 @@ test-load: $(TEST_STAMP)
 	CHINHHANG_SOAK_SECONDS=$(SOAK_SECONDS) CHINHHANG_CRASH_SECONDS=$(CRASH_SECONDS) \
 	  $(BIN)/pytest -m load -s -p no:xdist tests/load $(PYTEST_ARGS)
 
+## make audit: pip-audit of the installed packages (tests/dependency_audit.py, a step of make
+## test). Fails on any known vulnerability; when its vulnerability service cannot be reached
+## (no network) it says that it checked nothing, and passes.
+audit: $(TEST_STAMP)
+	$(BIN)/python -m tests.dependency_audit
+
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
 ## make messages: refresh the translation catalogues after changing user-facing text
 messages: $(TEST_STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --omit-header -o /tmp/chinhhang.pot .
-	for lang in vi en; do $(BIN)/pybabel update --no-location --omit-header -i /tmp/chinhhang.pot \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --omit-header --sort-output -o /tmp/chinhhang.pot .
+	for lang in vi en; do $(BIN)/pybabel update --omit-header -i /tmp/chinhhang.pot \
 	  -d src/chinhhang/i18n -l $$lang --width 100; done
 
 ## make bench: the figures in docs/benchmarks.md, rewritten between its markers (about an hour;

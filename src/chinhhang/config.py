@@ -5,8 +5,11 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +23,13 @@ PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "test
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CHINHHANG_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="CHINHHANG_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # A refused value is not repeated in the error (the CLI prints it, `serve` logs it):
+        # it may be a secret, say the real one cut short by a bad paste.
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Path("data")
@@ -92,6 +101,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """What repr() and str() show, and so any log line, error message or traceback that
+        prints the settings: the secret and the metrics token as ***, URLs without their
+        password. The values themselves are untouched."""
+        for name, value in super().__repr_args__():
+            if name in _SECRET_FIELDS and value is not None:
+                yield name, HIDDEN
+            elif name in _URL_FIELDS and isinstance(value, str):
+                yield name, without_password(value)
+            else:
+                yield name, value
+
     @cached_property
     def sqlalchemy_url(self) -> str:
         """The URL with the driver this project uses, whatever form the operator wrote."""
@@ -123,6 +144,25 @@ class Settings(BaseSettings):
         """Key 0 from the server secret, and every key rotated in since (docs/security.md).
         Read once per process: after a rotation, servers are restarted to issue under it."""
         return keyfile.load(self.keyring_path).keyring(derive_key(self.secret, TAG_0))
+
+
+HIDDEN = "***"
+_SECRET_FIELDS = frozenset({"secret_key", "metrics_token"})
+_URL_FIELDS = frozenset({"database_url", "redis_url", "smtp_url"})
+
+
+def without_password(url: str) -> str:
+    """`postgresql://app:***@db/app` for `postgresql://app:pw@db/app`; a URL without a
+    password as it is; one that does not parse, not at all (it may hold the password)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return HIDDEN
+    if password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:{HIDDEN}@{host}"))
 
 
 def derive_key(secret: bytes, purpose: str) -> bytes:

@@ -7,6 +7,7 @@ from chinhhang.accounts.models import (
     LoginSession,
     Membership,
     Organization,
+    UnknownLogin,
     User,
 )
 from chinhhang.alerts.models import (
@@ -58,6 +59,7 @@ __all__ = [
     "StampEvent",
     "StampRollup",
     "StampRun",
+    "UnknownLogin",
     "User",
     "WarrantyRegistration",
 ]

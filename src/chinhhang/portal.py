@@ -20,12 +20,10 @@ from chinhhang.errors import DomainError
 from chinhhang.i18n import N_, translator
 from chinhhang.templating import LANGUAGE_COOKIE, language_of, pages_of
 
+# Framing, sniffing and the referrer are every answer's (security_headers.py).
 PORTAL_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
 }
 
 

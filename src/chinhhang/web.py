@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from chinhhang import api_docs
 from chinhhang.accounts import admin_views as account_admin_views
@@ -54,6 +55,7 @@ from chinhhang.scans.guessing import GuessWatch
 from chinhhang.scans.services import Scanner, count_static_scan
 from chinhhang.scans.store import ScanStore
 from chinhhang.scans.throttle import Throttle
+from chinhhang.security_headers import SecurityHeaders, security_headers
 from chinhhang.stamps import api as stamp_api
 from chinhhang.stamps import views as stamp_views
 from chinhhang.stamps.background import RunFiller
@@ -75,6 +77,18 @@ SCAN_POOL_SIZE = 20
 # Per address and per e-mail: enough for typos, too few for guessing passwords.
 LOGIN_RATE_LIMIT = "10/minute"
 API_PREFIX = "/api/v1"
+
+
+class _App(FastAPI):
+    """FastAPI with the security headers (security_headers.py) as its outermost layer.
+
+    `add_middleware` installs a layer inside Starlette's ServerErrorMiddleware, whose 500 page
+    would then go out without them; wrapping the whole stack covers every answer. Starlette
+    builds the stack once, at the first call (lifespan start-up), after create_app is done."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        headers = security_headers(self.state.settings.base_url)
+        return SecurityHeaders(super().build_middleware_stack(), headers)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -113,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scan_engine.dispose()
         engine.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="Chính Hãng",
         docs_url=None,
         redoc_url=None,

@@ -37,6 +37,8 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     # Hold the first request after accepting it, until `release` (a lost answer).
     stall_first: bool = False
+    # Where a 3xx answer points (a receiver that tries to bounce the request elsewhere).
+    location: str = ""
     url: str = ""
     requests: list[Received] = field(default_factory=list)
     accepted: Counter[str] = field(default_factory=Counter)
@@ -74,6 +76,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             status = receiver.handle(headers, body)
             try:
                 self.send_response(status)
+                if 300 <= status < 400 and receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

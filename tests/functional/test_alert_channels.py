@@ -115,8 +115,9 @@ BAD = [
     ("webhook", "", "Enter the webhook"),
     ("webhook", "https://user:pw@hooks.example.vn/h", "no user name or password"),
     ("webhook", "https://hooks.example.vn/" + "a" * 600, "too long"),
-    ("webhook", "http://127.0.0.1:9/h", "private, loopback or reserved"),
-    ("webhook", "http://[::1]/h", "private, loopback or reserved"),
+    ("webhook", "https://127.0.0.1:9/h", "private, loopback or reserved"),
+    ("webhook", "https://[::1]/h", "private, loopback or reserved"),
+    ("webhook", "http://hooks.example.vn/h", "must start with https://"),
     ("email", "not-an-address", "not a valid e-mail address"),
     ("email", "a@b.vn\r\nBcc: x@y.vn", "not a valid e-mail address"),
     ("sms", "0912345678", "Choose a webhook or an e-mail address"),
@@ -135,6 +136,23 @@ def test_bad_channels_are_refused_clearly_and_nothing_is_stored(settings, sessio
             assert message in html.unescape(refused.text), (kind, target)
             assert 'class="form-error"' in refused.text
         assert table_counts(sessions) == before
+
+
+def test_plain_http_is_accepted_only_with_the_development_setting(settings, sessions) -> None:
+    owner = member(sessions)
+    form = {"kind": "webhook", "target": "http://hooks.example.vn/h"}
+    with portal_client(settings) as client:  # production: https only
+        browser = Browser(client)
+        browser.login(owner.email)
+        refused = browser.post(PAGE, form)
+    assert refused.status_code == 400
+    assert "must start with https://" in html.unescape(refused.text)
+    assert channels(sessions, owner.org_id) == []
+    with portal_client(allowing(settings)) as client:  # CHINHHANG_ALLOW_PRIVATE_WEBHOOKS=1
+        browser = Browser(client)
+        browser.login(owner.email)
+        assert browser.post(PAGE, form).status_code == 303
+    assert [c.target for c in channels(sessions, owner.org_id)] == [form["target"]]
 
 
 def test_a_channel_twice_is_a_conflict(settings, sessions) -> None:

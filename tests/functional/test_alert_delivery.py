@@ -212,6 +212,25 @@ def test_a_failed_attempt_is_retried_with_backoff_then_delivered(settings, sessi
     assert receiver.accepted == {done.idempotency_key: 1}
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_a_failed_attempt_and_never_followed(settings, sessions, status) -> None:
+    """A receiver that answers with a redirect (to an address the guard would refuse, say)
+    does not get the request sent on: the attempt fails and the target sees nothing."""
+    scene = make_scene(sessions)
+    with webhook_receiver() as target, webhook_receiver(answers=[status]) as bouncer:
+        bouncer.location = target.url
+        channel = add(sessions, scene.org_id, "webhook", bouncer.url)
+        bouncer.secret = channel.secret or ""
+        delivery_id = queue(sessions, scene.alert_id, channel.id, utcnow())
+        assert deliver_due(sessions, allowing(settings)) == 1
+    assert [r.status for r in bouncer.requests] == [status]
+    assert target.requests == []
+    row = delivery(sessions, delivery_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error is not None
+    assert row.last_error.startswith(f"HTTP {status}")
+
+
 def test_backoff_doubles_from_30_seconds_up_to_an_hour() -> None:
     assert [backoff(n, jitter=0).total_seconds() for n in range(1, 9)] == [
         30,
@@ -323,7 +342,7 @@ def test_a_leased_delivery_is_not_taken_twice_until_the_lease_runs_out(settings,
 def test_a_loopback_webhook_is_refused_and_nothing_stored(sessions) -> None:
     scene = make_scene(sessions)
     before = table_counts(sessions)
-    for url in ("http://127.0.0.1:8080/h", "http://localhost/h", "http://169.254.169.254/x"):
+    for url in ("https://127.0.0.1:8080/h", "https://localhost/h", "https://169.254.169.254/x"):
         with session_scope(sessions) as session, pytest.raises(InvalidInput) as refused:
             add_channel(session, Actor.command_line(scene.org_id), kind="webhook", target=url)
         assert "private, loopback or reserved" in str(refused.value)
@@ -334,13 +353,37 @@ def test_the_guard_runs_again_at_send_time(settings, sessions) -> None:
     """A channel added while allowed (or whose name later resolves privately) is not called."""
     scene = make_scene(sessions)
     with webhook_receiver() as receiver:
-        channel = add(sessions, scene.org_id, "webhook", receiver.url)
+        https = receiver.url.replace("http://", "https://", 1)  # refused for the address alone
+        channel = add(sessions, scene.org_id, "webhook", https)
         delivery_id = queue(sessions, scene.alert_id, channel.id, utcnow())
         deliver_due(sessions, settings)  # the fixture's settings: private addresses refused
     assert receiver.requests == []
     row = delivery(sessions, delivery_id)
     assert row.last_error is not None
     assert "private, loopback or reserved" in row.last_error
+
+
+def test_a_channel_stored_as_http_is_refused_at_send_time_not_sent(
+    settings, sessions, caplog
+) -> None:
+    """Stored while plain http was allowed (or before https was required): every attempt fails
+    with the reason in the delivery log and the server's log, and nothing reaches it."""
+    scene = make_scene(sessions)
+    with webhook_receiver() as receiver:
+        channel = add(sessions, scene.org_id, "webhook", receiver.url)
+        delivery_id = queue(sessions, scene.alert_id, channel.id, utcnow())
+        with caplog.at_level("WARNING", logger="chinhhang.alerts"):
+            assert deliver_due(sessions, settings) == 1  # production settings: https only
+    assert receiver.requests == []
+    row = delivery(sessions, delivery_id)
+    assert row.status == "pending"  # retried later, like any refused attempt
+    assert row.last_error is not None
+    assert "must start with https://" in row.last_error
+    (attempt,) = attempts(sessions, delivery_id)
+    assert (attempt.ok, attempt.status_code) == (False, None)
+    assert f"delivery {delivery_id} refused: A webhook's address must start with https://" in (
+        caplog.text
+    )
 
 
 def test_a_suspicious_scan_reaches_webhook_and_e_mail(client, settings, engine, sessions) -> None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+import pyzipper
 import zxingcpp
 from PIL import Image
 from sqlalchemy import select
@@ -30,6 +33,7 @@ from chinhhang.stamps.models import StampRun
 from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import create_run
 from tests.api_helpers import PASSWORD, ApiWorld, OrgFixture
+from tests.conftest import cli_env
 from tests.portal_helpers import Browser, portal_client
 
 BASE = "HTTP://TESTSERVER"
@@ -414,3 +418,182 @@ def test_a_server_without_a_usable_font_refuses_pdf_before_recording_it(
     assert exports_of(sessions, maker.id) == []
     assert export_count(sessions, maker.run_id) == 0
     assert api_export(client, maker, maker.run_id, format="csv").status_code == 200
+
+
+# --- sealed exports: a password-protected ZIP (printing/sealed.py) ------------------------
+
+SECRET = "gọi điện cho nhà in 0912"  # what the tests seal with; never stored, never logged
+
+
+def unsealed(content: bytes, password: str = SECRET) -> tuple[str, bytes]:
+    """The one entry of a sealed download: (name, bytes). RuntimeError with a wrong password."""
+    with pyzipper.AESZipFile(io.BytesIO(content)) as archive:
+        archive.setpassword(password.encode())
+        (entry,) = archive.infolist()
+        return entry.filename, archive.read(entry)
+
+
+def assert_sealed(content: bytes, name: str, expected: bytes) -> None:
+    """Opens with SECRET, and only with it, to exactly `expected`; the codes are unreadable."""
+    assert unsealed(content) == (name, expected)
+    with pytest.raises(RuntimeError, match="Bad password"):
+        unsealed(content, SECRET[:-1] + "5")
+    assert not any(code.encode() in content for code in csv_codes(expected))
+
+
+def csv_codes(content: bytes) -> list[str]:
+    return [row[1] for row in csv_rows(content)[1:]] if content.startswith(b"serial") else []
+
+
+def assert_audited_sealed(sessions, org_id: int, *, expected: int) -> None:
+    entries = exports_of(sessions, org_id)
+    assert len(entries) == expected
+    details = json.loads(entries[-1].details or "{}")
+    assert details["sealed"] is True
+    assert "password" not in details
+    assert all(SECRET not in (entry.details or "") for entry in entries)
+
+
+def cli_export(settings, run_id: int, *args: str, stdin: str | None = None):
+    """`chinhhang stamps export RUN ARGS` on the test's database, in a process of its own."""
+    extra = {"CHINHHANG_DATABASE_URL": settings.database_url} if settings.database_url else {}
+    return subprocess.run(
+        [sys.executable, "-m", "chinhhang", "stamps", "export", str(run_id), *args],
+        env=cli_env(settings.data_dir, **extra),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_sealed_api_export_opens_only_with_its_password(
+    client, world: ApiWorld, sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    maker = world.maker
+    serials = f"{maker.serials[1]}-{maker.serials[3]}"
+    clear = api_export(client, maker, maker.run_id, serials=serials)
+    sealed = api_export(client, maker, maker.run_id, serials=serials, password=SECRET)
+    assert sealed.status_code == 200, sealed.text
+    assert sealed.headers["content-type"] == "application/zip"
+    name = f"run-{maker.run_id}-{plain(maker.serials[1])}-{plain(maker.serials[3])}"
+    assert sealed.headers["content-disposition"] == f'attachment; filename="{name}.csv.zip"'
+    assert_sealed(sealed.content, f"{name}.csv", clear.content)
+    assert_audited_sealed(sessions, maker.id, expected=2)
+    assert "sealed" not in json.loads(exports_of(sessions, maker.id)[0].details or "{}")
+    assert export_count(sessions, maker.run_id) == 2
+    assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("pdf", b"%PDF"), ("zip", b"PK")])
+def test_rendering_sealed_pdf_and_zip_exports_hold_the_same_file(
+    client, world: ApiWorld, sessions, fmt: str, magic: bytes
+) -> None:
+    maker = world.maker
+    answer = api_export(client, maker, maker.run_id, format=fmt, password=SECRET)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/zip"
+    assert f'filename="run-{maker.run_id}.{fmt}.zip"' in answer.headers["content-disposition"]
+    name, inner = unsealed(answer.content)
+    assert name == f"run-{maker.run_id}.{fmt}"
+    assert inner.startswith(magic)
+    if fmt == "zip":
+        svgs = zipfile.ZipFile(io.BytesIO(inner)).namelist()
+        assert svgs == [f"{plain(serial)}.svg" for serial in maker.serials]
+    assert_audited_sealed(sessions, maker.id, expected=1)
+
+
+def test_a_sealed_portal_export_opens_only_with_its_password(
+    settings, world: ApiWorld, sessions
+) -> None:
+    maker = world.maker
+    export = f"/portal/runs/{maker.run_id}/export"
+    with portal_client(settings) as client:
+        browser = Browser(client)
+        browser.login(email_of(maker, "owner"), PASSWORD)
+        page = browser.get(f"/portal/runs/{maker.run_id}").text
+        assert 'name="password" type="password" autocomplete="new-password"' in page
+        clear = browser.post(export, {"format": "csv", "password": ""})
+        assert clear.headers["content-type"].startswith("text/csv")  # no password: no seal
+        sealed = browser.post(export, {"format": "csv", "password": SECRET})
+        assert sealed.status_code == 200, sealed.text
+        assert sealed.headers["content-type"] == "application/zip"
+        assert sealed.headers["content-disposition"] == (
+            f'attachment; filename="run-{maker.run_id}.csv.zip"'
+        )
+        assert sealed.headers["cache-control"] == "no-store"
+        assert_sealed(sealed.content, f"run-{maker.run_id}.csv", clear.content)
+        assert "Exported 2 times" in browser.get(f"/portal/runs/{maker.run_id}").text
+    assert_audited_sealed(sessions, maker.id, expected=2)
+    assert exports_of(sessions, maker.id)[-1].via == "web"
+
+
+def test_a_sealed_cli_export_reads_its_password_from_a_file_or_stdin(
+    settings, world: ApiWorld, sessions, tmp_path: Path
+) -> None:
+    maker = world.maker
+    run_id = maker.run_id or 0
+    serials = f"--serials={maker.serials[0]}-{maker.serials[2]}"
+    clear, from_file, from_stdin = (tmp_path / name for name in ("a.csv", "b.zip", "c.zip"))
+    password_file = tmp_path / "password.txt"
+    password_file.write_text(SECRET + "\n", encoding="utf-8")
+    done = cli_export(settings, run_id, serials, "--output", str(clear))
+    assert done.returncode == 0, done.stderr
+    done = cli_export(
+        settings, run_id, serials, "--output", str(from_file), "--password-file", str(password_file)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "AES-256" in done.stderr
+    assert "by phone" in done.stderr
+    piped = cli_export(
+        settings, run_id, serials, "--output", str(from_stdin), "--password-file", "-",
+        stdin=SECRET + "\n",
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    name = f"run-{run_id}-{plain(maker.serials[0])}-{plain(maker.serials[2])}.csv"
+    for sealed in (from_file, from_stdin):
+        assert_sealed(sealed.read_bytes(), name, clear.read_bytes())
+        assert sealed.stat().st_mode & 0o777 == 0o600
+    assert_audited_sealed(sessions, maker.id, expected=3)
+    assert SECRET not in done.stdout + done.stderr + piped.stdout + piped.stderr
+    assert "--password-file" in cli_export(settings, run_id, "--help").stdout
+
+
+def test_a_bad_password_is_refused_everywhere_and_records_nothing(
+    settings, client, world: ApiWorld, sessions, tmp_path: Path
+) -> None:
+    maker = world.maker
+    headers = {**maker.auth(), "Accept-Language": "en"}
+    for password in ("", "too short", "x" * 201, "two\nlines of it"):
+        answer = client.post(
+            f"/api/v1/runs/{maker.run_id}/exports",
+            headers=headers,
+            json={"format": "csv", "password": password},
+        )
+        assert answer.status_code == 400, answer.text
+        assert "12 to 200 characters" in answer.json()["error"]["message"]
+        assert not password or password not in answer.text
+    vietnamese = api_export(client, maker, maker.run_id, password="ngắn")
+    assert "từ 12 đến 200 ký tự" in vietnamese.json()["error"]["message"]
+    with portal_client(settings) as portal:
+        browser = Browser(portal)
+        browser.login(email_of(maker, "owner"), PASSWORD)
+        refused = browser.post(
+            f"/portal/runs/{maker.run_id}/export", {"format": "csv", "password": "short one"}
+        )
+        assert refused.status_code == 400
+        assert "12 to 200 characters" in refused.text
+        assert "short one" not in refused.text  # never shown again
+    short = tmp_path / "short.txt"
+    short.write_text("short one\n", encoding="utf-8")
+    out = tmp_path / "run.csv.zip"
+    for password_file in (short, tmp_path / "missing.txt"):
+        done = cli_export(
+            settings, maker.run_id or 0, "--output", str(out), "--password-file", str(password_file)
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+    assert not out.exists()
+    assert exports_of(sessions) == []
+    assert export_count(sessions, maker.run_id) == 0

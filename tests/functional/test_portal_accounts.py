@@ -1,17 +1,30 @@
 """People and records in the portal: invitations, roles, API tokens, the profile, the audit
-log, and a self-registered organization waiting for a regulator's approval."""
+log, a self-registered organization waiting for a regulator's approval, and logging in (session
+fixation, the throttle, the lockout)."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from chinhhang.accounts.models import ApiToken, Invitation, Membership, Organization, User
-from chinhhang.accounts.services import token_actor
+from chinhhang.accounts.models import (
+    ApiToken,
+    AuditEntry,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
+from chinhhang.accounts.services import logins, token_actor
+from chinhhang.accounts.services.logins import LOCK_AFTER, LOCK_FOR
+from chinhhang.db import utcnow
 from tests.portal_helpers import (
     PASSWORD,
     Browser,
@@ -266,3 +279,142 @@ def test_a_regulator_viewer_cannot_approve(browser, sessions) -> None:
         org = session.get(Organization, pending.org_id)
         assert org is not None
         assert org.approved is False
+
+
+# Logging in: session fixation, the throttle, the lockout (accounts/services/logins.py).
+LOCKED = "This account is temporarily locked after too many failed login attempts."
+WRONG = "The e-mail address or the password is wrong."
+_FORM_ERROR = re.compile(r'<p class="form-error" role="alert">([^<]*)</p>')
+
+
+def _form_error(response) -> str:
+    found = _FORM_ERROR.search(response.text)
+    assert found, "the page shows no form error"
+    return html.unescape(found.group(1))
+
+
+def _set_cookie(response, name: str) -> str | None:
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith(f"{name}="):
+            return header.split(";", 1)[0].split("=", 1)[1]
+    return None
+
+
+def test_login_replaces_the_session_and_csrf_cookies_from_before(client, sessions) -> None:
+    """Session fixation: a session id planted before login is not the one after it, and
+    nothing the browser held before login opens a session."""
+    owner = member(sessions)
+    planted = "planted-by-someone-else-0123456789"
+    client.cookies.set("ch_session", planted)
+    form = client.get("/portal/login")
+    old_csrf = client.cookies.get("ch_csrf")
+    assert old_csrf
+    data = {"csrf_token": csrf_of(form.text), "email": owner.email, "password": PASSWORD}
+    response = client.post("/portal/login", data=data)
+    assert response.status_code == 303
+    fresh = _set_cookie(response, "ch_session")
+    assert fresh
+    assert fresh != planted
+    assert _set_cookie(response, "ch_csrf") in ("", '""')  # the old CSRF cookie is dropped
+    assert client.get("/portal").status_code == 200
+    client.cookies.clear()
+    client.cookies.set("ch_session", planted)
+    client.cookies.set("ch_csrf", old_csrf)
+    refused = client.get("/portal")
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/portal/login")
+
+
+def test_the_login_throttle_answers_429_after_ten_tries_from_one_network(browser) -> None:
+    """Ten tries a minute per network, whatever the addresses (each is tried once, so no
+    address gets near its lockout)."""
+    for n in range(10):
+        assert browser.login(f"guess{n}@portal.test", "wrong password").status_code == 400
+    refused = browser.login("guess10@portal.test", "wrong password")
+    assert refused.status_code == 429
+    assert _form_error(refused) == "Too many login attempts. Wait a minute and try again."
+
+
+def test_five_wrong_passwords_lock_the_account_until_the_lock_ends(
+    browser, sessions, monkeypatch
+) -> None:
+    owner = member(sessions)
+    for _ in range(LOCK_AFTER - 1):
+        assert browser.login(owner.email, "wrong password").status_code == 400
+    locking = browser.login(owner.email, "wrong password")
+    assert locking.status_code == 429
+    assert _form_error(locking) == f"{LOCKED} Try again in 15 minutes."
+    assert int(locking.headers["retry-after"]) in (899, 900)
+    # Even the right password is refused while the lock lasts, with the same message.
+    refused = browser.login(owner.email)
+    assert refused.status_code == 429
+    assert LOCKED in _form_error(refused)
+    assert _set_cookie(refused, "ch_session") is None
+    assert browser.get("/portal").status_code == 303
+    # The lock ends by itself: the login clock moved past it, the right password works.
+    later = utcnow() + LOCK_FOR + timedelta(seconds=1)
+    monkeypatch.setattr(logins, "utcnow", lambda: later)
+    assert browser.login(owner.email).status_code == 303
+    assert browser.get("/portal").status_code == 200
+    assert _lockout_of(sessions, owner.user_id) == (0, None)
+
+
+def test_a_successful_login_resets_the_count(browser, sessions) -> None:
+    owner = member(sessions)
+    for _ in range(LOCK_AFTER - 2):
+        assert browser.login(owner.email, "wrong password").status_code == 400
+    assert browser.login(owner.email).status_code == 303
+    assert _lockout_of(sessions, owner.user_id) == (0, None)
+    for _ in range(LOCK_AFTER - 2):  # with the earlier ones, more than enough to lock
+        assert browser.login(owner.email, "wrong password").status_code == 400
+    assert browser.login(owner.email).status_code == 303
+
+
+def test_the_lock_is_audited_and_shown_to_owners_and_admins(browser, sessions) -> None:
+    owner = member(sessions)
+    admin = member(sessions, org_id=owner.org_id, role="admin")
+    victim = member(sessions, org_id=owner.org_id, role="operator")
+    for _ in range(LOCK_AFTER):
+        browser.login(victim.email, "wrong password")
+    with sessions() as session:
+        (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.lock"))
+        assert (entry.org_id, entry.target, entry.user_id) == (
+            owner.org_id,
+            f"user:{victim.user_id}",
+            None,  # nobody signed in did it; the entry keeps the network it came from
+        )
+        assert json.loads(entry.details or "{}")["email"] == victim.email
+    browser.login(owner.email)
+    audit = browser.get("/portal/audit").text
+    assert "user.lock" in audit
+    assert victim.email in audit
+    assert "Locked until" in browser.get("/portal/members").text
+    browser.login(admin.email)
+    members_page = browser.get("/portal/members").text
+    assert members_page.count("Locked until") == 1
+    assert victim.email in members_page
+
+
+def test_the_lock_message_does_not_tell_whether_an_address_has_an_account(
+    settings, sessions
+) -> None:
+    """An address without an account is answered exactly as an account is, try after try,
+    the lock included (each from its own app, so that neither spends the other's throttle)."""
+    owner = member(sessions)
+    answers = {}
+    for email in (owner.email, "nobody@portal.test"):
+        with portal_client(settings) as client:
+            browser = Browser(client)
+            tries = [browser.login(email, "wrong password") for _ in range(LOCK_AFTER)]
+            tries.append(browser.login(email))
+            answers[email] = [(r.status_code, _form_error(r)) for r in tries]
+    assert answers[owner.email] == answers["nobody@portal.test"]
+    assert answers[owner.email][0] == (400, WRONG)
+    assert answers[owner.email][-1] == (429, f"{LOCKED} Try again in 15 minutes.")
+
+
+def _lockout_of(sessions, user_id: int) -> tuple[int, object]:
+    with sessions() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        return user.failed_logins, user.locked_until

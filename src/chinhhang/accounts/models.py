@@ -69,6 +69,26 @@ class User(Base):
     # The platform operator: approves organizations, sees every organization read-only.
     platform_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The login lockout (accounts/services/logins.py): wrong passwords in a row, when the
+    # last one was typed, and until when every login is refused. In the table, not in Redis or
+    # memory, so that every worker sees it and a restart does not lift it.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UnknownLogin(Base):
+    """Failed logins to an e-mail address that has no account, counted as an account's are,
+    so that the lockout answers alike whether the address has an account or not. Keyed by the
+    SHA-256 of the address: the table does not collect the addresses people type. Rows are
+    deleted once their failures are forgotten (FORGET_AFTER) and their lock is over."""
+
+    __tablename__ = "unknown_logins"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    last_failed_login_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Membership(Base):

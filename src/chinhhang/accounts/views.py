@@ -62,10 +62,13 @@ def login(
         context = {"next": safe_next(next), "email": email, "error": error_text(request, TOO_MANY)}
         return portal_page(request, "accounts/login.html", context, status_code=429)
     try:
-        user = authenticate(session, email, password)
-    except DomainError as error:
+        user = authenticate(session, email, password, client_net=client_net(request))
+    except DomainError as error:  # returned, not raised: the failure count must be committed
         context = {"next": safe_next(next), "email": email, "error": error_text(request, error)}
-        return portal_page(request, "accounts/login.html", context, status_code=400)
+        # 400 for a wrong password, 429 (with Retry-After) while the address is locked.
+        page = portal_page(request, "accounts/login.html", context, error.status_code)
+        page.headers.update(error.headers)
+        return page
     token = start_session(session, user)
     return _signed_in_response(request, token, safe_next(next))
 

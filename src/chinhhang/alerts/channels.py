@@ -70,7 +70,8 @@ def add_channel(
     session: Session, actor: Actor, *, kind: str, target: str, allow_private: bool = False
 ) -> AlertChannel:
     """A new active channel; a webhook gets its signing secret. Raises InvalidInput for a bad
-    kind or address (a webhook host that is private or cannot be found included), Conflict
+    kind or address (a webhook that is not https://, or whose host is private or cannot be
+    found, included: see alerts/webhook.py; `allow_private` lifts those rules), Conflict
     for a channel the organization has already or when it has MAX_CHANNELS."""
     org = require(session, actor, "manage_alert_channels")
     target = _checked_target(kind, target, allow_private)
@@ -95,7 +96,7 @@ def _checked_target(kind: str, target: str, allow_private: bool) -> str:
         return normalise_email(target)
     url = check_url(target)
     if not allow_private:
-        destination(url, allow_private=False)  # refuses a private or unknown host now
+        destination(url, allow_private=False)  # refuses http://, a private or unknown host
     return url
 
 

@@ -153,8 +153,9 @@ def send(outgoing: Outgoing, settings: Settings, timeout: float = TIMEOUT) -> Ou
             return _post(outgoing, settings, timeout)
         _mail(outgoing, settings, timeout)
         return Outcome(True, None, None, _ms(started))
-    except Refused as error:
+    except Refused as error:  # not sent: an http:// or private address, an unknown host
         message = translator("en")(error.message, **error.values)
+        log.warning("delivery %s refused: %s", outgoing.envelope.delivery_id, message)
         return Outcome(False, None, message, _ms(started))
     except SmtpUrlError as error:  # our own sentence, saying what to set
         return Outcome(False, None, str(error)[:ERROR_LIMIT], _ms(started))

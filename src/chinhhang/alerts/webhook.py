@@ -4,10 +4,15 @@ A webhook makes the server send requests to an address a customer typed, so with
 it would reach what only the server can: its own admin ports, the cloud's metadata service,
 the office network. The host is therefore resolved when the channel is added and again before
 every request, and refused if any address it resolves to is loopback, private, link-local,
-multicast, reserved or unspecified (CHINHHANG_ALLOW_PRIVATE_WEBHOOKS=1 lifts this for
-development and tests). The request then goes to the address that was checked, not to a second
-lookup a hostile DNS server could answer differently (DNS rebinding): the URL names the
-address, the Host header and the TLS server name (SNI, and so the certificate check) the host.
+multicast, reserved or unspecified. The request then goes to the address that was checked, not
+to a second lookup a hostile DNS server could answer differently (DNS rebinding): the URL names
+the address, the Host header and the TLS server name (SNI, and so the certificate check) the
+host. And it goes over https only: over plain http anyone on the way could read the alert
+(serials, places, shoppers' networks) and keep the signed request to study or replay it, or
+answer in the receiver's place. The scheme is checked at the same two moments, so a channel
+stored as http:// earlier is refused at send time, not sent.
+CHINHHANG_ALLOW_PRIVATE_WEBHOOKS=1 lifts both rules, for development and tests, whose
+receivers are plain http servers on the developer's own machine.
 """
 
 from __future__ import annotations
@@ -106,12 +111,27 @@ def resolve(host: str, port: int) -> list[IpAddress]:
     return addresses
 
 
+def require_https(url: str, allow_http: bool) -> None:
+    """Refused for an http:// address unless `allow_http` (the development setting)."""
+    if not allow_http and urlsplit(url).scheme.lower() != "https":
+        raise Refused(
+            N_(
+                "A webhook's address must start with https://: alerts are not sent over plain "
+                "http://, where anyone on the way could read or change them (to try a receiver "
+                "on your own machine, the operator starts the server with "
+                "CHINHHANG_ALLOW_PRIVATE_WEBHOOKS=1)."
+            )
+        )
+
+
 def destination(url: str, allow_private: bool) -> tuple[str, str, str]:
     """(URL naming the checked address, Host header, TLS server name) for `url`.
 
-    Raises Refused when the host cannot be resolved or, unless `allow_private`, when any of
-    its addresses is not public.
+    Raises Refused, unless `allow_private` (development), for an address that is not https
+    (checked first: nothing is resolved for it) or whose host has any address that is not
+    public; and when the host cannot be resolved.
     """
+    require_https(url, allow_http=allow_private)
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)

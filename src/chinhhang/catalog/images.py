@@ -54,6 +54,11 @@ def _open(data: bytes) -> Image.Image:
             raise InvalidInput(N_("The image has too many pixels."))
         picture = Image.open(io.BytesIO(data))
         picture.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow's own limit, far above ours, stops a header claiming billions of pixels
+        # before ours is read (a warning between 89 and 179 million, an error above).
+        raise InvalidInput(N_("The image has too many pixels.")) from error
+    # SyntaxError: Pillow's word for broken chunks in a PNG (a damaged length field).
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise InvalidInput(N_("The image must be a JPEG, PNG or WebP file.")) from error
     return picture

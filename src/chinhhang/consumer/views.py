@@ -38,8 +38,6 @@ from chinhhang.web_headers import NO_STORE
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
-# The shopper's warranty pages are about one person: not cached, not framed, no referrer.
-HEADERS = {**NO_STORE, "X-Frame-Options": "DENY"}
 Viewer = Annotated[Actor, Depends(Requires("view"))]
 Exporter = Annotated[Actor, Depends(Requires("export_warranty"))]
 Token = Annotated[str, Form(alias="t", max_length=200)]
@@ -48,7 +46,8 @@ Token = Annotated[str, Form(alias="t", max_length=200)]
 def _shopper_page(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    return pages_of(request).render(request, name, context, status_code, HEADERS)
+    # About one person: not cached, no referrer (framing is every answer's, security_headers.py).
+    return pages_of(request).render(request, name, context, status_code, dict(NO_STORE))
 
 
 @router.get("/warranty")

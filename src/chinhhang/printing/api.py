@@ -3,6 +3,7 @@ and a product's static QR code.
 
 The export answers with the file itself, streamed. It is counted on the run and written to
 the audit log before the first byte is sent, so a download that breaks off is still on record.
+With a `password` the file comes inside a ZIP encrypted with AES-256 (printing/sealed.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chinhhang.deps import Requires, SessionDep, SettingsDep
 from chinhhang.forms import IdPath
 from chinhhang.printing.exports import FORMATS
 from chinhhang.printing.options import MAX_CAPTION, PrintOptions
+from chinhhang.printing.sealed import MAX_PASSWORD, MIN_PASSWORD
 from chinhhang.printing.services import plan_export, planned_chunks, product_artwork
 from chinhhang.printing.templates import DEFAULT_TEMPLATE, TEMPLATES
 from chinhhang.printing.views import attachment
@@ -51,6 +53,17 @@ class ExportRequest(Input):
     ec_level: Literal["L", "M", "Q", "H"] = Field(
         default="M", description="Error correction of the QR codes (pdf, zip)."
     )
+    # The bounds are the service's (printing/sealed.py), which refuses with a translated
+    # message; the document states them for clients.
+    password: str | None = Field(
+        default=None,
+        description=f"Seal the file: it comes inside a ZIP encrypted with AES-256 that opens "
+        f"only with this password ({MIN_PASSWORD} to {MAX_PASSWORD} characters, one line), "
+        "saved as e.g. run-7.csv.zip. Never stored; give it to the print house by another "
+        "channel.",
+        json_schema_extra={"minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD},
+        examples=["một mật khẩu dài"],
+    )
 
 
 def _binary(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
@@ -65,10 +78,12 @@ def _binary(description: str, *media_types: str) -> dict[int | str, dict[str, An
 
 @router.post(
     "/runs/{run_id}/exports",
-    summary="Export a run's codes as a file: CSV, PDF labels or a ZIP of SVGs (audited)",
+    summary="Export a run's codes as a file: CSV, PDF labels or a ZIP of SVGs (audited), "
+    "optionally inside a password-protected ZIP",
     response_class=StreamingResponse,
     responses=_binary(
-        "The file, as an attachment. Whoever holds it can clone the stamps.",
+        "The file, as an attachment (application/zip when sealed with a password). Whoever "
+        "holds it can clone the stamps.",
         *(f.media_type.split(";")[0] for f in FORMATS.values()),
     ),
 )
@@ -87,15 +102,20 @@ def export_run(
         ec_level=body.ec_level,
         caption=body.caption,
     )
-    plan = plan_export(session, actor, run_id, body.format, body.serials, options)
+    plan = plan_export(session, actor, run_id, body.format, body.serials, options, body.password)
     # On record before the first byte; the body is read in a read-only session of its own,
     # so the request's session (which wrote the count) is done before the download starts.
     session.commit()
     chunks = planned_chunks(
-        request.app.state.read_sessions, plan, options, base_url=settings.base_url, workers=1
+        request.app.state.read_sessions,
+        plan,
+        options,
+        base_url=settings.base_url,
+        workers=1,
+        password=body.password,
     )
     return StreamingResponse(
-        chunks, media_type=FORMATS[plan.fmt].media_type, headers=attachment(plan.filename)
+        chunks, media_type=plan.media_type, headers=attachment(plan.download_name)
     )
 
 

@@ -1,9 +1,11 @@
-"""`chinhhang stamps export`: a run's codes for the print house, counted and audited."""
+"""`chinhhang stamps export`: a run's codes for the print house, counted and audited, and
+sealed in a password-protected ZIP when a password file is given."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import BinaryIO
@@ -12,10 +14,10 @@ import typer
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.cli_support import clear_errors, engine, fail, note, settings, unit_of_work
-from chinhhang.db import make_read_sessionmaker, session_scope
-from chinhhang.printing.exports import FORMATS, write_export
+from chinhhang.db import make_read_sessionmaker
+from chinhhang.printing.exports import FORMATS
 from chinhhang.printing.options import PrintOptions
-from chinhhang.printing.services import ExportPlan, plan_export
+from chinhhang.printing.services import ExportPlan, plan_export, planned_chunks
 from chinhhang.printing.templates import DEFAULT_TEMPLATE, TEMPLATES
 from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import get_run
@@ -49,6 +51,13 @@ def export(
     workers: int | None = typer.Option(
         None, "--workers", min=1, max=64, help="Processes drawing pdf/zip; default: the CPUs."
     ),
+    password_file: Path | None = typer.Option(
+        None,
+        "--password-file",
+        help="Seal the file in a ZIP encrypted with AES-256 (7-Zip, WinZip, 7z x open it), "
+        "under the password in this file ('-': stdin), one line of 12 to 200 characters. "
+        "There is no --password option: every user of the server sees command lines (ps).",
+    ),
 ) -> None:
     """Write a run's serials, codes and URLs (csv), labels (pdf) or QR images (zip).
 
@@ -58,29 +67,54 @@ def export(
     to_stdout = str(output) == STDOUT
     if not to_stdout and output.is_dir():
         raise typer.BadParameter(f"{output} is a folder; name a file", param_hint="--output")
+    password = None if password_file is None else read_password(password_file)
     try:
         # The file is made before the export is recorded, so a folder that cannot take it
         # fails here, with nothing on record.
         with nullcontext(None) if to_stdout else PartFile(output) as part:
             plan, options = _plan(
-                run, fmt, serials, template, scratch_off, crop_marks, caption, ec_level
+                run, fmt, serials, template, scratch_off, crop_marks, caption, ec_level, password
             )
-            kwargs = {
-                "base_url": settings().base_url,
-                "first": plan.first,
-                "last": plan.last,
-                "options": options,
-                "workers": workers or default_workers(),
-            }
             # Read-only: on SQLite a long export must not hold the write lock scans need.
-            with session_scope(make_read_sessionmaker(engine())) as reader:
-                out = part.handle if part else typer.get_binary_stream("stdout")
-                size = write_export(reader, run, fmt, out, **kwargs)
+            chunks = planned_chunks(
+                make_read_sessionmaker(engine()),
+                plan,
+                options,
+                base_url=settings().base_url,
+                workers=workers or default_workers(),
+                password=password,
+            )
+            size = _write(chunks, part.handle if part else typer.get_binary_stream("stdout"))
             if part:
                 part.keep()
     except OSError as error:
         raise fail(f"Could not write {output}: {error.strerror or error}") from None
     _report(plan, output, size)
+
+
+def read_password(path: Path) -> str:
+    """The password in `path` (`-`: stdin), without the line break that ends it. A file that
+    cannot be read, or holds no password, ends the command before anything is recorded."""
+    try:
+        if str(path) == STDOUT:
+            text = typer.get_text_stream("stdin").read()
+        else:
+            text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise fail(f"Could not read the password from {path}: {reason or error}") from None
+    password = text.removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise fail(f"No password in {path}: nothing was exported.")
+    return password
+
+
+def _write(chunks: Iterable[bytes], out: BinaryIO) -> int:
+    written = 0
+    for chunk in chunks:
+        out.write(chunk)
+        written += len(chunk)
+    return written
 
 
 def _plan(
@@ -92,6 +126,7 @@ def _plan(
     crop_marks: bool,
     caption: str,
     ec_level: str,
+    password: str | None,
 ) -> tuple[ExportPlan, PrintOptions]:
     """Check, count and audit the export (committed): on record before the first byte."""
     with unit_of_work() as session:
@@ -105,7 +140,7 @@ def _plan(
             ec_level=ec_level,
             caption=caption,
         )
-        return plan_export(session, actor, run, fmt, serials, options), options
+        return plan_export(session, actor, run, fmt, serials, options, password), options
 
 
 def default_workers() -> int:
@@ -145,8 +180,16 @@ def _report(plan: ExportPlan, output: Path, size: int) -> None:
     first, last = grouped(serial_for(plan.first)), grouped(serial_for(plan.last))
     stamps = "1 stamp" if plan.quantity == 1 else f"{plan.quantity:,} stamps"
     where = "stdout" if str(output) == "-" else str(output)
+    form = FORMATS[plan.fmt].key
+    if plan.sealed:
+        form = f"{plan.filename} in a ZIP encrypted with AES-256"
     note(
         f"{stamps} of run {plan.run_id} ({first} to {last}) written to {where}"
-        f" as {FORMATS[plan.fmt].key} ({size:,} bytes); the export is in the audit log."
+        f" as {form} ({size:,} bytes); the export is in the audit log."
     )
+    if plan.sealed:
+        note(
+            "It opens only with the password (7-Zip, WinZip, 7z x): give the password to the"
+            " print house by another channel than the file, for instance by phone."
+        )
     note("Whoever holds this file can clone these stamps: keep it as safe as the stamps.")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
-from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -190,18 +189,3 @@ def zip_chunks(
         yield from archive.finish()
     finally:  # a download dropped half-way leaves no temporary file behind
         archive.close()
-
-
-def write_export(
-    session: Session,
-    run_id: int,
-    fmt: str,
-    out: BinaryIO,
-    **kwargs: object,
-) -> int:
-    """Write the export to a binary file; returns the number of bytes written."""
-    written = 0
-    for chunk in export_stream(session, run_id, fmt, **kwargs):  # type: ignore[arg-type]
-        out.write(chunk)
-        written += len(chunk)
-    return written

@@ -3,9 +3,10 @@
 An export of dynamic codes is everything a forger needs to clone the stamps (SPEC section 9),
 so `plan_export` is the one door to exports.py, for the command line, the portal and the API:
 it checks the permission (owners and admins of an approved manufacturer), the run (the actor's
-own, completely issued), the format, the options and the serial range; then it counts the
-export on the run and writes the audit entry. The caller commits that *before* the first byte
-is produced: a download that is cut off, or a file that is never written, is still on record.
+own, completely issued), the format, the options, the serial range and the password, if any;
+then it counts the export on the run and writes the audit entry. The caller commits that
+*before* the first byte is produced: a download that is cut off, or a file that is never
+written, is still on record.
 Bad input raises before anything is written, so it leaves neither an entry nor a count.
 """
 
@@ -29,6 +30,7 @@ from chinhhang.printing import artwork
 from chinhhang.printing.exports import FORMATS, export_stream, format_named
 from chinhhang.printing.fonts import label_font
 from chinhhang.printing.options import MAX_CAPTION, PrintOptions
+from chinhhang.printing.sealed import SEALED_MEDIA_TYPE, SEALED_SUFFIX, export_password, seal
 from chinhhang.printing.urls import product_print_url
 from chinhhang.stamps.models import RUN_READY, Stamp, StampRun
 from chinhhang.stamps.serials import serial_for
@@ -42,7 +44,8 @@ WEB_EXPORT_COMFORT = 100_000
 @dataclass(frozen=True, slots=True)
 class ExportPlan:
     """An export that was allowed, counted and audited: the stamps `first`..`last` (sequences,
-    inclusive) of run `run_id`, as `fmt`, to be saved as `filename`."""
+    inclusive) of run `run_id`, as `fmt`, in a file called `filename`; when `sealed`, that file
+    goes inside a password-protected ZIP (printing/sealed.py). The password is not kept here."""
 
     run_id: int
     fmt: str
@@ -50,6 +53,16 @@ class ExportPlan:
     last: int
     quantity: int
     filename: str
+    sealed: bool = False
+
+    @property
+    def download_name(self) -> str:
+        """What the download is saved as: `run-7.csv`, or `run-7.csv.zip` when sealed."""
+        return self.filename + SEALED_SUFFIX if self.sealed else self.filename
+
+    @property
+    def media_type(self) -> str:
+        return SEALED_MEDIA_TYPE if self.sealed else FORMATS[self.fmt].media_type
 
 
 def plan_export(
@@ -59,13 +72,16 @@ def plan_export(
     fmt: str,
     serials: str | None,
     options: PrintOptions,
+    password: str | None = None,
 ) -> ExportPlan:
     """Check, count and audit an export (flushed; the caller commits before writing bytes).
 
     Raises Forbidden (role, kind of organization, approval pending), NotFound (no such run, or
     another organization's: the same answer), InvalidInput (a run still being issued, an
-    unknown format, a malformed serial, a range outside the run, a list of serials). The
-    options were checked when `options` was made (PrintOptions raises InvalidInput).
+    unknown format, a malformed serial, a range outside the run, a list of serials, a password
+    too short or too long). The options were checked when `options` was made (PrintOptions
+    raises InvalidInput). With a password the export is to be sealed (`planned_chunks` does it
+    when given the same password): the audit entry says `"sealed": true`, never the password.
     """
     org = require(session, actor, "export_codes")
     run = run_for(session, actor, run_id)
@@ -74,6 +90,7 @@ def plan_export(
     if run.status != RUN_READY:
         raise InvalidInput(N_("This run is still being issued; export it once it is ready."))
     format_named(fmt)  # PrintOptions checked the rest when it was made
+    sealed = export_password(password) is not None
     if fmt == "pdf":
         label_font()  # a server without its font refuses before the export is on record
     first, last = _export_range(session, actor, run, serials)
@@ -97,8 +114,10 @@ def plan_export(
         quantity=quantity,
         format=fmt,
         **_options_used(fmt, options),
+        **({"sealed": True} if sealed else {}),
     )
-    return ExportPlan(run.id, fmt, first, last, quantity, _filename(run, first, last, fmt))
+    filename = _filename(run, first, last, fmt)
+    return ExportPlan(run.id, fmt, first, last, quantity, filename, sealed)
 
 
 def _options_used(fmt: str, options: PrintOptions) -> dict[str, Any]:
@@ -153,14 +172,16 @@ def planned_chunks(
     *,
     base_url: str,
     workers: int = 1,
+    password: str | None = None,
 ) -> Iterator[bytes]:
-    """The bytes of a planned export, read in a session of their own from `sessions`.
+    """The bytes of a planned export, read in a session of their own from `sessions`; sealed
+    with `password` (the one given to `plan_export`) when the plan says so.
 
-    For HTTP responses: the request's session wrote the count and is committed; the download
-    reads apart from it. `sessions` should be a read-only sessionmaker, so that on SQLite a
-    long download holds no write lock. The first chunk is produced here, before the response
-    starts, so a failure to render becomes an error answer rather than a truncated file; the
-    session closes when the stream ends or is dropped.
+    For HTTP responses and the command line: the session that wrote the count is committed;
+    the download reads apart from it. `sessions` should be a read-only sessionmaker, so that on
+    SQLite a long download holds no write lock. The first chunk is produced here, before the
+    response starts, so a failure to render becomes an error answer rather than a truncated
+    file; the session closes when the stream ends or is dropped.
     """
 
     def chunks() -> Iterator[bytes]:
@@ -181,8 +202,19 @@ def planned_chunks(
             session.close()
 
     stream = chunks()
+    if plan.sealed or password is not None:
+        stream = _sealed(stream, plan, password)
     first = next(stream, b"")
     return chain((first,), stream)
+
+
+def _sealed(stream: Iterator[bytes], plan: ExportPlan, password: str | None) -> Iterator[bytes]:
+    """`stream` sealed with `password`. A password and a plan that disagree are a caller's
+    mistake (ValueError): what was audited sealed is never sent in the clear, nor the reverse."""
+    checked = export_password(password)
+    if not plan.sealed or checked is None:
+        raise ValueError("seal an export exactly when it was planned with a password")
+    return seal(stream, plan.filename, checked)
 
 
 def default_caption(session: Session, run: StampRun) -> str:

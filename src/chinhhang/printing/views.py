@@ -23,6 +23,7 @@ from chinhhang.portal import PORTAL_HEADERS, error_text
 from chinhhang.printing.exports import FORMATS
 from chinhhang.printing.options import MAX_CAPTION, PrintOptions
 from chinhhang.printing.qr import DEFAULT_ERROR_LEVEL, ERROR_LEVELS
+from chinhhang.printing.sealed import MAX_PASSWORD, MIN_PASSWORD
 from chinhhang.printing.services import (
     WEB_EXPORT_COMFORT,
     default_caption,
@@ -60,6 +61,8 @@ def run_export_part(
         "ec_levels": ERROR_LEVELS,
         "default_ec_level": DEFAULT_ERROR_LEVEL,
         "max_caption": MAX_CAPTION,
+        "min_password": MIN_PASSWORD,
+        "max_password": MAX_PASSWORD,
         "export_caption": default_caption(session, run),
         "export_suggest_cli": run.quantity > WEB_EXPORT_COMFORT,
         # What the range field takes (the page's own serial range is written with a dash).
@@ -82,7 +85,9 @@ def run_export(
     crop_marks: Checkbox = None,
     caption: ShortText = "",
     ec_level: ShortText = DEFAULT_ERROR_LEVEL,
+    password: ShortText = "",
 ) -> Response:
+    # Everything as typed, to show again with an error; never the password.
     form = {
         "export_format": fmt,
         "export_serials": serials,
@@ -92,6 +97,7 @@ def run_export(
         "export_caption": caption,
         "export_ec_level": ec_level,
     }
+    secret = password or None  # the field left empty: not sealed
     try:
         with session.begin_nested():
             options = PrintOptions(
@@ -101,7 +107,7 @@ def run_export(
                 ec_level=ec_level,
                 caption=caption,
             )
-            plan = plan_export(session, actor, run_id, fmt, serials, options)
+            plan = plan_export(session, actor, run_id, fmt, serials, options, secret)
     except DomainError as error:
         errors = {"export": error_text(request, error)}
         return render_run_page(
@@ -116,9 +122,10 @@ def run_export(
         options,
         base_url=request.app.state.settings.base_url,
         workers=1,  # the request's thread; big runs go through the command line
+        password=secret,
     )
     return StreamingResponse(
-        chunks, media_type=FORMATS[plan.fmt].media_type, headers=attachment(plan.filename)
+        chunks, media_type=plan.media_type, headers=attachment(plan.download_name)
     )
 
 

@@ -127,7 +127,10 @@ def run_stamps(
     return _stamp_page(rows, limit)
 
 
-@router.post("/stamps/activate", summary="Bind issued stamps to a product (and lot)")
+# Both answer 409 for a run still being issued (check_ready): it is acted on once ready.
+@router.post(
+    "/stamps/activate", summary="Bind issued stamps to a product (and lot)", responses=CONFLICT
+)
 def activate_stamps(
     session: SessionDep,
     actor: Annotated[Actor, Depends(Requires("issue_stamps"))],
@@ -139,7 +142,7 @@ def activate_stamps(
     return Changed(changed=changed)
 
 
-@router.post("/stamps/void", summary="Void stamps (from any state)")
+@router.post("/stamps/void", summary="Void stamps (from any state)", responses=CONFLICT)
 def void_stamps(
     session: SessionDep,
     actor: Annotated[Actor, Depends(Requires("issue_stamps"))],

@@ -24,7 +24,12 @@ from chinhhang.catalog.gtin import check_digit
 from chinhhang.i18n import N_
 
 _SCHEMES = ("http://", "https://", "HTTP://", "HTTPS://")
-_HOST = re.compile(r"(?:[A-Za-z0-9-]+\.?)+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+# Labels joined by single dots, a final dot allowed. Written so that each character has one
+# way to match: `(?:[A-Za-z0-9-]+\.?)+` said the same, but tried every way of splitting a run of
+# letters into labels before refusing it, so a host of 30 letters and a "!" took a minute.
+_HOST = re.compile(
+    r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?"
+)
 _FORBIDDEN = re.compile(r"[\x00-\x20<>{}\\^`\"|\x7f]")
 # GS1 "CSET 82": the characters a GS1 alphanumeric value may hold.
 _CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chinhhang.alerts.webhook import Refused, check_url, destination
+from chinhhang.alerts.webhook import Refused, check_url, destination, require_https
 from chinhhang.errors import InvalidInput
 
 
@@ -51,23 +53,40 @@ def test_any_text_is_accepted_or_refused_never_crashes(url: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1/h",
-        "http://localhost:8000/h",
-        "http://10.1.2.3/h",
-        "http://192.168.1.1/h",
-        "http://172.16.0.1/h",
-        "http://169.254.169.254/latest/meta-data",
-        "http://[::1]/h",
-        "http://[fe80::1]/h",
-        "http://[::ffff:127.0.0.1]/h",
-        "http://0.0.0.0/h",
-        "http://224.0.0.1/h",
-        "http://100.64.0.1/h",
+        "https://127.0.0.1/h",
+        "https://localhost:8000/h",
+        "https://10.1.2.3/h",
+        "https://192.168.1.1/h",
+        "https://172.16.0.1/h",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/h",
+        "https://[fe80::1]/h",
+        "https://[::ffff:127.0.0.1]/h",
+        "https://0.0.0.0/h",
+        "https://224.0.0.1/h",
+        "https://100.64.0.1/h",
     ],
 )
 def test_private_loopback_and_link_local_addresses_are_refused(url: str) -> None:
     with pytest.raises(Refused, match="private, loopback or reserved"):
         destination(url, allow_private=False)
+
+
+def test_plain_http_is_refused_before_any_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_lookup(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an http:// address is refused without resolving its host")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    for url in ("http://203.0.114.1/h", "HTTP://hooks.example.vn/h", "http://127.0.0.1/h"):
+        with pytest.raises(Refused, match=r"must start with https://"):
+            destination(url, allow_private=False)
+
+
+def test_the_development_setting_allows_plain_http() -> None:
+    require_https("http://hooks.example.vn/h", allow_http=True)
+    assert destination("http://127.0.0.1:8123/h", allow_private=True)[0] == (
+        "http://127.0.0.1:8123/h"
+    )
 
 
 def test_allowed_private_addresses_are_pinned_with_the_host_kept() -> None:

@@ -12,6 +12,7 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services import (
     change_member_role,
     invite,
+    lock_ends,
     members,
     pending_invitations,
     remove_member,
@@ -40,8 +41,11 @@ def _members_page(
     status_code: int = 200,
 ) -> Response:
     """`errors` names the form that failed: "invite", "member", "invitation" or "profile"."""
+    rows = members(session, actor)
     context = {
-        "members": members(session, actor),
+        "members": rows,
+        # Shown to owners and admins: who is locked out by wrong passwords, until when.
+        "locks": lock_ends(user for _membership, user in rows),
         "invitations": pending_invitations(session, actor),
         "errors": errors or {},
         "form": form or {},

@@ -2,6 +2,7 @@
 
 from chinhhang.accounts.services.access import can_oversee, may, require
 from chinhhang.accounts.services.audit import audit_entries, record
+from chinhhang.accounts.services.logins import AccountLocked, authenticate, lock_ends
 from chinhhang.accounts.services.organizations import (
     approve_organization,
     create_organization,
@@ -31,7 +32,6 @@ from chinhhang.accounts.services.tokens import (
 from chinhhang.accounts.services.users import (
     accept_invitation,
     add_membership,
-    authenticate,
     change_member_role,
     change_password,
     create_user,
@@ -47,6 +47,7 @@ from chinhhang.accounts.services.users import (
 )
 
 __all__ = [
+    "AccountLocked",
     "NewToken",
     "SignedIn",
     "accept_invitation",
@@ -70,6 +71,7 @@ __all__ = [
     "issue_token",
     "list_organizations",
     "list_tokens",
+    "lock_ends",
     "may",
     "members",
     "memberships_of",

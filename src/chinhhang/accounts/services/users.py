@@ -112,16 +112,6 @@ def add_membership(session: Session, *, user_id: int, org_id: int, role: str) ->
     return membership
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    """Raises InvalidInput with one message for a wrong address or a wrong password, so the
-    answer does not tell which accounts exist."""
-    user = find_user(session, email) if len(email) <= 254 else None
-    if not verify_password(user.password_hash if user else None, password[:MAX_PASSWORD_LENGTH]):
-        raise InvalidInput(N_("The e-mail address or the password is wrong."))
-    assert user is not None  # noqa: S101 - verify_password is False without a hash
-    return user
-
-
 def change_password(session: Session, actor: Actor, user: User, *, current: str, new: str) -> None:
     """Ends every other session of the user: a stolen session dies with the old password."""
     if not verify_password(user.password_hash, current[:MAX_PASSWORD_LENGTH]):

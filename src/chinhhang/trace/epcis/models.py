@@ -58,6 +58,10 @@ from chinhhang.trace.epcis import cbv
 from chinhhang.trace.epcis.identifiers import Level, check_identifier, is_uri
 
 MAX_MESSAGES = 20
+# How deeply a document's objects and lists may nest. The standard's own structure is under ten
+# levels, and extension fields add what a business needs; a deeper value could be read but not
+# written back (pydantic stops serializing at ~255 levels: capture would fail with a 500).
+MAX_DEPTH = 100
 EVENT_TYPES = (
     "ObjectEvent",
     "AggregationEvent",
@@ -743,18 +747,38 @@ def describe(error: ValidationError) -> list[str]:
     return messages
 
 
+_TOO_DEEP = f"(document): nested too deeply (more than {MAX_DEPTH} levels)"
+
+
 def _loaded(data: object) -> object:
-    """JSON text parsed (NaN and Infinity refused, as JSON has no such numbers), else data."""
-    if not isinstance(data, str | bytes | bytearray):
-        return data
+    """JSON text parsed (NaN and Infinity refused, as JSON has no such numbers), else data;
+    either way no deeper than MAX_DEPTH."""
+    if isinstance(data, str | bytes | bytearray):
 
-    def refuse(constant: str) -> object:
-        raise ValueError(f"{constant} is not a JSON number")
+        def refuse(constant: str) -> object:
+            raise ValueError(f"{constant} is not a JSON number")
 
-    try:
-        return json.loads(data, parse_constant=refuse)
-    except ValueError as exc:
-        raise InvalidEpcisDocument([f"(document): not JSON: {exc}"]) from None
+        try:
+            data = json.loads(data, parse_constant=refuse)
+        except RecursionError:  # deeper than the parser's stack, e.g. "[" * 100_000
+            raise InvalidEpcisDocument([_TOO_DEEP]) from None
+        except ValueError as exc:
+            raise InvalidEpcisDocument([f"(document): not JSON: {exc}"]) from None
+    _check_depth(data)
+    return data
+
+
+def _check_depth(data: object) -> None:
+    """InvalidEpcisDocument past MAX_DEPTH; walked with a stack of its own, not recursion,
+    so the check cannot overflow (and a cyclic value ends at the limit)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise InvalidEpcisDocument([_TOO_DEEP])
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
 
 
 def validate_document(data: object) -> EPCISDocument:

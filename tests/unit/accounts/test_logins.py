@@ -1,0 +1,106 @@
+"""The login lockout on its clock: wrong passwords in a row lock an address for a while, an
+account or not, and the count is forgotten after a pause or a successful login."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from chinhhang.accounts.models import AuditEntry, UnknownLogin, User
+from chinhhang.accounts.services import (
+    AccountLocked,
+    add_membership,
+    authenticate,
+    create_organization,
+    create_user,
+    lock_ends,
+)
+from chinhhang.accounts.services.logins import FORGET_AFTER, LOCK_AFTER, LOCK_FOR
+from chinhhang.db import session_scope, utcnow
+from chinhhang.errors import DomainError, InvalidInput
+
+PASSWORD = "correct horse battery"
+
+
+def _hash(address: str) -> str:
+    return hashlib.sha256(address.encode()).hexdigest()
+
+
+def _answer(session, email: str, password: str, now) -> tuple[int, str]:
+    """(status, message) of one login: 200 and the e-mail for a success."""
+    try:
+        return 200, authenticate(session, email, password, now=now).email
+    except DomainError as error:
+        return error.status_code, error.message % error.values if error.values else error.message
+
+
+def test_the_fifth_wrong_password_locks_until_the_lock_ends(sessions) -> None:
+    now = utcnow()
+    with session_scope(sessions) as session:
+        user = create_user(session, email="an@example.vn", password=PASSWORD)
+        for _ in range(LOCK_AFTER - 1):
+            with pytest.raises(InvalidInput):
+                authenticate(session, "an@example.vn", "wrong password", now=now)
+        with pytest.raises(AccountLocked) as locked:
+            authenticate(session, "an@example.vn", "wrong password", now=now)
+        assert locked.value.headers["Retry-After"] == str(int(LOCK_FOR.total_seconds()))
+        assert locked.value.values == {"minutes": 15}
+        assert lock_ends([user], now) == {user.id: now + LOCK_FOR}
+        just_before = now + LOCK_FOR - timedelta(seconds=30)
+        with pytest.raises(AccountLocked) as still:
+            authenticate(session, "an@example.vn", PASSWORD, now=just_before)
+        assert "Try again in a minute." in still.value.message
+        assert authenticate(session, "an@example.vn", PASSWORD, now=now + LOCK_FOR) is user
+        assert (user.failed_logins, user.locked_until) == (0, None)
+
+
+def test_a_pause_or_a_success_starts_the_count_again(sessions) -> None:
+    now = utcnow()
+    with session_scope(sessions) as session:
+        user = create_user(session, email="binh@example.vn", password=PASSWORD)
+        for step in range(LOCK_AFTER - 1):
+            _answer(session, user.email, "wrong password", now + step * timedelta(seconds=1))
+        later = now + timedelta(seconds=LOCK_AFTER) + FORGET_AFTER
+        assert _answer(session, user.email, "wrong password", later)[0] == 400
+        assert user.failed_logins == 1
+        for _ in range(LOCK_AFTER - 2):
+            _answer(session, user.email, "wrong password", later)
+        assert _answer(session, user.email, PASSWORD, later)[0] == 200
+        assert user.failed_logins == 0
+        assert _answer(session, user.email, "wrong password", later)[0] == 400
+
+
+def test_an_address_without_an_account_locks_alike_and_is_forgotten(sessions) -> None:
+    now = utcnow()
+    with session_scope(sessions) as session:
+        org = create_organization(session, name="Nhà máy A", kind="manufacturer")
+        user = create_user(session, email="chi@example.vn", password=PASSWORD)
+        add_membership(session, user_id=user.id, org_id=org.id, role="owner")
+        answers = {}
+        for email in ("chi@example.vn", "nobody@example.vn"):
+            answers[email] = [
+                _answer(session, email, "wrong password", now) for _ in range(LOCK_AFTER)
+            ] + [_answer(session, email, PASSWORD, now)]
+        assert answers["chi@example.vn"] == answers["nobody@example.vn"]
+        assert answers["nobody@example.vn"][-1][0] == 429
+        stored = session.scalars(select(UnknownLogin.email_hash)).all()
+        assert stored == [_hash("nobody@example.vn")]  # a hash, not the address
+        # Only the account's lock is audited, in its organization's log.
+        lock = session.scalars(select(AuditEntry).where(AuditEntry.action == "user.lock")).one()
+        assert (lock.org_id, lock.target) == (org.id, f"user:{user.id}")
+        # Once forgotten and unlocked, the next failure elsewhere deletes the row.
+        _answer(session, "other@example.vn", "wrong password", now + LOCK_FOR + FORGET_AFTER)
+        stored = session.scalars(select(UnknownLogin.email_hash)).all()
+        assert stored == [_hash("other@example.vn")]
+
+
+def test_text_that_is_no_address_is_not_counted(sessions) -> None:
+    now = utcnow()
+    with session_scope(sessions) as session:
+        for _ in range(LOCK_AFTER + 1):
+            assert _answer(session, "not an address", PASSWORD, now)[0] == 400
+        assert session.scalar(select(func.count()).select_from(UnknownLogin)) == 0
+        assert session.scalar(select(func.count()).select_from(User)) == 0
