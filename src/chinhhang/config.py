@@ -140,10 +140,14 @@ class Settings(BaseSettings):
         return self.keyring_file or self.data_dir / keyfile.KEY_FILE
 
     @cached_property
+    def keyring_watch(self) -> keyfile.KeyringWatch:
+        """Key 0 from the server secret, and every key rotated in since, followed as the key
+        file changes (stamps/keyfile.py). A bad file stops the start with its message."""
+        return keyfile.KeyringWatch(self.keyring_path, derive_key(self.secret, TAG_0))
+
+    @property
     def keyring(self) -> Keyring:
-        """Key 0 from the server secret, and every key rotated in since (docs/security.md).
-        Read once per process: after a rotation, servers are restarted to issue under it."""
-        return keyfile.load(self.keyring_path).keyring(derive_key(self.secret, TAG_0))
+        return self.keyring_watch()
 
 
 HIDDEN = "***"

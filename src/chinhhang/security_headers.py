@@ -54,7 +54,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 REFERRER_POLICY = "same-origin"
 # A year, subdomains included; sent only when the configured address is https (an http
 # development server must not pin browsers to https for its host).
-STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 
 def security_headers(base_url: str) -> tuple[Header, ...]:

@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     store = ScanStore(scan_engine)
     sessions = make_sessionmaker(engine)
-    filler = RunFiller(engine, settings.keyring, sessions)
+    filler = RunFiller(engine, settings.keyring_watch, sessions)
     alert_worker = AlertWorker(sessions, settings)
 
     @asynccontextmanager
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scan_token_key = derive_key(settings.secret, "scan-token")
     app.state.scanner = Scanner(
         store,
-        settings.keyring,
+        settings.keyring_watch,
         derive_key(settings.secret, "grace-cookie"),
         token_key=app.state.scan_token_key,
     )

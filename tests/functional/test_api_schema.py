@@ -238,7 +238,8 @@ def test_a_live_server_on_postgresql_answers_within_its_document(settings: Setti
             for who, paths in ROLES:
                 scoped = schema.include(path_regex=paths) if paths else schema
                 failures += [
-                    f"[{who}] {f}" for f in _fuzz(scoped, world, getattr(world, who), call)
+                    f"[{who}] {f}"
+                    for f in _fuzz(scoped, world, getattr(world, who), call, examples=LIVE_EXAMPLES)
                 ]
         assert failures == [], "\n\n".join(failures)
     finally:

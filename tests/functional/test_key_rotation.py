@@ -17,6 +17,7 @@ from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, utcnow
+from chinhhang.stamps import keyfile
 from chinhhang.stamps.codes import ALPHABET, TAG_CHARS
 from chinhhang.stamps.keyfile import load
 from chinhhang.stamps.models import Stamp, StampRun
@@ -171,3 +172,26 @@ def test_a_run_filled_after_a_rotation_keeps_the_key_it_was_issued_under(
     with session_scope(sessions) as session:
         codes = session.scalars(select(Stamp.code).where(Stamp.run_id == started.run_id))
         assert {code[0] for code in codes} == {"0"}
+
+
+def test_a_running_server_follows_a_rotation_and_a_retirement_without_restart(
+    settings: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Servers started before `keys rotate` issue under the new key and verify its codes;
+    after `keys retire` none of them issues or accepts the retired key any more."""
+    monkeypatch.setattr(keyfile, "RECHECK_SECONDS", 0.0)
+    before = _issue(settings)
+    with TestClient(create_app(settings), headers={"User-Agent": PHONE}) as client:
+        with session_scope(sessions) as session:
+            rotate_key(session, settings.keyring_path, utcnow())
+        after = _issue(settings)  # the same settings object: no restart
+        assert after.codes[0][0] == "1"
+        assert client.get(f"/v/{after.codes[0]}").status_code == 200
+        assert client.get(f"/v/{before.codes[0]}").status_code == 200
+        with session_scope(sessions) as session:
+            void(session, _owner(before), selection=Selection(run_id=before.run_id))
+            retire_key(session, settings.keyring_path, 0, utcnow())
+        assert client.get(f"/v/{before.codes[1]}").status_code == 404
+        assert client.get(f"/v/{after.codes[1]}").status_code == 200
+    assert settings.keyring.current == 1
+    assert 0 not in settings.keyring.keys

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from alembic import command
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
 
-from chinhhang.db import alembic_config, make_engine, upgrade_database
+from chinhhang.accounts.services import add_membership, create_organization, create_user
+from chinhhang.db import (
+    alembic_config,
+    make_engine,
+    make_sessionmaker,
+    session_scope,
+    upgrade_database,
+)
 
 
 def test_models_match_migrations(settings) -> None:
@@ -25,3 +34,27 @@ def test_migrations_run_down_and_up(settings) -> None:
         connection.commit()
     engine.dispose()
     upgrade_database(settings)
+
+
+def test_the_lockout_columns_go_and_come_back_with_users_in_place(settings) -> None:
+    """Downgrading 0007 on a database with members: SQLite must not rebuild `users` (its
+    memberships' foreign keys would refuse the drop)."""
+    engine = make_engine(settings)
+    with session_scope(make_sessionmaker(engine)) as session:
+        org = create_organization(session, name="Giữ lại", kind="manufacturer")
+        user = create_user(session, email="kept@example.vn", password="kept password 1")
+        add_membership(session, user_id=user.id, org_id=org.id, role="owner")
+    with engine.connect() as connection:
+        config = alembic_config(settings)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+        connection.commit()
+        columns = {c["name"] for c in sa_inspect(connection).get_columns("users")}
+        assert "locked_until" not in columns
+        assert connection.execute(text("SELECT count(*) FROM memberships")).scalar() == 1
+    engine.dispose()
+    upgrade_database(settings)
+    engine = make_engine(settings)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT failed_logins FROM users")).scalar() == 0
+    engine.dispose()

@@ -70,7 +70,7 @@ def check_url(url: str) -> str:
     except ValueError:
         raise InvalidInput(N_("This is not a valid web address.")) from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput(N_("A webhook's address starts with https:// (or http://)."))
+        raise InvalidInput(N_("A webhook's address starts with https://."))
     if not parts.hostname:
         raise InvalidInput(N_("The address names no host."))
     if parts.username is not None or parts.password is not None:
@@ -81,8 +81,12 @@ def check_url(url: str) -> str:
 
 
 def _public(address: IpAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _public(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo's client) are judged by
+        # it: 2002:7f00:1:: is 127.0.0.1 to a host with a 6to4 relay.
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is not None and not _public(embedded):
+            return False
     # `is_global` also rules out shared (carrier-grade NAT) and documentation ranges.
     return address.is_global and not (
         address.is_private

@@ -201,6 +201,10 @@ def _checked_details(details: dict[str, object]) -> dict[str, object]:
             )
         if field in _URL_FIELDS and value is not None and not _is_web_link(str(value)):
             raise InvalidInput(N_("%(field)s must be an http:// or https:// address."), field=field)
+        if field == "image_url" and value is not None and not str(value).startswith("https://"):
+            # Pages allow pictures from https addresses only (the Content-Security-Policy's
+            # img-src): an http one would be stored and never shown.
+            raise InvalidInput(N_("A picture's address must start with https://."))
         if field == "warranty_months" and not (
             isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 240
         ):

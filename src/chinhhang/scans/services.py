@@ -90,13 +90,13 @@ class Scanner:
     def __init__(
         self,
         store: ScanStore,
-        keyring: Keyring,
+        keyring: Callable[[], Keyring],
         cookie_key: bytes,
         clock: Callable[[], datetime] = utcnow,
         token_key: bytes | None = None,
     ) -> None:
         self.store = store
-        self.keyring = keyring
+        self.keyring = keyring  # the keys as they are now (keys rotate/retire, no restart)
         self.cookie_key = cookie_key
         self.clock = clock
         self.token_key = token_key or cookie_key + b"/scan-token"
@@ -125,7 +125,7 @@ class Scanner:
     def _check(self, request: ScanRequest) -> Verdict | str:
         """The checks without I/O: the code's tag, then previews. A verdict, or the code."""
         try:
-            code = verify(self.keyring, request.code_text)
+            code = verify(self.keyring(), request.code_text)
         except InvalidCode:
             return Verdict(UNKNOWN)
         if not request.confirmed and looks_only(

@@ -9,6 +9,7 @@ only take turns on the database. Runs left unfinished by a restart are resumed a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from threading import Event
 
@@ -24,7 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class RunFiller:
-    def __init__(self, engine: Engine, keyring: Keyring, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, engine: Engine, keyring: Callable[[], Keyring], sessions: sessionmaker[Session]
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
         self.sessions = sessions
@@ -38,7 +41,7 @@ class RunFiller:
 
         def work() -> None:
             try:
-                fill_run(self.engine, run, self.keyring, stop=self.stopping)
+                fill_run(self.engine, run, self.keyring(), stop=self.stopping)
                 if self.stopping.is_set():
                     return
                 with session_scope(self.sessions) as session:

@@ -179,9 +179,8 @@ def rotate() -> None:
         new_id = rotate_key(session, path, utcnow())
     typer.echo(new_id)
     note(
-        f"Key {new_id} is now current ({path}). Copy this file to every server of the "
-        "installation and back it up, then restart them: new runs are tagged with it from "
-        "then on."
+        f"Key {new_id} is now current ({path}). Back this file up; if your servers do not "
+        "share it, copy it to each of them: running servers follow it within a second."
     )
 
 
@@ -192,4 +191,4 @@ def retire(key_id: int = typer.Argument(..., help="The key id to erase.")) -> No
     path = settings().keyring_path
     with unit_of_work() as session:
         retire_key(session, path, key_id, utcnow())
-    note(f"Key {key_id} is retired: codes under it no longer verify. Restart the servers.")
+    note(f"Key {key_id} is retired: codes under it no longer verify (servers follow in a second).")

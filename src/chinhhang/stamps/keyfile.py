@@ -19,8 +19,10 @@ from __future__ import annotations
 import base64
 import fcntl
 import json
+import logging
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +32,10 @@ from pathlib import Path
 
 from chinhhang.stamps.codes import ALPHABET, Keyring
 
+log = logging.getLogger(__name__)
+
 KEY_FILE = "code_keys.json"
+RECHECK_SECONDS = 1.0
 KEY_BYTES = 32
 DERIVED_KEY_ID = 0  # the key made from the server secret
 
@@ -58,6 +63,55 @@ class KeyFile:
         if DERIVED_KEY_ID not in self.retired:
             keys[DERIVED_KEY_ID] = derived_key
         return Keyring(keys, current=self.current)
+
+
+class KeyringWatch:
+    """The keyring as the file says now: a running server follows `keys rotate` and `keys
+    retire` within a second, with no restart. Otherwise a server started before a rotation
+    would go on issuing under the old key, even after it was retired elsewhere, and would
+    refuse the new key's codes.
+
+    Called on every scan, so it looks at the file (one stat) at most once a second and builds
+    the keyring only when the file changed. A file that cannot be read later keeps the last
+    good keyring (and says so in the log): a half-copied file must not stop the scans. At
+    start-up, a bad file is an error (`Settings.keyring`).
+    """
+
+    def __init__(self, path: Path, derived_key: bytes) -> None:
+        self.path = path
+        self._derived_key = derived_key
+        self._signature = self._stat()
+        self._keyring = load(path).keyring(derived_key)
+        self._next_check = time.monotonic() + RECHECK_SECONDS
+
+    def __call__(self) -> Keyring:
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + RECHECK_SECONDS
+            signature = self._stat()
+            if signature != self._signature:
+                self._reload(signature)
+        return self._keyring
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def _reload(self, signature: tuple[int, int, int] | None) -> None:
+        try:
+            self._keyring = load(self.path).keyring(self._derived_key)
+        except (KeyFileError, ValueError) as error:
+            log.error("the key file changed and cannot be read; keeping the keys: %s", error)
+            return
+        self._signature = signature
+        log.info("code-tag keys reloaded from %s (current key %s)", self.path, self.current)
+
+    @property
+    def current(self) -> int:
+        return self._keyring.current
 
 
 def fingerprint(key: bytes) -> str:
@@ -93,6 +147,8 @@ def _check(path: Path, key_file: KeyFile) -> None:
         key_file.current != DERIVED_KEY_ID and key_file.current not in key_file.keys
     ):
         raise KeyFileError(f"{path}: the current key {key_file.current} has no secret")
+    if any(not 0 <= kid < len(ALPHABET) for kid in (*key_file.keys, *key_file.retired)):
+        raise KeyFileError(f"{path}: a key id is outside 0-{len(ALPHABET) - 1}")
     if any(len(key) < KEY_BYTES for key in key_file.keys.values()):
         raise KeyFileError(f"{path}: a key is shorter than {KEY_BYTES} bytes")
     if set(key_file.keys) & set(key_file.retired):
@@ -173,9 +229,31 @@ def _save(path: Path, key_file: KeyFile) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            _keep_owner(path, handle.fileno())
             json.dump(data, handle, indent=2)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+        _sync_folder(path.parent)  # the rename itself survives a crash: runs use the new key
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _keep_owner(path: Path, fd: int) -> None:
+    """`sudo chinhhang keys rotate` must not leave a file only root can read: the servers,
+    running as their own user, would refuse to start. The new file keeps the old one's owner."""
+    if os.geteuid() != 0:
+        return
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        old = os.stat(path.parent)  # a first file: the folder's owner (the service user's)
+    os.fchown(fd, old.st_uid, old.st_gid)
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

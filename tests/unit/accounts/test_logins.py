@@ -7,7 +7,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from chinhhang.accounts.models import AuditEntry, UnknownLogin, User
 from chinhhang.accounts.services import (
@@ -17,6 +17,7 @@ from chinhhang.accounts.services import (
     create_organization,
     create_user,
     lock_ends,
+    logins,
 )
 from chinhhang.accounts.services.logins import FORGET_AFTER, LOCK_AFTER, LOCK_FOR
 from chinhhang.db import session_scope, utcnow
@@ -104,3 +105,39 @@ def test_text_that_is_no_address_is_not_counted(sessions) -> None:
             assert _answer(session, "not an address", PASSWORD, now)[0] == 400
         assert session.scalar(select(func.count()).select_from(UnknownLogin)) == 0
         assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_a_lock_made_while_the_right_password_is_checked_wins(sessions, monkeypatch) -> None:
+    """Guesses in parallel: the lock that a wrong guess sets during the right password's
+    0.2 s check (written here as that other request would) is not undone by the success
+    that read the account before it."""
+    now = utcnow()
+    check = logins.verify_password
+    with session_scope(sessions) as session:
+        user = create_user(session, email="race@example.vn", password=PASSWORD)
+        user_id = user.id
+
+        def check_while_another_locks(hashed: str | None, password: str) -> bool:
+            session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(
+                    failed_logins=LOCK_AFTER, last_failed_login_at=now, locked_until=now + LOCK_FOR
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return check(hashed, password)
+
+        monkeypatch.setattr(logins, "verify_password", check_while_another_locks)
+        with pytest.raises(AccountLocked):
+            authenticate(session, "race@example.vn", PASSWORD, now=now)
+    with session_scope(sessions) as session:
+        stored = session.get(User, user_id)
+        assert stored is not None
+        assert stored.locked_until == now + LOCK_FOR
+
+
+@pytest.mark.parametrize("email", ["an\x00@example.vn", "\x00", "a@b\x00.vn", "x" * 300])
+def test_text_no_account_can_have_is_refused_without_a_look_up(sessions, email: str) -> None:
+    with session_scope(sessions) as session, pytest.raises(InvalidInput):
+        authenticate(session, email, PASSWORD, now=utcnow())

@@ -62,6 +62,9 @@ def test_any_text_is_accepted_or_refused_never_crashes(url: str) -> None:
         "https://[::1]/h",
         "https://[fe80::1]/h",
         "https://[::ffff:127.0.0.1]/h",
+        "https://[2002:7f00:1::]/h",  # 6to4 of 127.0.0.1
+        "https://[2002:a00:1::]/h",  # 6to4 of 10.0.0.1
+        "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/h",  # Teredo, client 10.0.0.1
         "https://0.0.0.0/h",
         "https://224.0.0.1/h",
         "https://100.64.0.1/h",

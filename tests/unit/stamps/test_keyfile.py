@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from chinhhang.stamps import keyfile
 from chinhhang.stamps.codes import ALPHABET, InvalidCode, new_code, verify
-from chinhhang.stamps.keyfile import KeyFileError, fingerprint, load, retire, rotate
+from chinhhang.stamps.keyfile import (
+    KeyFileError,
+    KeyringWatch,
+    fingerprint,
+    load,
+    retire,
+    rotate,
+)
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 DERIVED = b"d" * 32
@@ -120,3 +128,35 @@ def test_neither_the_keyring_nor_the_file_shows_a_key_in_its_repr(tmp_path: Path
         assert repr(DERIVED) not in shown
     assert fingerprint(secret) != fingerprint(DERIVED)
     assert len(fingerprint(secret)) == 12
+
+
+def test_the_watch_follows_the_file_at_most_once_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "keys.json"
+    clock = [1000.0]
+    monkeypatch.setattr(keyfile.time, "monotonic", lambda: clock[0])
+    watch = KeyringWatch(path, DERIVED)
+    assert watch().current == 0
+    rotate(path, NOW)
+    assert watch().current == 0  # not looked at again within the second
+    clock[0] += keyfile.RECHECK_SECONDS
+    assert watch().current == 1
+    assert sorted(watch().keys) == [0, 1]
+    retire(path, 0, NOW)
+    clock[0] += keyfile.RECHECK_SECONDS
+    assert sorted(watch().keys) == [1]
+
+
+def test_the_watch_keeps_the_last_good_keys_when_the_file_breaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "keys.json"
+    rotate(path, NOW)
+    clock = [1000.0]
+    monkeypatch.setattr(keyfile.time, "monotonic", lambda: clock[0])
+    watch = KeyringWatch(path, DERIVED)
+    path.write_text("{ half a file")
+    clock[0] += keyfile.RECHECK_SECONDS
+    assert watch().current == 1
+    assert sorted(watch().keys) == [0, 1]

@@ -176,6 +176,8 @@ def test_one_hyphenated_serial_is_not_a_range() -> None:
     [
         ({"website": "javascript:alert(1)"}, "http"),
         ({"image_url": "ftp://example.com/x.png"}, "http"),
+        # Pages show pictures from https addresses only (Content-Security-Policy img-src).
+        ({"image_url": "http://example.com/x.png"}, "must start with https://"),
         ({"brand": "x" * 201}, "longer than"),
         ({"warranty_months": 999}, "240 months"),
         ({"colour": "red"}, "Unknown product fields"),

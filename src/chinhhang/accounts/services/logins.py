@@ -40,7 +40,6 @@ LOCK_FOR = timedelta(minutes=15)
 # A pause this long between two wrong passwords starts the count again: a person who mistypes
 # now and then is not locked out, and an unknown address's row can be deleted after it.
 FORGET_AFTER = timedelta(minutes=15)
-MAX_EMAIL = 254
 WRONG = N_("The e-mail address or the password is wrong.")
 LOCKED = N_(
     "This account is temporarily locked after too many failed login attempts. "
@@ -80,12 +79,15 @@ def authenticate(
     """
     now = now or utcnow()
     address = email.strip().lower()
-    user = find_user(session, address) if len(address) <= MAX_EMAIL else None
+    # Only text that can be an address is looked up: a NUL byte, say, is refused by
+    # PostgreSQL itself (a 500), and no account can have it anyway.
+    user = find_user(session, address) if _address_key(address) is not None else None
     tracked: Tracked | None = user if user is not None else _unknown(session, address)
     _refuse_if_locked(tracked, now)
     if verify_password(user.password_hash if user else None, password[:MAX_PASSWORD_LENGTH]):
         assert user is not None  # noqa: S101 - verify_password is False without a hash
-        _clear(user)
+        if not _clear(session, user, now):  # locked by a parallel guess during the check
+            _refuse_if_locked(session.get(User, user.id, populate_existing=True), now)
         return user
     failures = _count_failure(session, user, address, now)
     if failures is None:  # another request locked it while this one checked the password
@@ -141,10 +143,20 @@ def _unknown(session: Session, address: str) -> UnknownLogin | None:
     return session.get(UnknownLogin, key, populate_existing=True) if key is not None else None
 
 
-def _clear(user: User) -> None:
-    """A successful login: the count starts again (written only when there is one to clear)."""
-    if user.failed_logins or user.last_failed_login_at or user.locked_until:
+def _clear(session: Session, user: User, now: datetime) -> bool:
+    """A successful login: the count starts again. One conditional statement, not the values
+    read before the password check: a parallel wrong guess may have locked the account in the
+    0.2 s the check took, and that lock must win. False when it did."""
+    cleared = session.execute(
+        update(User)
+        .where(User.id == user.id, _unlocked(User, now))
+        .values(failed_logins=0, last_failed_login_at=None, locked_until=None)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if cleared is not None:
         user.failed_logins, user.last_failed_login_at, user.locked_until = 0, None, None
+    return cleared is not None
 
 
 def _counted(table: type[Tracked], now: datetime) -> ColumnElement[int]:

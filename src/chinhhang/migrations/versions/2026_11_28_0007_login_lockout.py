@@ -46,7 +46,9 @@ def downgrade() -> None:
     with op.batch_alter_table("unknown_logins", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_unknown_logins_last_failed_login_at"))
     op.drop_table("unknown_logins")
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    # A native DROP COLUMN (SQLite 3.35+): rebuilding `users` on SQLite would drop the table
+    # its memberships, sessions and tokens point at, which the foreign keys refuse.
+    with op.batch_alter_table("users", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("locked_until")
         batch_op.drop_column("last_failed_login_at")
         batch_op.drop_column("failed_logins")

@@ -55,6 +55,8 @@ def stamps_in_use(session: Session, key_id: int) -> int:
 
 
 def key_statuses(session: Session, path: Path, derived_key: bytes) -> list[KeyStatus]:
+    """Every key id ever given, for `keys list`: a fingerprint to compare servers' files by,
+    never the key, and how many stamps would answer "forged" if it were retired."""
     key_file = keyfile.load(path)
     keys = {**key_file.keys}
     if keyfile.DERIVED_KEY_ID not in key_file.retired:
@@ -75,6 +77,7 @@ def rotate_key(session: Session, path: Path, now: datetime) -> int:
     new_id = keyfile.rotate(path, now)
     fingerprint = keyfile.fingerprint(keyfile.load(path).keys[new_id])
     record(session, PLATFORM_OPERATOR, "key.rotate", f"key:{new_id}", fingerprint=fingerprint)
+    session.flush()  # on record now: a rotation must not be left without its entry
     return new_id
 
 
