@@ -90,6 +90,7 @@ class PageVisit:
     broken: list[tuple[str, int]]  # what the page loads, answered 4xx or 5xx
     violations: list[str]  # axe-core's serious and critical findings
     script_errors: list[str]
+    too_wide: int  # CSS pixels the page is wider than the phone (0: nobody scrolls sideways)
 
 
 @dataclass
@@ -162,7 +163,15 @@ def _weigh(opened: _Opening, origin: tuple[str, str]) -> None:
 def _checked(opened: _Opening) -> PageVisit:
     """The visit, once axe-core has finished with the page."""
     violations = _blocking(opened.page.evaluate("() => window.axeRun"))
-    return PageVisit(**opened.weighed, violations=violations, script_errors=opened.script_errors)
+    too_wide = opened.page.evaluate(
+        "() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
+    )
+    return PageVisit(
+        **opened.weighed,
+        violations=violations,
+        script_errors=opened.script_errors,
+        too_wide=int(too_wide),
+    )
 
 
 def visit_all(

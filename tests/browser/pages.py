@@ -252,6 +252,8 @@ PORTAL_PAGES: tuple[PageSpec, ...] = (
     PageSpec("shipment", _portal_shipment, OWNER),
     PageSpec("new-shipment", _path("/portal/shipments/new"), OWNER),
     PageSpec("stamps", _path("/portal/stamps"), OWNER),
+    PageSpec("scans", _path("/portal/scans"), OWNER),
+    PageSpec("members", _path("/portal/members"), OWNER),
     PageSpec("alerts", _path("/portal/alerts"), OWNER),
     PageSpec("alert", _portal_alert, OWNER),
     PageSpec("reports", _path("/portal/reports"), OWNER),

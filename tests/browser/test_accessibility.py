@@ -19,6 +19,7 @@ def test_shopper_page_is_accessible(spec: PageSpec, shopper_visits: Visits) -> N
     seen = shopper_visits.of(spec)
     assert seen.violations == []
     assert seen.script_errors == []
+    assert seen.too_wide == 0
 
 
 @pytest.mark.parametrize("spec", PORTAL_PAGES, ids=lambda spec: spec.name)
@@ -26,3 +27,5 @@ def test_portal_page_is_accessible(spec: PageSpec, portal_visits: Visits) -> Non
     seen = portal_visits.of(spec)
     assert seen.violations == []
     assert seen.script_errors == []
+    # Mobile first: nobody scrolls sideways to read (tables scroll inside their frame).
+    assert seen.too_wide == 0

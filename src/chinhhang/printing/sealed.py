@@ -34,6 +34,7 @@ from chinhhang.errors import InvalidInput
 from chinhhang.i18n import N_
 
 MIN_PASSWORD = 12
+MIN_DISTINCT = 5  # different characters
 MAX_PASSWORD = 200
 SEALED_MEDIA_TYPE = "application/zip"
 SEALED_SUFFIX = ".zip"  # run-7.csv is downloaded as run-7.csv.zip
@@ -52,6 +53,8 @@ def export_password(text: str | None) -> str | None:
     password = unicodedata.normalize("NFC", text)
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD or not password.isprintable():
         raise InvalidInput(N_("The export password must be 12 to 200 characters, on one line."))
+    if len(set(password)) < MIN_DISTINCT:  # twelve spaces, "aaaaaaaaaaaa": guessed first
+        raise InvalidInput(N_("The export password needs more different characters."))
     return password
 
 

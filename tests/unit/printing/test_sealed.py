@@ -105,8 +105,14 @@ def test_a_password_must_be_12_to_200_characters_on_one_line(password: str) -> N
 
 def test_no_password_means_no_seal_and_a_password_is_kept_composed() -> None:
     assert export_password(None) is None
-    assert export_password("x" * 12) == "x" * 12
-    assert export_password("x" * 200) == "x" * 200
+    assert export_password("abcde" + "x" * 7) == "abcde" + "x" * 7  # 12, five different
+    assert export_password("abcde" + "x" * 195) == "abcde" + "x" * 195  # 200
     decomposed = unicodedata.normalize("NFD", PASSWORD)  # as a Mac may save it in a file
     assert decomposed != PASSWORD
     assert export_password(decomposed) == unicodedata.normalize("NFC", PASSWORD)
+
+
+@pytest.mark.parametrize("password", [" " * 12, "a" * 20, "abab" * 4, "1234" * 3])
+def test_a_password_of_few_different_characters_is_refused(password: str) -> None:
+    with pytest.raises(InvalidInput, match="more different characters"):
+        export_password(password)
