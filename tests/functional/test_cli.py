@@ -39,6 +39,7 @@ COMMANDS = [
     ["org", "approve"],
     ["user"],
     ["user", "create"],
+    ["user", "unlock"],
     ["token"],
     ["token", "create"],
     ["product"],

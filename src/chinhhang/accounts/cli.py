@@ -15,6 +15,7 @@ from chinhhang.accounts.services import (
     get_organization,
     issue_token,
     record,
+    unlock,
 )
 from chinhhang.cli_support import clear_errors, note, unit_of_work
 
@@ -104,3 +105,14 @@ def approve(org: int = typer.Argument(..., help="Id of the organization to appro
         )
         name = approved.name
     note(f"{name} is approved.")
+
+
+@user_app.command("unlock")
+@clear_errors
+def unlock_command(
+    email: str = typer.Argument(..., help="The locked account's e-mail address."),
+) -> None:
+    """End a login lock now (five wrong passwords lock an address for 15 minutes)."""
+    with unit_of_work() as session:
+        was_locked = unlock(session, email)
+    note(f"{email} is unlocked." if was_locked else f"{email} was not locked; nothing to do.")

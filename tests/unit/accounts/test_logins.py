@@ -18,6 +18,7 @@ from chinhhang.accounts.services import (
     create_user,
     lock_ends,
     logins,
+    unlock,
 )
 from chinhhang.accounts.services.logins import FORGET_AFTER, LOCK_AFTER, LOCK_FOR
 from chinhhang.db import session_scope, utcnow
@@ -141,3 +142,27 @@ def test_a_lock_made_while_the_right_password_is_checked_wins(sessions, monkeypa
 def test_text_no_account_can_have_is_refused_without_a_look_up(sessions, email: str) -> None:
     with session_scope(sessions) as session, pytest.raises(InvalidInput):
         authenticate(session, email, PASSWORD, now=utcnow())
+
+
+def test_the_operator_unlocks_an_address_at_once_and_it_is_audited(sessions) -> None:
+    now = utcnow()
+    with session_scope(sessions) as session:
+        org = create_organization(session, name="Mở khóa", kind="manufacturer")
+        user = create_user(session, email="locked@example.vn", password=PASSWORD)
+        add_membership(session, user_id=user.id, org_id=org.id, role="owner")
+        for _ in range(LOCK_AFTER):
+            with pytest.raises(DomainError):
+                authenticate(session, "locked@example.vn", "wrong password", now=now)
+        assert unlock(session, " Locked@Example.vn ") is True
+        assert authenticate(session, "locked@example.vn", PASSWORD) is user
+        assert unlock(session, "locked@example.vn") is False  # nothing to do, said so
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.org_id == org.id))
+        assert "user.unlock" in set(actions)
+        for _ in range(LOCK_AFTER):  # an address without an account: its count is dropped
+            with pytest.raises(DomainError):
+                authenticate(session, "nobody@example.vn", "wrong password", now=utcnow())
+        assert unlock(session, "nobody@example.vn") is True
+        with pytest.raises(InvalidInput):
+            authenticate(session, "nobody@example.vn", "wrong password", now=utcnow())
+        with pytest.raises(InvalidInput):
+            unlock(session, "not an address")

@@ -2,7 +2,7 @@
 
 from chinhhang.accounts.services.access import can_oversee, may, require
 from chinhhang.accounts.services.audit import audit_entries, record
-from chinhhang.accounts.services.logins import AccountLocked, authenticate, lock_ends
+from chinhhang.accounts.services.logins import AccountLocked, authenticate, lock_ends, unlock
 from chinhhang.accounts.services.organizations import (
     approve_organization,
     create_organization,
@@ -88,5 +88,6 @@ __all__ = [
     "start_session",
     "switch_organization",
     "token_actor",
+    "unlock",
     "update_organization",
 ]

@@ -248,3 +248,29 @@ def _lock(
             until=until.isoformat(timespec="seconds"),
         )
     return until
+
+
+def unlock(session: Session, email: str) -> bool:
+    """The operator's way out of a lock (`chinhhang user unlock`): someone who knows an
+    address can keep it locked, five guesses every 15 minutes, and its owner may need in now.
+    True when the address was locked; the lock's end goes to the same audit logs."""
+    address = normalise_email(email)  # InvalidInput, saying why, for anything else
+    key = hashlib.sha256(address.encode()).hexdigest()
+    cleared = {"failed_logins": 0, "last_failed_login_at": None, "locked_until": None}
+    user = find_user(session, address)
+    if user is None:
+        done = session.execute(delete(UnknownLogin).where(UnknownLogin.email_hash == key))
+        return bool(getattr(done, "rowcount", 0))
+    was_locked = _lock_end(user, utcnow()) is not None
+    session.execute(
+        update(User).where(User.id == user.id).values(cleared),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(user, _LOCKOUT_FIELDS)
+    org_ids: list[int | None] = list(
+        session.scalars(select(Membership.org_id).where(Membership.user_id == user.id))
+    )
+    for org_id in org_ids or [None]:
+        actor = Actor(org_id=org_id, role=None, via="cli")
+        record(session, actor, "user.unlock", f"user:{user.id}", email=user.email)
+    return was_locked
