@@ -25,3 +25,15 @@ def test_issuance_bench_runs(postgres_url: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "SQLite (WAL)" in result.stdout
     assert "PostgreSQL (COPY)" in result.stdout
+
+
+def test_security_headers_bench_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "security_headers.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "layer:" in result.stdout
