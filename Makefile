@@ -100,7 +100,7 @@ lint: $(TEST_STAMP)
 ## make messages: refresh the translation catalogues after changing user-facing text
 messages: $(TEST_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --omit-header --sort-output -o /tmp/chinhhang.pot .
-	for lang in vi en; do $(BIN)/pybabel update --omit-header --no-fuzzy-matching -i /tmp/chinhhang.pot \
+	for lang in vi en; do $(BIN)/pybabel update --omit-header --no-fuzzy-matching --ignore-obsolete -i /tmp/chinhhang.pot \
 	  -d src/chinhhang/i18n -l $$lang --width 100; done
 
 ## make bench: the figures in docs/benchmarks.md, rewritten between its markers (about an hour;

@@ -78,7 +78,7 @@ def test_manufacturer_issues_activates_and_downloads_labels(
     desktop.fill("#activate-lot", lot)
     desktop.locator(f"form[action='/portal/runs/{run_id}/activate'] button").click()
     desktop.wait_for_url(re.compile(r"\?note=activated"))
-    assert note(desktop) == VI("%(n)s stamps were activated.", n=RUN_QUANTITY)
+    assert note(desktop) == VI("Stamps activated: %(n)s.", n=RUN_QUANTITY)
     with live_server.engine.connect() as conn:
         run = conn.execute(select(StampRun).where(StampRun.id == run_id)).one()
         stamps = conn.execute(

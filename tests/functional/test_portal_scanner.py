@@ -200,7 +200,7 @@ def test_a_packer_activates_the_labels_just_applied(client, settings, engine, se
         },
     )
     assert done.status_code == 303
-    assert "3 stamps were activated." in browser.get(done.headers["location"]).text
+    assert "Stamps activated: 3." in browser.get(done.headers["location"]).text
     stamps = _stamps(sessions, run.codes)
     assert [stamps[c].status for c in run.codes] == [
         "issued",

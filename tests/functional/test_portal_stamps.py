@@ -84,7 +84,7 @@ def test_issue_a_run_then_activate_a_serial_range(client, settings, engine, sess
         },
     )
     assert activated.status_code == 303
-    assert "4 stamps were activated." in browser.get(activated.headers["location"]).text
+    assert "Stamps activated: 4." in browser.get(activated.headers["location"]).text
     assert _statuses(sessions, run_id) == ["issued"] * 2 + ["active"] * 4 + ["issued"] * 6
     voided = browser.post(
         f"/portal/runs/{run_id}/void", data={"scope": "serials", "serials": serial_for(first)}
