@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from chinhhang.stamps.codes import (
     ALPHABET,
     CODE_LENGTH,
+    TAG_CHARS,
     InvalidCode,
     Keyring,
+    _b32,
+    _tag,
     guess_probability,
     new_code,
     new_codes,
@@ -96,3 +99,15 @@ def test_a_keyring_refuses_short_keys_and_missing_current() -> None:
         Keyring({0: b"short"})
     with pytest.raises(ValueError, match="current"):
         Keyring({0: b"a" * 32}, current=1)
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_the_fast_tag_is_the_base32_of_the_hmacs_first_35_bits(digest: bytes) -> None:
+    """Codes already printed must keep verifying: the tag's quick encoding is exactly the
+    plain base32 of the digest's first five bytes, cut to seven characters."""
+
+    class Fixed:
+        def digest(self, _message: bytes) -> bytes:
+            return digest
+
+    assert _tag(Fixed(), "ANY") == _b32(digest[:5])[:TAG_CHARS]  # type: ignore[arg-type]
