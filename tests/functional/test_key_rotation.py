@@ -124,7 +124,7 @@ def test_a_key_in_use_cannot_be_retired_and_a_retired_key_verifies_nothing(
     assert _scan(retired, before.codes[0]) == 404  # its key is gone: forged, like any guess
     assert _scan(retired, after.codes[0]) == 200
     with session_scope(sessions) as session:
-        states = {s.key_id: s.state for s in key_statuses(session, path, b"x" * 32)}
+        states = {s.key_id: s.state for s in key_statuses(session, path, retired.keyring)}
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.org_id.is_(None)))
         assert {"key.rotate", "key.retire"} <= set(actions)
     assert states == {0: "retired", 1: "current"}

@@ -16,8 +16,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +38,7 @@ from chinhhang.web import create_app
 from tests.conftest import PHONE, cli_env, make_settings
 from tests.factories import make_run
 from tests.functional.alert_receivers import webhook_receiver
+from tests.functional.test_cli import chinhhang
 from tests.portal_helpers import Browser, csrf_of, member
 
 SECRET = "known-server-secret-" + "Qx7vR2" * 6  # >= 32 characters, unlike TEST_SECRET
@@ -240,17 +239,6 @@ def test_a_refused_secret_is_not_echoed_in_the_error(tmp_path: Path) -> None:
     assert "at least 32 characters" in str(refused.value)
     assert short not in str(refused.value)
     assert short not in repr(refused.value)
-
-
-def chinhhang(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chinhhang", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_the_command_line_prints_no_secret(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from rich.progress import (
 from chinhhang.accounts.actor import Actor
 from chinhhang.catalog.services import find_batch
 from chinhhang.cli_support import clear_errors, engine, note, settings, unit_of_work
-from chinhhang.config import TAG_0, derive_key
 from chinhhang.db import utcnow
 from chinhhang.stamps.serials import grouped, serial_for
 from chinhhang.stamps.services import (
@@ -161,7 +160,7 @@ def list_keys() -> None:
     """Every key id with its state and the stamps that still use it (never a secret)."""
     current = settings()
     with unit_of_work() as session:
-        statuses = key_statuses(session, current.keyring_path, derive_key(current.secret, TAG_0))
+        statuses = key_statuses(session, current.keyring_path, current.keyring)
     typer.echo("id\tstate\tsince\tfingerprint\tstamps in use")
     for status in statuses:
         typer.echo(

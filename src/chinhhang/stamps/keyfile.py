@@ -107,11 +107,9 @@ class KeyringWatch:
             log.error("the key file changed and cannot be read; keeping the keys: %s", error)
             return
         self._signature = signature
-        log.info("code-tag keys reloaded from %s (current key %s)", self.path, self.current)
-
-    @property
-    def current(self) -> int:
-        return self._keyring.current
+        log.info(
+            "code-tag keys reloaded from %s (current key %s)", self.path, self._keyring.current
+        )
 
 
 def fingerprint(key: bytes) -> str:

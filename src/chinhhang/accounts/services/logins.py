@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -59,6 +61,7 @@ class AccountLocked(DomainError):
 
 Tracked = User | UnknownLogin
 _LOCKOUT_FIELDS = ("failed_logins", "last_failed_login_at", "locked_until")
+_CLEARED = dict.fromkeys(_LOCKOUT_FIELDS) | {"failed_logins": 0}
 
 
 def authenticate(
@@ -150,12 +153,11 @@ def _clear(session: Session, user: User, now: datetime) -> bool:
     cleared = session.execute(
         update(User)
         .where(User.id == user.id, _unlocked(User, now))
-        .values(failed_logins=0, last_failed_login_at=None, locked_until=None)
+        .values(_CLEARED)
         .returning(User.id)
         .execution_options(synchronize_session=False)
     ).first()
-    if cleared is not None:
-        user.failed_logins, user.last_failed_login_at, user.locked_until = 0, None, None
+    session.expire(user, _LOCKOUT_FIELDS)
     return cleared is not None
 
 
@@ -229,6 +231,44 @@ def _lock(
         execution_options={"synchronize_session": False},
     )
     session.expire(user, _LOCKOUT_FIELDS)
+    _audit_in_each_org(
+        session,
+        user,
+        "user.lock",
+        Actor(org_id=None, role=None, via="web", client_net=client_net),
+        failures=LOCK_AFTER,
+        until=until.isoformat(timespec="seconds"),
+    )
+    return until
+
+
+def unlock(session: Session, email: str) -> bool:
+    """The operator's way out of a lock (`chinhhang user unlock`): someone who knows an
+    address can keep it locked, five guesses every 15 minutes, and its owner may need in now.
+    True when the address was locked; an account's unlock goes to the same audit logs."""
+    address = normalise_email(email)  # InvalidInput, saying why, for anything else
+    user = find_user(session, address)
+    tracked: Tracked | None = user if user is not None else _unknown(session, address)
+    was_locked = _lock_end(tracked, utcnow()) is not None
+    if user is None:
+        session.execute(
+            delete(UnknownLogin).where(UnknownLogin.email_hash == _address_key(address))
+        )
+        return was_locked
+    session.execute(
+        update(User).where(User.id == user.id).values(_CLEARED),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(user, _LOCKOUT_FIELDS)
+    _audit_in_each_org(session, user, "user.unlock", Actor(org_id=None, role=None, via="cli"))
+    return was_locked
+
+
+def _audit_in_each_org(
+    session: Session, user: User, action: str, actor: Actor, **details: Any
+) -> None:
+    """An entry in the audit log of each of the user's organizations, where its owners read
+    it (the platform operator, in none, gets one without an organization)."""
     org_ids: list[int | None] = list(
         session.scalars(
             select(Membership.org_id)
@@ -236,41 +276,12 @@ def _lock(
             .order_by(Membership.org_id)
         )
     )
-    for org_id in org_ids or [None]:  # the platform operator belongs to no organization
-        actor = Actor(org_id=org_id, role=None, via="web", client_net=client_net)
+    for org_id in org_ids or [None]:
         record(
             session,
-            actor,
-            "user.lock",
+            replace(actor, org_id=org_id),
+            action,
             f"user:{user.id}",
             email=user.email,
-            failures=LOCK_AFTER,
-            until=until.isoformat(timespec="seconds"),
+            **details,
         )
-    return until
-
-
-def unlock(session: Session, email: str) -> bool:
-    """The operator's way out of a lock (`chinhhang user unlock`): someone who knows an
-    address can keep it locked, five guesses every 15 minutes, and its owner may need in now.
-    True when the address was locked; the lock's end goes to the same audit logs."""
-    address = normalise_email(email)  # InvalidInput, saying why, for anything else
-    key = hashlib.sha256(address.encode()).hexdigest()
-    cleared = {"failed_logins": 0, "last_failed_login_at": None, "locked_until": None}
-    user = find_user(session, address)
-    if user is None:
-        done = session.execute(delete(UnknownLogin).where(UnknownLogin.email_hash == key))
-        return bool(getattr(done, "rowcount", 0))
-    was_locked = _lock_end(user, utcnow()) is not None
-    session.execute(
-        update(User).where(User.id == user.id).values(cleared),
-        execution_options={"synchronize_session": False},
-    )
-    session.expire(user, _LOCKOUT_FIELDS)
-    org_ids: list[int | None] = list(
-        session.scalars(select(Membership.org_id).where(Membership.user_id == user.id))
-    )
-    for org_id in org_ids or [None]:
-        actor = Actor(org_id=org_id, role=None, via="cli")
-        record(session, actor, "user.unlock", f"user:{user.id}", email=user.email)
-    return was_locked

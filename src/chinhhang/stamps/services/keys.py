@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.services.audit import record
 from chinhhang.stamps import keyfile
+from chinhhang.stamps.codes import Keyring
 from chinhhang.stamps.models import VOID, Stamp, StampRun
 
 # The operator at the server's command line, acting for the platform (no organization).
@@ -54,20 +55,17 @@ def stamps_in_use(session: Session, key_id: int) -> int:
     return int(live or 0) + int(unwritten or 0)
 
 
-def key_statuses(session: Session, path: Path, derived_key: bytes) -> list[KeyStatus]:
+def key_statuses(session: Session, path: Path, keyring: Keyring) -> list[KeyStatus]:
     """Every key id ever given, for `keys list`: a fingerprint to compare servers' files by,
     never the key, and how many stamps would answer "forged" if it were retired."""
     key_file = keyfile.load(path)
-    keys = {**key_file.keys}
-    if keyfile.DERIVED_KEY_ID not in key_file.retired:
-        keys[keyfile.DERIVED_KEY_ID] = derived_key
     statuses = []
     for kid in key_file.ids():
         if kid in key_file.retired:
             state, since, mark = "retired", key_file.retired[kid], ""
         else:
             state = "current" if kid == key_file.current else "active"
-            since, mark = key_file.created.get(kid, ""), keyfile.fingerprint(keys[kid])
+            since, mark = key_file.created.get(kid, ""), keyfile.fingerprint(keyring.keys[kid])
         statuses.append(KeyStatus(kid, state, since, mark, stamps_in_use(session, kid)))
     return statuses
 

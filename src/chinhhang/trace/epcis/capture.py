@@ -33,6 +33,7 @@ from chinhhang.trace.epcis.models import (
     MAX_MESSAGES,
     Event,
     InvalidEpcisDocument,
+    read_json,
     validate_document,
     validate_event,
 )
@@ -145,29 +146,15 @@ def _check_contexts(context: object, events: Sequence[Event]) -> None:
 
 
 def _parsed(data: object) -> object:
-    if not isinstance(data, str | bytes | bytearray):
-        return data
-    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
-    if size > MAX_BYTES:
-        raise too_large_body()
+    """The document read (trace/epcis/models.py `read_json`), once its size is known to fit."""
+    if isinstance(data, str | bytes | bytearray):
+        size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+        if size > MAX_BYTES:
+            raise too_large_body()
     try:
-        return json.loads(data, parse_constant=_not_a_number, parse_float=_finite)
-    except RecursionError:
-        raise InvalidEpcis(["(document): nested too deeply"]) from None
-    except ValueError as error:  # also bad UTF-8 (UnicodeDecodeError is a ValueError)
-        raise InvalidEpcis([f"(document): not JSON: {error}"]) from None
-
-
-def _not_a_number(constant: str) -> float:
-    raise ValueError(f"{constant} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    """JSON has no infinity: 1e999 would be read as one and could never be written back."""
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:20]} is too large a number")
-    return value
+        return read_json(data)
+    except InvalidEpcisDocument as error:
+        raise InvalidEpcis(error.messages) from None
 
 
 def _check_event_count(value: object) -> None:

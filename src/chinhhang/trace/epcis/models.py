@@ -750,22 +750,31 @@ def describe(error: ValidationError) -> list[str]:
 _TOO_DEEP = f"(document): nested too deeply (more than {MAX_DEPTH} levels)"
 
 
-def _loaded(data: object) -> object:
-    """JSON text parsed (NaN and Infinity refused, as JSON has no such numbers), else data;
-    either way no deeper than MAX_DEPTH."""
+def read_json(data: object) -> object:
+    """JSON text parsed, else data; either way no deeper than MAX_DEPTH. NaN and Infinity are
+    refused, and so is a number too large to be anything but infinity (1e999): JSON has none
+    of them, and they could never be written back. The one reader of EPCIS text (capture
+    checks the size first)."""
     if isinstance(data, str | bytes | bytearray):
-
-        def refuse(constant: str) -> object:
-            raise ValueError(f"{constant} is not a JSON number")
-
         try:
-            data = json.loads(data, parse_constant=refuse)
+            data = json.loads(data, parse_constant=_not_a_number, parse_float=_finite)
         except RecursionError:  # deeper than the parser's stack, e.g. "[" * 100_000
             raise InvalidEpcisDocument([_TOO_DEEP]) from None
-        except ValueError as exc:
+        except ValueError as exc:  # also bad UTF-8 (UnicodeDecodeError is a ValueError)
             raise InvalidEpcisDocument([f"(document): not JSON: {exc}"]) from None
     _check_depth(data)
     return data
+
+
+def _not_a_number(constant: str) -> float:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
 
 
 def _check_depth(data: object) -> None:
@@ -785,14 +794,14 @@ def validate_document(data: object) -> EPCISDocument:
     """The EPCISDocument in `data` (a parsed JSON value, or JSON text); InvalidEpcisDocument
     listing every fault otherwise."""
     try:
-        return EPCISDocument.model_validate(_loaded(data))
+        return EPCISDocument.model_validate(read_json(data))
     except ValidationError as exc:
         raise InvalidEpcisDocument(describe(exc)) from None
 
 
 def validate_event(data: object) -> Event:
     """One event captured on its own: as in a document, and with its own @context."""
-    data = _loaded(data)
+    data = read_json(data)
     try:
         event = _EVENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
