@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import AuditEntry, UnknownLogin, User
 from chinhhang.accounts.services import (
     AccountLocked,
@@ -50,7 +51,7 @@ def _owner(session, email: str, org_name: str):
 def test_the_fifth_wrong_password_locks_until_the_lock_ends(sessions) -> None:
     now = utcnow()
     with session_scope(sessions) as session:
-        user = create_user(session, email="an@example.vn", password=PASSWORD)
+        org, user = _owner(session, "an@example.vn", "Khóa")
         for _ in range(LOCK_AFTER - 1):
             with pytest.raises(InvalidInput):
                 authenticate(session, "an@example.vn", "wrong password", now=now)
@@ -58,7 +59,10 @@ def test_the_fifth_wrong_password_locks_until_the_lock_ends(sessions) -> None:
             authenticate(session, "an@example.vn", "wrong password", now=now)
         assert locked.value.headers["Retry-After"] == str(int(LOCK_FOR.total_seconds()))
         assert locked.value.values == {"minutes": 15}
-        assert lock_ends([user], now) == {user.id: now + LOCK_FOR}
+        owner = Actor.command_line(org.id)
+        assert lock_ends(session, owner, [user], now) == {user.id: now + LOCK_FOR}
+        viewer = Actor(org_id=org.id, role="viewer")  # who may not manage members sees none
+        assert lock_ends(session, viewer, [user], now) == {}
         just_before = now + LOCK_FOR - timedelta(seconds=30)
         with pytest.raises(AccountLocked) as still:
             authenticate(session, "an@example.vn", PASSWORD, now=just_before)

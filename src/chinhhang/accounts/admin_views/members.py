@@ -44,8 +44,7 @@ def _members_page(
     rows = members(session, actor)
     context = {
         "members": rows,
-        # Shown to owners and admins: who is locked out by wrong passwords, until when.
-        "locks": lock_ends(user for _membership, user in rows),
+        "locks": lock_ends(session, actor, (user for _membership, user in rows)),
         "invitations": pending_invitations(session, actor),
         "errors": errors or {},
         "form": form or {},

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from chinhhang.accounts.actor import Actor
 from chinhhang.accounts.models import Membership, UnknownLogin, User
 from chinhhang.accounts.passwords import MAX_PASSWORD_LENGTH, verify_password
+from chinhhang.accounts.services.access import may
 from chinhhang.accounts.services.audit import record
 from chinhhang.accounts.services.users import find_user, normalise_email
 from chinhhang.db import utcnow
@@ -100,9 +101,14 @@ def authenticate(
     raise InvalidInput(WRONG)
 
 
-def lock_ends(users: Iterable[User], now: datetime | None = None) -> dict[int, datetime]:
-    """When the lock of each of `users` that is locked now ends, by user id (for the members
-    page: owners and admins see who is locked out, and until when)."""
+def lock_ends(
+    session: Session, actor: Actor, users: Iterable[User], now: datetime | None = None
+) -> dict[int, datetime]:
+    """When the lock of each of `users` that is locked now ends, by user id: for the members
+    page, where those who manage members see who is locked out, and until when (everyone
+    else gets nothing)."""
+    if not may(session, actor, "manage_members"):
+        return {}
     now = now or utcnow()
     return {user.id: end for user in users if (end := _lock_end(user, now)) is not None}
 
