@@ -52,7 +52,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # Links to other sites (a maker's website, a promotion) learn nothing of the page they came
 # from; the portal's own requests keep their full referrer. Routes may send a stricter one.
 REFERRER_POLICY = "same-origin"
-# A year, subdomains included; sent only when the configured address is https (an http
+# A year, this host only (the base URL may be a company's bare domain, whose other sites the
+# app knows nothing about); sent only when the configured address is https (an http
 # development server must not pin browsers to https for its host).
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
