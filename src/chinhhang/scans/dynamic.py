@@ -136,12 +136,14 @@ class DynamicScan:
             body = json.dumps(verdict.as_json(), ensure_ascii=False).encode()
             await _send(send, status, body, [_JSON, *_PRIVATE, *extra])
             return
-        journey = await _journey(state, lang, verdict)
-        extras = await _extras(state, lang, verdict)
-        # One read more on the over-limit path only; genuine scans never make it.
-        place = await _first_place(state, verdict) if verdict.outcome == OVER_LIMIT else None
-        page = _page(state.pages, lang, verdict, journey, extras, place)
-        await _send(send, status, page.encode(), [_HTML, *_PRIVATE, *extra])
+        journey = extras = place = None
+        if verdict.outcome == GENUINE:
+            journey = await _journey(state, lang, verdict)
+            extras = await _extras(state, lang, verdict)
+        elif verdict.outcome == OVER_LIMIT:  # one read more, on this path only
+            place = await _first_place(state, verdict)
+        body = _page(state.pages, lang, verdict, journey, extras, place)
+        await _send(send, status, body, [_HTML, *_PRIVATE, *extra])
 
 
 async def _journey(state: Any, lang: str, verdict: Verdict) -> str | None:
@@ -185,12 +187,12 @@ def _page(
     journey: str | None = None,
     extras: str | None = None,
     place: str | None = None,
-) -> str:
+) -> bytes:
     if verdict.outcome == UNKNOWN:
-        return pages.fixed(lang, "scans/unknown.html")
+        return pages.fixed_body(lang, "scans/unknown.html")
     if verdict.outcome == PREVIEW:
-        return pages.html(lang, "scans/preview.html", {"verdict": verdict})
-    return _verdict_page(pages, lang, verdict, journey, extras, place)
+        return pages.html(lang, "scans/preview.html", {"verdict": verdict}).encode()
+    return _verdict_page(pages, lang, verdict, journey, extras, place).encode()
 
 
 def _verdict_page(
@@ -293,7 +295,7 @@ async def _refuse(
     if json_wanted:
         await _send(send, status, json_body, [_JSON, *headers])
         return
-    await _send(send, status, pages.fixed(lang, template).encode(), [_HTML, *headers])
+    await _send(send, status, pages.fixed_body(lang, template), [_HTML, *headers])
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -40,6 +40,8 @@ class Throttle:
             if redis_url and self.item
             else None
         )
+        # The window's length, asked of `limits` once: every scan computes its window.
+        self._expiry = self.item.get_expiry() if self.item is not None else 60
         self._window = -1
         self._counts: dict[str, int] = {}
         self._warned_at = -_WARN_EVERY_SECONDS
@@ -94,8 +96,7 @@ class Throttle:
         return count
 
     def _current(self) -> dict[str, int]:
-        expiry = self.item.get_expiry() if self.item is not None else 60
-        window = int(time.monotonic() // expiry)
+        window = int(time.monotonic() // self._expiry)
         if window != self._window or len(self._counts) > _MAX_TRACKED_CLIENTS:
             self._window, self._counts = window, {}
         return self._counts

@@ -46,3 +46,9 @@ def test_old_future_and_other_keys_tokens_are_refused() -> None:
     assert tokens.read(b"x" * 32, token, NOW, HOUR) is None
     for junk in (None, "", "a.b.c.d", "x" * 500, "ä.g.1.x"):
         assert tokens.read(KEY, junk, NOW, HOUR) is None
+
+
+@given(st.binary(max_size=32), st.binary(min_size=6, max_size=6))
+def test_the_integer_xor_is_the_bytewise_xor_of_the_key_stream(data: bytes, tag: bytes) -> None:
+    stream = tokens._mac(KEY).digest(b"scan-token-stream:" + tag)
+    assert tokens._xor(data, KEY, tag) == bytes(a ^ b for a, b in zip(data, stream, strict=False))
