@@ -128,6 +128,16 @@ _HOLE = "\ue000" + _TOKEN + ":{}\ue001"
 _HOLES = re.compile("\ue000" + _TOKEN + ":([a-z]+)\ue001")
 
 
+def _format_string(page: str) -> str:
+    """A rendered skeleton as a `str.format` string: its literal text with braces doubled,
+    each hole as `{name}`."""
+    parts = _HOLES.split(page)  # literal text at even indexes, hole names at odd ones
+    return "".join(
+        text.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + text + "}"
+        for i, text in enumerate(parts)
+    )
+
+
 def hole(name: str) -> str:
     """A marker standing for a per-request value in a cached page skeleton."""
     return _HOLE.format(name)
@@ -138,7 +148,7 @@ class Pages:
         self.envs = {lang: self._environment(lang) for lang in LANGUAGES}
         self._fixed: dict[tuple[str, str], str] = {}
         self._fixed_bodies: dict[tuple[str, str], bytes] = {}
-        self._skeletons: TtlCache[list[str]] = TtlCache(SKELETON_TTL_SECONDS, _SKELETON_CACHE_SIZE)
+        self._skeletons: TtlCache[str] = TtlCache(SKELETON_TTL_SECONDS, _SKELETON_CACHE_SIZE)
 
     @staticmethod
     @cache
@@ -207,14 +217,12 @@ class Pages:
         SKELETON_TTL_SECONDS, so a product edit shows within that time.
         """
         full_key = (lang, name, *key)
-        parts = self._skeletons.get(full_key)
-        if parts is None:
-            # Literal text at even indexes, hole names at odd ones.
-            parts = _HOLES.split(self.html(lang, name, context()))
-            self._skeletons.put(full_key, parts)
-        return "".join(
-            [text if i % 2 == 0 else str(escape(fills[text])) for i, text in enumerate(parts)]
-        )
+        form = self._skeletons.get(full_key)
+        if form is None:
+            form = _format_string(self.html(lang, name, context()))
+            self._skeletons.put(full_key, form)
+        # Each value escaped once, however often its hole appears; one C call fills them all.
+        return form.format_map({hole: str(escape(value)) for hole, value in fills.items()})
 
     def fixed(self, lang: str, name: str) -> str:
         """A page that depends on nothing but the language: rendered once, then reused."""

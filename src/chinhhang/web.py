@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alert_worker.close()
         observability.close(_app)
         filler.close()
-        store.close()
+        await store.aclose()
         scan_engine.dispose()
         engine.dispose()
 

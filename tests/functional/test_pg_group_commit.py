@@ -1,5 +1,6 @@
-"""PostgreSQL's group commit (scans/pg_writer.py) against the real server: exact limits under a
-burst, one bad scan isolated from its batch, dead connections replaced, nothing lost on close."""
+"""PostgreSQL's group commit on the event loop (scans/pg_writer.py) against the real server:
+exact limits under a burst, one bad scan isolated from its batch, dead connections replaced,
+nothing lost on close."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from chinhhang.errors import Unavailable
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.pg_writer import in_cursor
 from chinhhang.scans.sql import ScanContext, StaticView
+from chinhhang.scans.steps import run_steps
 from chinhhang.scans.store import ScanStore, _Scan
 from chinhhang.stamps.models import Stamp
 from tests.conftest import _reset_postgres, make_settings
@@ -145,7 +147,7 @@ def test_closing_writes_every_queued_scan_first(pg: tuple[Settings, Engine]) -> 
     async def scans_then_close() -> list[object]:
         pending = [asyncio.ensure_future(_scan(store, code)) for code in run.codes]
         await asyncio.sleep(0)  # every scan is queued
-        await asyncio.to_thread(store.close)
+        await store.aclose()  # what the server's lifespan does after the last request
         return list(await asyncio.gather(*pending))
 
     try:
@@ -189,9 +191,9 @@ def test_one_batch_of_every_outcome_answers_each_caller_its_own_stamp(
     ]
     store = _store(settings)
     pooled = store.engine.raw_connection()
-    try:  # one batch, as a writer thread writes it (threads may split a burst otherwise)
+    try:  # exactly one batch: its steps on a cursor (the writer may split a burst otherwise)
         connection = pooled.driver_connection
-        results = in_cursor(connection, lambda cursor: store._count_batch(cursor, items))
+        results = in_cursor(connection, lambda cursor: run_steps(cursor, store._batch_steps(items)))
         connection.commit()
     finally:
         pooled.close()
@@ -252,9 +254,11 @@ def _first_sequence(engine: Engine, run_id: int) -> int:
         )
 
 
-def test_page_views_from_threads_join_the_batches(pg: tuple[Settings, Engine]) -> None:
-    """Printed static codes are counted from the thread pool: each call returns after the
-    COMMIT of the batch that wrote it, alongside the loop's scans."""
+def test_page_views_from_threads_are_counted_beside_the_batches(
+    pg: tuple[Settings, Engine],
+) -> None:
+    """Printed static codes counted from the thread pool (the GS1 resolver's redirects):
+    each call returns after its own COMMIT, alongside the loop's batches of scans."""
     settings, engine = pg
     run = make_run(settings, engine, make_sessionmaker(engine), quantity=30, scan_limit=1)
     store = _store(settings)

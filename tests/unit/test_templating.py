@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
-from chinhhang.templating import clock, when
+from chinhhang.templating import Pages, clock, hole, when
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -35,3 +36,24 @@ def test_when_passes_holes_and_nothing() -> None:
     # Before 1970 the minute is still the floor, not the truncation toward zero (Saigon was
     # then on UTC+8).
     assert when(datetime(1969, 12, 31, 23, 58, 59, 500_000, tzinfo=UTC)) == "01/01/1970 07:58"
+
+
+_NAMES = ("serial", "count", "journey")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(max_size=12), st.sampled_from(_NAMES)), max_size=6),
+    st.text(max_size=12),
+    st.fixed_dictionaries({name: st.text(max_size=12) for name in _NAMES}),
+)
+def test_a_skeleton_is_its_page_with_every_hole_filled_escaped(
+    pieces: list[tuple[str, str]], tail: str, fills: dict[str, str]
+) -> None:
+    """Literal text (braces, markup) comes back as it was; each hole becomes its value escaped,
+    wherever and however often it appears."""
+    page = "".join(text + hole(name) for text, name in pieces) + tail
+    pages = Pages()
+    pages.html = lambda *_args: page  # type: ignore[method-assign]
+    expected = "".join(text + str(escape(fills[name])) for text, name in pieces) + tail
+    assert pages.skeleton("vi", "any.html", ("k",), dict, fills) == expected

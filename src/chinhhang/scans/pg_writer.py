@@ -1,36 +1,38 @@
-"""PostgreSQL's scan writer: group commit from a few writer threads.
+"""PostgreSQL's scan writer on the event loop: group commit without threads.
 
-One scan per transaction spends most of its time in COMMIT (a WAL flush) and in handing the
-work to a thread and back; the database itself does a few tens of microseconds of work per
-scan. Here, scans waiting on the event loop go into a queue; a writer thread takes everything
-waiting (up to MAX_GROUP), writes it in one transaction (ScanStore._count_batch: one
-statement counts the batch's stamps and writes their events, instead of two per scan), and
-answers every caller after that COMMIT. While one thread waits for its COMMIT, the next takes
-what has arrived meanwhile, so batches grow with the load and stay at one scan when it is quiet.
+Scans waiting on the event loop go into a list; a flush task takes everything waiting (up to
+MAX_GROUP), writes it in one transaction on one of a few asynchronous connections of its own
+(psycopg's AsyncConnection, which waits on the loop's own socket readiness), and answers every
+caller after that COMMIT. While one flush waits for its COMMIT, the next takes what has arrived
+meanwhile, so batches grow with the load and stay at one scan when it is quiet.
 
-Durability is unchanged: nobody is answered before the COMMIT that recorded their scan
-(`synchronous_commit` stays on). Scans in one batch are written in the order of their codes,
-so two batches (in two threads, or two worker processes) that touch the same stamps lock them
-in the same order and cannot deadlock with each other. If a batch fails for another reason (a
-deadlock with a portal transaction, a row that breaks a constraint) each scan of it is written
-alone, so one bad scan cannot fail its neighbours. A connection found dead before COMMIT was
-sent is replaced and the batch written again (nothing of it can have landed); a failure during
-COMMIT answers the batch 503, because the COMMIT may have landed and a retry could count a scan
-twice. A caller that has gone (a cancelled request) before its batch starts is not written.
+Why not threads: writer threads held the GIL the event loop needs and handed every batch and
+answer across threads; measured on the reference machine, that cost about as much CPU per scan
+as the whole rest of the genuine page (docs/benchmarks.md). Here the only Python a batch adds
+is psycopg's, on the loop, once per batch.
+
+The rules are those of the thread writer it replaced, and the batch's statements are the same
+code (ScanStore._batch_steps): nobody is answered before the COMMIT that recorded their scan
+(`synchronous_commit` stays on); scans in one batch are written in the order of their codes,
+so two batches (two connections, or two worker processes) lock their stamps in the same order;
+if a batch fails for another reason (a deadlock with a portal transaction, a row that breaks a
+constraint) each scan of it is written alone, so one bad scan cannot fail its neighbours; a
+connection found dead before COMMIT was sent is replaced and the batch written again (nothing
+of it can have landed); a failure during COMMIT answers the batch 503, because the COMMIT may
+have landed and a retry could count a scan twice. A caller that has gone (a cancelled request)
+before its batch starts is not written.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
-import queue
-import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+import psycopg
 
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import N_
@@ -41,203 +43,190 @@ Item = TypeVar("Item")
 T = TypeVar("T")
 # Scans written in one transaction at most: bounds a batch's time and its locks.
 MAX_GROUP = 256
-# Writer threads, each with its own connection. Two keep one batch committing while the next is
-# written; more mostly trade the GIL (measured in docs/benchmarks.md).
-WRITER_THREADS = 3
+# Connections (flushes in flight) per worker process: one batch commits while the next is
+# written. More would mostly split the same load into smaller batches.
+CONNECTIONS = 2
+# How long a connection attempt may take before the batch is answered 503, and how long the
+# server's shutdown waits for the batches in flight.
+CONNECT_SECONDS = 5
+CLOSE_SECONDS = 20.0
 _BUSY = N_("The service is busy; please try again.")
+# SQLSTATEs worth one more try alone: deadlock detected, serialization failure.
+_TRANSIENT = frozenset({"40P01", "40001"})
 
 
 @dataclass(slots=True)
 class _Waiting(Generic[Item]):
     item: Item
     key: str
-    # An asyncio future answered on `loop`, or (loop None) a thread's concurrent future.
-    future: asyncio.Future[Any] | concurrent.futures.Future[Any]
-    loop: asyncio.AbstractEventLoop | None
-    outcome: tuple[bool, Any] = field(default=(False, None))
-
-
-_STOP = object()
-# How long a thread waits for its batch, and the server's shutdown for the writers.
-THREAD_WAIT_SECONDS = 30.0
-CLOSE_SECONDS = 20.0
-# SQLSTATEs worth one more try alone: deadlock detected, serialization failure.
-_TRANSIENT = frozenset({"40P01", "40001"})
+    future: asyncio.Future[Any]
 
 
 class PgGroupWriter(Generic[Item]):
     def __init__(
         self,
-        connect: Callable[[], Any],
-        write: Callable[[Any, Sequence[Item]], list[Any]],
-        is_disconnect: Callable[[Exception, Any], bool],
-        drop_pool: Callable[[Any], None],
-        after: Callable[[list[Any]], None] | None = None,
-        threads: int = WRITER_THREADS,
+        conninfo: str,
+        write: Callable[[Any, Sequence[Item]], Awaitable[list[Any]]],
+        after: Callable[[list[Any]], Awaitable[None]] | None = None,
+        connections: int = CONNECTIONS,
     ) -> None:
-        """`connect` gives a pooled connection (SQLAlchemy's); `write(cursor, items)` writes a
-        batch in the open transaction and returns one result per item; `drop_pool(pooled)`
-        discards a dead connection and every idle one beside it (after a server restart they
-        are all dead, and retrying on the next one would fail the batch again); `after(results)`
-        runs in the writer thread after the COMMIT, before the callers are answered (to warm
-        caches they will read on the event loop)."""
-        self._connect = connect
+        """`write(cursor, items)` writes a batch in the open transaction of an AsyncCursor and
+        returns one result per item; `after(results)` runs after the COMMIT, before the callers
+        are answered (to warm caches they will read)."""
+        self._conninfo = conninfo
         self._write_batch = write
-        self._is_disconnect = is_disconnect
-        self._drop_pool = drop_pool
         self._after = after
-        self._threads_wanted = threads
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._start_lock = threading.Lock()
+        self._waiting: list[_Waiting[Item]] = []
+        self._free: list[int] = list(range(connections))
+        self._connections: list[psycopg.AsyncConnection[Any] | None] = [None] * connections
+        self._flushes: set[asyncio.Task[None]] = set()
         self._closed = False
+        # The loop whose tasks and connections these are (the server's one loop per worker).
+        self.loop = asyncio.get_running_loop()
 
     def submit(self, item: Item, key: str) -> asyncio.Future[Any]:
+        """Queue one item; the future is answered after its batch's COMMIT (on this loop)."""
         if self._closed:
             raise Unavailable(_BUSY)
-        if not self._threads:
-            self._start()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._queue.put(_Waiting(item, key, future, loop))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(item, key, future))
+        if self._free:
+            task = asyncio.create_task(self._flush(self._free.pop()))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
         return future
 
-    def write_now(self, item: Item, key: str) -> Any:
-        """From a thread other than the event loop's: queue the item and wait for its batch's
-        COMMIT (page views counted in the thread pool join the scans' batches)."""
-        if self._closed:
-            raise Unavailable(_BUSY)
-        if not self._threads:
-            self._start()
-        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._queue.put(_Waiting(item, key, done, None))
+    async def _flush(self, slot: int) -> None:
+        """Write batches on connection `slot` while scans are waiting."""
         try:
-            return done.result(timeout=THREAD_WAIT_SECONDS)
-        except concurrent.futures.TimeoutError as error:
-            raise Unavailable(_BUSY) from error
-
-    def _start(self) -> None:
-        with self._start_lock:
-            if self._threads:
-                return
-            for number in range(self._threads_wanted):
-                thread = threading.Thread(
-                    target=self._serve, name=f"scan-writer-{number}", daemon=True
-                )
-                thread.start()
-                self._threads.append(thread)
-
-    # -- the writer threads -----------------------------------------------------------------
-
-    def _serve(self) -> None:
-        pooled: Any = None
-        try:
-            while True:
-                first = self._queue.get()
-                if first is _STOP:
-                    return
-                batch = [first]
-                stop = False
-                while len(batch) < MAX_GROUP:
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is _STOP:
-                        stop = True
-                        break
-                    batch.append(more)
+            while self._waiting:
+                batch = self._waiting[:MAX_GROUP]
+                del self._waiting[:MAX_GROUP]
                 live = [waiting for waiting in batch if not waiting.future.done()]
-                if live:
-                    live.sort(key=lambda waiting: waiting.key)
-                    try:
-                        pooled = self._write(pooled, live)
-                    except BaseException as error:  # a fault here must not leave callers waiting
-                        log.exception("scan writer failed on a batch of %d", len(live))
-                        _fail_all(live, Unavailable(_BUSY), error)
-                        if pooled is not None:
-                            _drop(pooled)
-                        pooled = None
-                    _answer(live)
-                if stop:
-                    return
+                if not live:
+                    continue
+                live.sort(key=lambda waiting: waiting.key)
+                try:
+                    await self._write(slot, live)
+                except BaseException as error:  # a fault here must not leave callers waiting
+                    log.exception("scan writer failed on a batch of %d", len(live))
+                    _fail_all(live, error)
+                    await self._drop(slot)
+                    if not isinstance(error, Exception):
+                        raise
         finally:
-            if pooled is not None:  # closed outright: its pool may have been replaced since
-                _drop(pooled)
+            self._free.append(slot)
 
-    def _write(self, pooled: Any, live: list[_Waiting[Item]]) -> Any:
-        """Write the batch and set each one's outcome; returns the connection to keep."""
+    async def _write(self, slot: int, live: list[_Waiting[Item]]) -> None:
+        """Write the batch and answer each caller."""
         items = [waiting.item for waiting in live]
+        connection: psycopg.AsyncConnection[Any] | None = None
         for attempt in (1, 2):
             try:
-                if pooled is None:
-                    pooled = self._connect()
-                connection = pooled.driver_connection
-                results = in_cursor(connection, lambda cursor: self._write_batch(cursor, items))
+                connection = await self._connection(slot)
+                async with connection.cursor() as cursor:
+                    results = await self._write_batch(cursor, items)
+            except Unavailable as error:  # no connection to be had
+                _fail_all(live, error)
+                return
             except Exception as error:
-                if pooled is not None and self._is_disconnect(error, pooled.driver_connection):
-                    self._drop_pool(pooled)
-                    pooled = None
+                await _rollback(connection)
+                if _is_disconnect(connection):
+                    await self._drop(slot)
                     if attempt == 1:
                         continue  # nothing was committed: write the batch again
-                if pooled is None or isinstance(error, Unavailable):
-                    _fail_all(live, Unavailable(_BUSY), error)
-                    return pooled
+                    _fail_all(live, error)
+                    return
                 if len(live) > 1:
-                    return self._one_by_one(pooled, live)
+                    for waiting in live:  # one bad scan must not fail its neighbours
+                        await self._write(slot, [waiting])
+                    return
                 if attempt == 1 and getattr(error, "sqlstate", None) in _TRANSIENT:
                     continue  # a deadlock with a portal transaction: once more, alone
-                # The database refused this one scan: a 503 for its caller, never a 500.
-                _fail_all(live, Unavailable(_BUSY), error)
-                return pooled
+                _fail_all(live, error)  # the database refused this one scan: a 503
+                return
             try:
-                connection.commit()
+                await connection.commit()
             except Exception as error:  # it may have landed: never retried
-                if self._is_disconnect(error, connection):
-                    self._drop_pool(pooled)
-                    pooled = None
-                _fail_all(live, Unavailable(_BUSY), error)
-                return pooled
-            self._warm(results)
+                if _is_disconnect(connection):
+                    await self._drop(slot)
+                _fail_all(live, error)
+                return
+            await self._warm(results)
             for waiting, result in zip(live, results, strict=True):
-                waiting.outcome = (False, result)
-            return pooled
-        raise AssertionError("unreachable")  # pragma: no cover
+                if not waiting.future.done():
+                    waiting.future.set_result(result)
+            return
 
-    def _one_by_one(self, pooled: Any, live: list[_Waiting[Item]]) -> Any:
-        for waiting in live:
-            pooled = self._write(pooled, [waiting])
-        return pooled
+    async def _connection(self, slot: int) -> psycopg.AsyncConnection[Any]:
+        connection = self._connections[slot]
+        if connection is None or connection.closed:
+            try:
+                connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo, connect_timeout=CONNECT_SECONDS
+                )
+            except Exception as error:  # the server is down: a clear 503, not a 500
+                raise Unavailable(_BUSY) from error
+            self._connections[slot] = connection
+        return connection
 
-    def _warm(self, results: list[Any]) -> None:
+    async def _drop(self, slot: int) -> None:
+        connection, self._connections[slot] = self._connections[slot], None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def _warm(self, results: list[Any]) -> None:
         if self._after is None:
             return
         try:
-            self._after(results)
-        except Exception:  # only a cache: the event loop reads it itself if it must
+            await self._after(results)
+        except Exception:  # only a cache: the page reads it itself if it must
             log.debug("warming after a scan batch failed", exc_info=True)
 
-    def close(self) -> None:
-        """Write what is queued, then stop the threads (the server's shutdown); whatever
-        arrives after that is answered 503 rather than left waiting."""
+    async def aclose(self) -> None:
+        """The server's shutdown: the flushes in flight write everything queued behind them
+        (up to CLOSE_SECONDS); whatever is left is answered 503; the connections close."""
+        if self.loop is not asyncio.get_running_loop():
+            self.abandon()  # another loop's tasks cannot be awaited here
+            return
         self._closed = True
-        for _ in self._threads:
-            self._queue.put(_STOP)
-        deadline = time.monotonic() + CLOSE_SECONDS
-        for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        self._threads = []
-        left: list[_Waiting[Item]] = []
-        while True:
-            try:
-                waiting = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if waiting is not _STOP:
-                left.append(waiting)
-        if left:
-            _fail_all(left, Unavailable(_BUSY), RuntimeError("the server is stopping"))
-            _answer(left)
+        if self._flushes:
+            await asyncio.wait(list(self._flushes), timeout=CLOSE_SECONDS)
+        left, self._waiting = self._waiting, []
+        _fail_all(left, RuntimeError("the server is stopping"))
+        for slot in range(len(self._connections)):
+            await self._drop(slot)
+
+    def abandon(self) -> None:
+        """Its loop has closed (a test's portal, never the server's): close the connections
+        without it, and refuse what comes."""
+        self._closed = True
+        for connection in self._connections:
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.pgconn.finish()
+        self._connections = [None] * len(self._connections)
+
+
+def _is_disconnect(connection: psycopg.AsyncConnection[Any] | None) -> bool:
+    return connection is None or connection.closed or connection.broken
+
+
+async def _rollback(connection: psycopg.AsyncConnection[Any] | None) -> None:
+    if connection is not None and not connection.closed:
+        with contextlib.suppress(Exception):  # a dead connection cannot roll back
+            await connection.rollback()
+
+
+def _fail_all(live: list[_Waiting[Any]], cause: BaseException) -> None:
+    if live:
+        log.warning("scan batch of %d failed: %s", len(live), type(cause).__name__)
+    for waiting in live:
+        if not waiting.future.done():
+            error = Unavailable(_BUSY)
+            error.__cause__ = cause
+            waiting.future.set_exception(error)
 
 
 def in_cursor(connection: Any, work: Callable[[Any], T]) -> T:
@@ -252,40 +241,3 @@ def in_cursor(connection: Any, work: Callable[[Any], T]) -> T:
     finally:
         with contextlib.suppress(Exception):
             cursor.close()
-
-
-def _drop(pooled: Any) -> None:
-    with contextlib.suppress(Exception):
-        pooled.invalidate()
-
-
-def _fail_all(live: list[_Waiting[Any]], error: Exception, cause: BaseException) -> None:
-    log.warning("scan batch of %d failed: %s", len(live), type(cause).__name__)
-    error.__cause__ = cause
-    for waiting in live:
-        waiting.outcome = (True, error)
-
-
-def _answer(live: list[_Waiting[Any]]) -> None:
-    """Hand the outcomes to each caller's event loop, one wake-up per loop and batch, or to
-    the waiting thread."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Waiting[Any]]] = {}
-    for waiting in live:
-        if waiting.loop is None:  # a thread waits: its future is thread-safe
-            _settle_all([waiting])
-        else:
-            by_loop.setdefault(waiting.loop, []).append(waiting)
-    for loop, answered in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
-            loop.call_soon_threadsafe(_settle_all, answered)
-
-
-def _settle_all(answered: list[_Waiting[Any]]) -> None:
-    for waiting in answered:
-        if waiting.future.done():  # the caller went away meanwhile
-            continue
-        failed, value = waiting.outcome
-        if failed:
-            waiting.future.set_exception(value)
-        else:
-            waiting.future.set_result(value)

@@ -4,14 +4,17 @@ Scans from the event loop are group-committed on both databases. SQLite: on the 
 (scans/writer.py); writes from other threads (static-page scans, the CLI, tests) use a pooled
 connection each, waiting for the write lock as long as the busy timeout allows; reads use one
 connection of their own, guarded by a lock, short enough to run on the event loop (WAL readers
-never wait for the writer). PostgreSQL: by a few writer threads, one statement for a batch's
-counts and events (scans/pg_writer.py, sql.PG_CONSUME_BATCH); other calls take a pooled
-connection each in the thread pool, so that network round trips overlap; a connection found
-dead is replaced and the call retried once, when nothing can have been written yet.
+never wait for the writer). PostgreSQL: also on the loop, on a few asynchronous connections of
+the writer's own, one statement for a batch's counts and events (scans/pg_writer.py,
+sql.PG_CONSUME_BATCH); other calls (threads: the resolver's page views, the CLI, reads) take a
+pooled connection each, so that network round trips overlap; a connection found dead is
+replaced and the call retried once, when nothing can have been written yet.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +45,7 @@ from chinhhang.scans.sql import (
     row_place,
     row_state,
 )
+from chinhhang.scans.steps import ALL, MANY, NONE, ONE, Steps, run_steps, run_steps_async
 from chinhhang.scans.writer import LoopWriter, transaction
 from chinhhang.ttl_cache import TtlCache
 
@@ -75,7 +79,6 @@ class ScanStore:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sql = for_driver("named" if self.is_sqlite else "pyformat")
         self._read_lock = threading.Lock()  # SQLite's one reading connection
-        self._writer_lock = threading.Lock()  # PostgreSQL's group writer, made once
         self._reader: Any = None
         self._writer: LoopWriter | None = None
         self._pg_group: PgGroupWriter[_Scan | _Static] | None = None
@@ -107,7 +110,8 @@ class ScanStore:
         if self.is_sqlite:
             result = await self._sqlite_writer().submit(self._count_job(code, now, context))
         else:
-            result = await self._pg_writer().submit(_Scan(code, self._now(now), context), code)
+            scan = _Scan(code, self._now(now), context)
+            result = await self._pg_writer().submit(scan, code)
         return result
 
     def record_static(self, view: StaticView, now: datetime, context: ScanContext) -> None:
@@ -116,7 +120,7 @@ class ScanStore:
         if self.is_sqlite:
             self._sqlite_direct(self._static_job(item))
         else:
-            self._pg_writer().write_now(item, "")
+            self._postgres(self._static_job(item), writes=True)
 
     async def record_static_soon(
         self, view: StaticView, now: datetime, context: ScanContext
@@ -174,15 +178,15 @@ class ScanStore:
 
         return job
 
-    def _count_batch(self, cursor: Any, items: Sequence[_Scan | _Static]) -> list[Counted]:
+    def _batch_steps(self, items: Sequence[_Scan | _Static]) -> Steps[list[Counted]]:
         """PostgreSQL: `_count_job` for a whole batch in one statement for its page views and
-        one for its scans that count (sql.PG_CONSUME_BATCH), instead of two per scan: the
-        database and the writer thread (whose Python holds the event loop's GIL) each spend
-        a fraction per scan. A stamp scanned twice in one batch goes in a second statement,
-        which sees the first's increment. A page view's result is None."""
+        one for its scans that count (sql.PG_CONSUME_BATCH), instead of two per scan. A stamp
+        scanned twice in one batch goes in a second statement, which sees the first's
+        increment. A page view's result is None. Written as steps (scans/steps.py), run by the
+        event loop's writer (scans/pg_writer.py); a single scan's steps run on a cursor too."""
         views = [item for item in items if isinstance(item, _Static)]
         if views:
-            cursor.execute(PG_STATIC_BATCH, _static_arrays(views))
+            yield NONE, PG_STATIC_BATCH, _static_arrays(views)
         results: list[Counted] = [None] * len(items)
         pending = [(index, item) for index, item in enumerate(items) if isinstance(item, _Scan)]
         events: list[dict[str, Any]] = []  # of scans the batch statement did not count
@@ -192,8 +196,8 @@ class ScanStore:
         refused: dict[str, Counted] = {}
         while pending:
             layer, pending = _distinct_codes(pending)
-            cursor.execute(PG_CONSUME_BATCH, _scan_arrays([scan for _, scan in layer]))
-            counted = {row[0]: row[1:] for row in cursor.fetchall()}
+            rows = yield ALL, PG_CONSUME_BATCH, _scan_arrays([scan for _, scan in layer])
+            counted = {row[0]: row[1:] for row in rows}
             for position, (index, scan) in enumerate(layer, start=1):
                 row = counted.get(position)
                 if row is not None:
@@ -201,7 +205,8 @@ class ScanStore:
                     continue
                 # Not counted: not active, over its limit or no such stamp; a look says which
                 # (and counts it after all if it was activated in between).
-                results[index] = found = refused[scan.code] = self._refused(cursor, _params(scan))
+                found = yield from self._refused_steps(_params(scan))
+                results[index] = refused[scan.code] = found
                 if found is not None:
                     events.append(_event_row(_params(scan), scan.context, *found))
             for index, scan in [entry for entry in pending if entry[1].code in refused]:
@@ -210,41 +215,41 @@ class ScanStore:
                     events.append(_event_row(_params(scan), scan.context, *found))
             pending = [entry for entry in pending if entry[1].code not in refused]
         if events:
-            cursor.executemany(self._sql["event"], events)
+            yield MANY, self._sql["event"], events
         outbox = [event for event in events if event["outcome"] != GENUINE]
         if outbox:
-            cursor.executemany(self._sql["outbox"], outbox)
+            yield MANY, self._sql["outbox"], outbox
         return results
 
     def _warm_descriptions(self, results: list[Counted]) -> None:
-        """After a PostgreSQL batch, in its writer thread: the verdict pages' product data is
-        read here if the cache lacks it, not on the event loop that renders them."""
+        """In the thread pool, after a PostgreSQL batch whose products the cache lacks: read
+        them here, not on the event loop that renders the verdict pages."""
         for counted in results:
             if counted is not None:
                 # Refreshed at half its age, so the loop's read (full age) never finds it stale.
                 state = counted[1]
                 self.describe(state.product_id, state.batch_id, DESCRIBE_TTL_SECONDS / 2)
 
-    def _refused(self, cursor: Any, params: dict[str, Any]) -> Counted:
+    def _refused_steps(self, params: dict[str, Any]) -> Steps[Counted]:
         """Why a scan the batch statement just refused was refused: a look, and a count only
         if the stamp has become countable since (activated or re-limited in between)."""
-        cursor.execute(self._sql["peek"], params)
-        found = cursor.fetchone()
+        found = yield ONE, self._sql["peek"], params
         if found is None:
             return None
         state = row_state(found)
         if state.status == "active" and state.scan_count < state.scan_limit:
-            return self._count(cursor, params)
+            return (yield from self._count_steps(params))
         return blocked_outcome(state), state
 
     def _count(self, cursor: Any, params: dict[str, Any]) -> Counted:
+        return run_steps(cursor, self._count_steps(params))
+
+    def _count_steps(self, params: dict[str, Any]) -> Steps[Counted]:
         for _attempt in range(2):
-            cursor.execute(self._sql["consume"], params)
-            row = cursor.fetchone()
+            row = yield ONE, self._sql["consume"], params
             if row is not None:
                 return GENUINE, row_state(row)
-            cursor.execute(self._sql["peek"], params)
-            found = cursor.fetchone()
+            found = yield ONE, self._sql["peek"], params
             if found is None:
                 return None
             state = row_state(found)
@@ -324,17 +329,39 @@ class ScanStore:
         return self._writer
 
     def _pg_writer(self) -> PgGroupWriter[_Scan | _Static]:
-        if self._pg_group is None:
-            with self._writer_lock:  # the loop and pool threads may both ask first
-                if self._pg_group is None:
-                    self._pg_group = PgGroupWriter(
-                        self.engine.raw_connection,
-                        self._count_batch,
-                        self._is_disconnect,
-                        self._drop_pool,
-                        after=self._warm_descriptions,
+        """The running loop's writer; made at its first scan (a test's client may bring a loop
+        of its own: the old one's writer is let go)."""
+        writer = self._pg_group
+        if writer is None or writer.loop is not asyncio.get_running_loop():
+            if writer is not None:
+                writer.abandon()
+            conninfo = self.engine.url.set(drivername="postgresql").render_as_string(
+                hide_password=False
+            )
+            writer = self._pg_group = PgGroupWriter(
+                conninfo, self._count_batch_async, after=self._warm_descriptions_soon
+            )
+        return writer
+
+    async def _count_batch_async(
+        self, cursor: Any, items: Sequence[_Scan | _Static]
+    ) -> list[Counted]:
+        return await run_steps_async(cursor, self._batch_steps(items))
+
+    async def _warm_descriptions_soon(self, results: list[Counted]) -> None:
+        """After a batch on the loop: product data the verdict pages will need and the cache
+        lacks is read in the thread pool, not on the loop that renders them."""
+        for counted in results:
+            if counted is not None:
+                state = counted[1]
+                if (
+                    self._described.get(
+                        (state.product_id, state.batch_id), DESCRIBE_TTL_SECONDS / 2
                     )
-        return self._pg_group
+                    is None
+                ):
+                    await run_sync(self._warm_descriptions, results)
+                    return
 
     def _sqlite_direct(self, job: Callable[[Any], T]) -> T:
         """One job in its own transaction, off the event loop (it may wait for the lock)."""
@@ -404,9 +431,17 @@ class ScanStore:
     def _now(self, now: datetime) -> object:
         return sqlite_timestamp(now) if self.is_sqlite else now
 
+    async def aclose(self) -> None:
+        """`close` from the event loop (the server's shutdown): the writer's batches in flight
+        and everything queued behind them are committed and answered first."""
+        if self._pg_group is not None:
+            await self._pg_group.aclose()
+            self._pg_group = None
+        self.close()
+
     def close(self) -> None:
         if self._pg_group is not None:
-            self._pg_group.close()
+            self._pg_group.abandon()
             self._pg_group = None
         if self._writer is not None:
             self._writer.close()
@@ -437,24 +472,34 @@ def _params(scan: _Scan) -> dict[str, Any]:
     return {"code": scan.code, "now": scan.now}
 
 
-def _scan_arrays(scans: list[_Scan]) -> dict[str, list[Any]]:
-    return {
-        "codes": [scan.code for scan in scans],
-        "nows": [scan.now for scan in scans],
-        "nets": [scan.context.client_net for scan in scans],
-        "agents": [scan.context.user_agent for scan in scans],
-    }
+def _scan_arrays(scans: list[_Scan]) -> dict[str, str]:
+    """sql.PG_CONSUME_BATCH's parameter: [code, time, network, user agent] per scan."""
+    rows = [
+        [scan.code, _iso(scan.now), scan.context.client_net, scan.context.user_agent]
+        for scan in scans
+    ]
+    return {"batch": json.dumps(rows)}
 
 
-def _static_arrays(views: list[_Static]) -> dict[str, list[Any]]:
-    return {
-        "products": [item.view.product_id for item in views],
-        "batches": [item.view.batch_id for item in views],
-        "orgs": [item.view.org_id for item in views],
-        "nows": [item.now for item in views],
-        "nets": [item.context.client_net for item in views],
-        "agents": [item.context.user_agent for item in views],
-    }
+def _static_arrays(views: list[_Static]) -> dict[str, str]:
+    """sql.PG_STATIC_BATCH's parameter: one array per page view."""
+    rows = [
+        [
+            item.view.product_id,
+            item.view.batch_id,
+            item.view.org_id,
+            _iso(item.now),
+            item.context.client_net,
+            item.context.user_agent,
+        ]
+        for item in views
+    ]
+    return {"batch": json.dumps(rows)}
+
+
+def _iso(now: object) -> str:
+    """An aware datetime in the form PostgreSQL reads back to the microsecond."""
+    return cast("datetime", now).isoformat()
 
 
 def _event_row(
