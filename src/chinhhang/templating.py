@@ -128,14 +128,14 @@ _HOLE = "\ue000" + _TOKEN + ":{}\ue001"
 _HOLES = re.compile("\ue000" + _TOKEN + ":([a-z]+)\ue001")
 
 
-def _format_string(page: str) -> str:
-    """A rendered skeleton as a `str.format` string: its literal text with braces doubled,
-    each hole as `{name}`."""
-    parts = _HOLES.split(page)  # literal text at even indexes, hole names at odd ones
-    return "".join(
-        text.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + text + "}"
-        for i, text in enumerate(parts)
-    )
+def _escaped(value: str) -> str:
+    """`escape(value)` as text, without the call for the plain text most values are (digits,
+    dates, tokens): the verdict page fills a dozen holes per scan."""
+    if type(value) is str and not (
+        "&" in value or "<" in value or ">" in value or '"' in value or "'" in value
+    ):
+        return value
+    return str(escape(value))
 
 
 def hole(name: str) -> str:
@@ -148,7 +148,9 @@ class Pages:
         self.envs = {lang: self._environment(lang) for lang in LANGUAGES}
         self._fixed: dict[tuple[str, str], str] = {}
         self._fixed_bodies: dict[tuple[str, str], bytes] = {}
-        self._skeletons: TtlCache[str] = TtlCache(SKELETON_TTL_SECONDS, _SKELETON_CACHE_SIZE)
+        self._skeletons: TtlCache[tuple[list[str], list[tuple[int, str]]]] = TtlCache(
+            SKELETON_TTL_SECONDS, _SKELETON_CACHE_SIZE
+        )
 
     @staticmethod
     @cache
@@ -217,12 +219,19 @@ class Pages:
         SKELETON_TTL_SECONDS, so a product edit shows within that time.
         """
         full_key = (lang, name, *key)
-        form = self._skeletons.get(full_key)
-        if form is None:
-            form = _format_string(self.html(lang, name, context()))
-            self._skeletons.put(full_key, form)
-        # Each value escaped once, however often its hole appears; one C call fills them all.
-        return form.format_map({hole: str(escape(value)) for hole, value in fills.items()})
+        skeleton = self._skeletons.get(full_key)
+        if skeleton is None:
+            # Literal text at even indexes, hole names at odd ones.
+            parts = _HOLES.split(self.html(lang, name, context()))
+            skeleton = (parts, [(i, parts[i]) for i in range(1, len(parts), 2)])
+            self._skeletons.put(full_key, skeleton)
+        parts, holes = skeleton
+        # Each value escaped once, however often its hole appears.
+        values = {hole: _escaped(value) for hole, value in fills.items()}
+        page = parts.copy()
+        for index, hole in holes:
+            page[index] = values[hole]
+        return "".join(page)
 
     def fixed(self, lang: str, name: str) -> str:
         """A page that depends on nothing but the language: rendered once, then reused."""
