@@ -147,17 +147,17 @@ class DynamicScan:
 
 
 async def _journey(state: Any, lang: str, verdict: Verdict) -> str | None:
-    """The stamp's journey for a genuine page (None for every other outcome)."""
+    """The stamp's journey for a genuine page (the caller asks for genuine verdicts only)."""
     journey: JourneyOfStamp | None = getattr(state, "journey_of_stamp", None)
-    if journey is None or verdict.outcome != GENUINE or verdict.code is None:
+    if journey is None or verdict.code is None:
         return None
     return await journey.html(lang, verdict)
 
 
 async def _extras(state: Any, lang: str, verdict: Verdict) -> str | None:
-    """Warranty and promotions for a genuine page (None for every other outcome)."""
+    """Warranty and promotions for a genuine page (asked for genuine verdicts only)."""
     extras: VerdictExtras | None = getattr(state, "verdict_extras", None)
-    if extras is None or verdict.outcome != GENUINE or verdict.code is None:
+    if extras is None or verdict.code is None:
         return None
     return await extras.html(lang, verdict)
 
@@ -166,7 +166,7 @@ async def _first_place(state: Any, verdict: Verdict) -> str | None:
     """Where the stamp's first genuine scan was ("near PLACE"), for over-limit pages only:
     the one extra read of that path (the genuine path never makes it). A failed read leaves
     the place out; the shopper keeps the warning they were counted for."""
-    if verdict.outcome != OVER_LIMIT or verdict.code is None:
+    if verdict.code is None:
         return None
     store = state.scanner.store
     try:
