@@ -88,7 +88,7 @@ class PgGroupWriter(Generic[Item]):
         """Queue one item; the future is answered after its batch's COMMIT (on this loop)."""
         if self._closed:
             raise Unavailable(_BUSY)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = self.loop.create_future()
         self._waiting.append(_Waiting(item, key, future))
         if self._free:
             task = asyncio.create_task(self._flush(self._free.pop()))

@@ -186,7 +186,7 @@ class ScanStore:
         event loop's writer (scans/pg_writer.py); a single scan's steps run on a cursor too."""
         views = [item for item in items if isinstance(item, _Static)]
         if views:
-            yield NONE, PG_STATIC_BATCH, _static_arrays(views)
+            yield NONE, PG_STATIC_BATCH, _static_batch(views)
         results: list[Counted] = [None] * len(items)
         pending = [(index, item) for index, item in enumerate(items) if isinstance(item, _Scan)]
         events: list[dict[str, Any]] = []  # of scans the batch statement did not count
@@ -196,7 +196,7 @@ class ScanStore:
         refused: dict[str, Counted] = {}
         while pending:
             layer, pending = _distinct_codes(pending)
-            rows = yield ALL, PG_CONSUME_BATCH, _scan_arrays([scan for _, scan in layer])
+            rows = yield ALL, PG_CONSUME_BATCH, _scan_batch([scan for _, scan in layer])
             counted = {row[0]: row[1:] for row in rows}
             for position, (index, scan) in enumerate(layer, start=1):
                 row = counted.get(position)
@@ -349,19 +349,15 @@ class ScanStore:
         return await run_steps_async(cursor, self._batch_steps(items))
 
     async def _warm_descriptions_soon(self, results: list[Counted]) -> None:
-        """After a batch on the loop: product data the verdict pages will need and the cache
-        lacks is read in the thread pool, not on the loop that renders them."""
-        for counted in results:
-            if counted is not None:
-                state = counted[1]
-                if (
-                    self._described.get(
-                        (state.product_id, state.batch_id), DESCRIBE_TTL_SECONDS / 2
-                    )
-                    is None
-                ):
-                    await run_sync(self._warm_descriptions, results)
-                    return
+        """After a batch on the loop: if the verdict pages will need a product the cache lacks,
+        it is read in the thread pool, not on the loop that renders them."""
+        half_age = DESCRIBE_TTL_SECONDS / 2
+        if any(
+            self._described.get((counted[1].product_id, counted[1].batch_id), half_age) is None
+            for counted in results
+            if counted is not None
+        ):
+            await run_sync(self._warm_descriptions, results)
 
     def _sqlite_direct(self, job: Callable[[Any], T]) -> T:
         """One job in its own transaction, off the event loop (it may wait for the lock)."""
@@ -472,7 +468,7 @@ def _params(scan: _Scan) -> dict[str, Any]:
     return {"code": scan.code, "now": scan.now}
 
 
-def _scan_arrays(scans: list[_Scan]) -> dict[str, str]:
+def _scan_batch(scans: list[_Scan]) -> dict[str, str]:
     """sql.PG_CONSUME_BATCH's parameter: [code, time, network, user agent] per scan."""
     rows = [
         [scan.code, _iso(scan.now), scan.context.client_net, scan.context.user_agent]
@@ -481,7 +477,7 @@ def _scan_arrays(scans: list[_Scan]) -> dict[str, str]:
     return {"batch": json.dumps(rows)}
 
 
-def _static_arrays(views: list[_Static]) -> dict[str, str]:
+def _static_batch(views: list[_Static]) -> dict[str, str]:
     """sql.PG_STATIC_BATCH's parameter: one array per page view."""
     rows = [
         [
