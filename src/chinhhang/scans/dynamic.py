@@ -7,7 +7,7 @@ write itself (docs/benchmarks.md). The rules are all in scans/services.py; this 
 parses and renders.
 
 The scan runs on the event loop, and scans that arrive together are committed together
-(ScanStore.consume_soon): on SQLite on the loop itself, on PostgreSQL by writer threads.
+(ScanStore.consume_soon), on the loop itself on both databases (scans/writer.py, pg_writer.py).
 
 The genuine page also shows the stamp's journey, which belongs to `trace` (which `scans` may not
 import): web.py hands over trace's GenuineJourney as `app.state.journey_of_stamp`. It is asked

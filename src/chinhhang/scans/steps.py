@@ -1,8 +1,8 @@
 """Database work written once as a generator of statements, run by a thread or the event loop.
 
-The scan batch's rules (scans/store.py: count what may be counted, look at what was refused,
-write the events and the outbox rows) must be the same whether a writer thread runs them on a
-DB-API cursor or the event loop's writer runs them on psycopg's asynchronous cursor. So they are
+The scan's rules (scans/store.py: count what may be counted, look at what was refused, write
+the events and the outbox rows) must be the same whether a thread runs one scan's on a DB-API
+cursor or the event loop's writer runs a batch's on psycopg's asynchronous cursor. So they are
 written as a generator that yields `(fetch, sql, params)` and is sent back what the statement
 gave: a list of rows for ALL, one row or None for ONE, None for NONE and MANY (executemany).
 Pure: no I/O here beyond the cursor handed in.
