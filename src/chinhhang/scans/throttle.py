@@ -42,6 +42,8 @@ class Throttle:
         )
         # The window's length, asked of `limits` once: every scan computes its window.
         self._expiry = self.item.get_expiry() if self.item is not None else 60
+        # Fixed windows on this clock (a test holds it still: a window can end mid-test).
+        self.clock = time.monotonic
         self._window = -1
         self._counts: dict[str, int] = {}
         self._warned_at = -_WARN_EVERY_SECONDS
@@ -96,7 +98,7 @@ class Throttle:
         return count
 
     def _current(self) -> dict[str, int]:
-        window = int(time.monotonic() // self._expiry)
+        window = int(self.clock() // self._expiry)
         if window != self._window or len(self._counts) > _MAX_TRACKED_CLIENTS:
             self._window, self._counts = window, {}
         return self._counts
