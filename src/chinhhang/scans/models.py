@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, Float, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chinhhang.db import Base, UtcDateTime
@@ -36,10 +36,13 @@ class ScanEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     outcome: Mapped[str] = mapped_column(String(16))
-    stamp_code: Mapped[str | None] = mapped_column(CODE_TYPE, ForeignKey("stamps.code"))
-    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
-    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    # The stamp, product, batch and organization, without foreign keys (migration 0008): the
+    # hot path copies them from the stamp row it counts in the same statement, nothing deletes
+    # those rows, and each key cost a lookup and a shared lock on the brand's rows per scan.
+    stamp_code: Mapped[str | None] = mapped_column(CODE_TYPE)
+    product_id: Mapped[int | None]
+    batch_id: Mapped[int | None]
+    org_id: Mapped[int | None]
     scan_number: Mapped[int | None]
     scanned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     client_net: Mapped[str | None] = mapped_column(String(50))
