@@ -17,6 +17,7 @@ from chinhhang.alerts.models import AlertOutbox
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcnow
 from chinhhang.errors import Unavailable
+from chinhhang.scans import pg_writer
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.pg_writer import in_cursor
 from chinhhang.scans.sql import ScanContext, StaticView
@@ -110,6 +111,66 @@ def test_one_bad_scan_does_not_fail_its_batch(pg: tuple[Settings, Engine]) -> No
         assert counts[run.codes[7]] == 0  # rolled back with its event, not counted
         assert sum(counts.values()) == 19
         assert session.scalar(select(func.count()).select_from(ScanEvent)) == 19
+
+
+def test_waves_of_scans_are_written_on_one_connection(
+    pg: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One flush writes at a time (fewer, bigger batches): scans arriving while a batch
+    commits wait for the next batch on the same connection; the spare never opens. (The
+    stall bound is raised so that a slow first connection on a busy machine is no stall.)"""
+    monkeypatch.setattr(pg_writer, "STALL_SECONDS", 30.0)
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=60, scan_limit=1)
+    store = _store(settings)
+
+    async def waves() -> tuple[list[object], int]:
+        scans = []
+        for wave in range(6):  # each wave arrives while the one before is being written
+            wave_codes = run.codes[wave * 10 : wave * 10 + 10]
+            scans += [asyncio.ensure_future(_scan(store, code)) for code in wave_codes]
+            await asyncio.sleep(0.002)
+        results = list(await asyncio.gather(*scans))
+        opened = sum(c is not None for c in store._pg_writer()._connections)
+        return results, opened
+
+    try:
+        results, opened = asyncio.run(waves())
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert {result[0] for result in results} == {"genuine"}  # type: ignore[index]
+    assert opened == 1
+
+
+def test_a_stuck_batch_does_not_hold_up_the_scans_behind_it(pg: tuple[Settings, Engine]) -> None:
+    """A portal transaction holds one stamp's row: its scan's batch waits for the lock, and
+    after STALL_SECONDS the spare connection writes the scans that came behind it."""
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=3, scan_limit=1)
+    store = _store(settings)
+    holder = engine.connect()
+    holder.execute(text("SELECT 1 FROM stamps WHERE code = :c FOR UPDATE"), {"c": run.codes[0]})
+
+    async def behind_a_lock() -> tuple[tuple[object, ...], bool, object]:
+        stuck = asyncio.ensure_future(_scan(store, run.codes[0]))
+        await asyncio.sleep(0.01)  # its batch is waiting for the row lock
+        others = await asyncio.wait_for(
+            asyncio.gather(_scan(store, run.codes[1]), _scan(store, run.codes[2])), timeout=10
+        )
+        still_waiting = not stuck.done()
+        await asyncio.to_thread(holder.rollback)
+        return tuple(others), still_waiting, await stuck
+
+    try:
+        others, still_waiting, stuck = asyncio.run(behind_a_lock())
+    finally:
+        holder.close()
+        store.close()
+        store.engine.dispose()
+    assert still_waiting  # the spare did not wait for the lock
+    assert [result[0] for result in others] == ["genuine", "genuine"]  # type: ignore[index]
+    assert stuck[0] == "genuine"  # type: ignore[index]
 
 
 def test_connections_killed_between_batches_are_replaced(

@@ -1,10 +1,18 @@
 """PostgreSQL's scan writer on the event loop: group commit without threads.
 
 Scans waiting on the event loop go into a list; a flush task takes everything waiting (up to
-MAX_GROUP), writes it in one transaction on one of a few asynchronous connections of its own
-(psycopg's AsyncConnection, which waits on the loop's own socket readiness), and answers every
-caller after that COMMIT. While one flush waits for its COMMIT, the next takes what has arrived
-meanwhile, so batches grow with the load and stay at one scan when it is quiet.
+MAX_GROUP), writes it in one transaction on an asynchronous connection of its own (psycopg's
+AsyncConnection, which waits on the loop's own socket readiness), and answers every caller
+after that COMMIT; then it takes what arrived meanwhile. So batches grow with the load and stay
+at one scan when it is quiet.
+
+One flush writes at a time. A second flush on a second connection would take half of what
+waits, so twice the batches for the same scans: each batch costs PostgreSQL a transaction and
+a WAL flush, and this process psycopg's round trips, and measured with the scan benchmark one
+flush at a time gave 5 % more genuine scans a second at 10 % less CPU per scan than two
+(docs/benchmarks.md, "Third session"). The second connection is a spare: it starts only when
+the running batch has been writing for STALL_SECONDS (waiting on a stamp's row lock that a
+portal transaction holds, say), so that one stuck batch cannot hold up every other scan.
 
 Why not threads: writer threads held the GIL the event loop needs and handed every batch and
 answer across threads; measured on the reference machine, that cost about as much CPU per scan
@@ -43,9 +51,10 @@ Item = TypeVar("Item")
 T = TypeVar("T")
 # Scans written in one transaction at most: bounds a batch's time and its locks.
 MAX_GROUP = 256
-# Connections (flushes in flight) per worker process: one batch commits while the next is
-# written. More would mostly split the same load into smaller batches.
+# Connections per worker process: the one that writes, and a spare for a stuck batch.
 CONNECTIONS = 2
+# How long a batch may write before a spare connection takes what waits behind it.
+STALL_SECONDS = 0.05
 # How long a connection attempt may take before the batch is answered 503, and how long the
 # server's shutdown waits for the batches in flight.
 CONNECT_SECONDS = 5
@@ -80,6 +89,9 @@ class PgGroupWriter(Generic[Item]):
         self._free: list[int] = list(range(connections))
         self._connections: list[psycopg.AsyncConnection[Any] | None] = [None] * connections
         self._flushes: set[asyncio.Task[None]] = set()
+        # When each running flush started its batch in hand (loop time), by connection.
+        self._since: dict[int, float] = {}
+        self._nudge: asyncio.TimerHandle | None = None
         self._closed = False
         # The loop whose tasks and connections these are (the server's one loop per worker).
         self.loop = asyncio.get_running_loop()
@@ -90,16 +102,46 @@ class PgGroupWriter(Generic[Item]):
             raise Unavailable(_BUSY)
         future: asyncio.Future[Any] = self.loop.create_future()
         self._waiting.append(_Waiting(item, key, future))
-        if self._free:
-            task = asyncio.create_task(self._flush(self._free.pop()))
-            self._flushes.add(task)
-            task.add_done_callback(self._flushes.discard)
+        self._start_flush()
         return future
 
+    def _start_flush(self) -> None:
+        """A flush for what waits: on a free connection when none is running, or beside the
+        running ones when each has been on its batch for STALL_SECONDS (else a look again
+        then, in case no other scan comes to ask)."""
+        if not self._waiting or not self._free or (self._closed and not self._flushes):
+            return
+        youngest = self._youngest()
+        if youngest is not None and youngest < STALL_SECONDS:
+            if self._nudge is None:
+                self._nudge = self.loop.call_later(STALL_SECONDS - youngest, self._nudged)
+            return
+        slot = self._free.pop()
+        self._since[slot] = self.loop.time()
+        task = asyncio.create_task(self._flush(slot))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    def _nudged(self) -> None:
+        self._nudge = None
+        self._start_flush()
+
+    def _youngest(self, besides: int | None = None) -> float | None:
+        """How long the most recently started batch of the running flushes (but `besides`)
+        has been writing; None when no other flush runs."""
+        now = self.loop.time()
+        ages = [now - since for slot, since in self._since.items() if slot != besides]
+        return min(ages, default=None)
+
     async def _flush(self, slot: int) -> None:
-        """Write batches on connection `slot` while scans are waiting."""
+        """Write batches on connection `slot` while scans are waiting, unless another flush
+        that is not stuck can take them."""
         try:
             while self._waiting:
+                youngest = self._youngest(besides=slot)
+                if youngest is not None and youngest < STALL_SECONDS:
+                    break  # the other flush is writing: it takes what waits
+                self._since[slot] = self.loop.time()
                 batch = self._waiting[:MAX_GROUP]
                 del self._waiting[:MAX_GROUP]
                 live = [waiting for waiting in batch if not waiting.future.done()]
@@ -115,6 +157,7 @@ class PgGroupWriter(Generic[Item]):
                     if not isinstance(error, Exception):
                         raise
         finally:
+            del self._since[slot]
             self._free.append(slot)
 
     async def _write(self, slot: int, live: list[_Waiting[Item]]) -> None:
@@ -191,17 +234,26 @@ class PgGroupWriter(Generic[Item]):
             self.abandon()  # another loop's tasks cannot be awaited here
             return
         self._closed = True
-        if self._flushes:
-            await asyncio.wait(list(self._flushes), timeout=CLOSE_SECONDS)
+        deadline = self.loop.time() + CLOSE_SECONDS
+        # Again while flushes remain: a spare may start behind a stuck batch meanwhile.
+        while self._flushes and (remaining := deadline - self.loop.time()) > 0:
+            await asyncio.wait(list(self._flushes), timeout=remaining)
+        self._stop_nudging()
         left, self._waiting = self._waiting, []
         _fail_all(left, RuntimeError("the server is stopping"))
         for slot in range(len(self._connections)):
             await self._drop(slot)
 
+    def _stop_nudging(self) -> None:
+        if self._nudge is not None:
+            self._nudge.cancel()
+            self._nudge = None
+
     def abandon(self) -> None:
         """Its loop has closed (a test's portal, never the server's): close the connections
         without it, and refuse what comes."""
         self._closed = True
+        self._stop_nudging()
         for connection in self._connections:
             if connection is not None:
                 with contextlib.suppress(Exception):
