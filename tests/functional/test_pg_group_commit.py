@@ -173,6 +173,44 @@ def test_a_stuck_batch_does_not_hold_up_the_scans_behind_it(pg: tuple[Settings, 
     assert stuck[0] == "genuine"  # type: ignore[index]
 
 
+def test_scans_behind_a_second_stuck_batch_are_not_stranded(pg: tuple[Settings, Engine]) -> None:
+    """Both connections stuck on locks, a scan waiting behind them; the first lock goes and
+    its flush, seeing the other only just started, hands over to it. When that one stays
+    stuck, the freed connection must still come back for the waiting scan (no new scan comes
+    to ask), not leave it until the second lock goes."""
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=3, scan_limit=1)
+    store = _store(settings)
+    first, second = engine.connect(), engine.connect()
+    lock = text("SELECT 1 FROM stamps WHERE code = :c FOR UPDATE")
+    first.execute(lock, {"c": run.codes[0]})
+    second.execute(lock, {"c": run.codes[1]})
+
+    async def behind_two_locks() -> tuple[object, bool]:
+        stuck = [asyncio.ensure_future(_scan(store, run.codes[0]))]
+        await asyncio.sleep(0.06)  # the first batch is stuck: the spare takes the next
+        stuck.append(asyncio.ensure_future(_scan(store, run.codes[1])))
+        await asyncio.sleep(0.01)
+        waiting = asyncio.ensure_future(_scan(store, run.codes[2]))  # no connection free
+        await asyncio.sleep(0.01)
+        await asyncio.to_thread(first.rollback)  # the first batch ends; the second is young
+        found = await asyncio.wait_for(waiting, timeout=10)
+        still_locked = not stuck[1].done()
+        await asyncio.to_thread(second.rollback)
+        await asyncio.gather(*stuck)
+        return found, still_locked
+
+    try:
+        found, still_locked = asyncio.run(behind_two_locks())
+    finally:
+        first.close()
+        second.close()
+        store.close()
+        store.engine.dispose()
+    assert found[0] == "genuine"  # type: ignore[index]
+    assert still_locked  # written while the second lock was still held
+
+
 def test_connections_killed_between_batches_are_replaced(
     pg: tuple[Settings, Engine], postgres_url: str
 ) -> None:

@@ -53,7 +53,8 @@ T = TypeVar("T")
 MAX_GROUP = 256
 # Connections per worker process: the one that writes, and a spare for a stuck batch.
 CONNECTIONS = 2
-# How long a batch may write before a spare connection takes what waits behind it.
+# How long a flush may be on one batch (connecting, writing, committing) before the spare
+# connection takes what waits behind it.
 STALL_SECONDS = 0.05
 # How long a connection attempt may take before the batch is answered 503, and how long the
 # server's shutdown waits for the batches in flight.
@@ -92,7 +93,8 @@ class PgGroupWriter(Generic[Item]):
         # When each running flush started its batch in hand (loop time), by connection.
         self._since: dict[int, float] = {}
         self._nudge: asyncio.TimerHandle | None = None
-        self._closed = False
+        self._closed = False  # no new scans (shutting down)
+        self._stopped = False  # no new flushes or connections either (shut down)
         # The loop whose tasks and connections these are (the server's one loop per worker).
         self.loop = asyncio.get_running_loop()
 
@@ -109,7 +111,7 @@ class PgGroupWriter(Generic[Item]):
         """A flush for what waits: on a free connection when none is running, or beside the
         running ones when each has been on its batch for STALL_SECONDS (else a look again
         then, in case no other scan comes to ask)."""
-        if not self._waiting or not self._free or (self._closed and not self._flushes):
+        if self._stopped or not self._waiting or not self._free:
             return
         youngest = self._youngest()
         if youngest is not None and youngest < STALL_SECONDS:
@@ -159,6 +161,9 @@ class PgGroupWriter(Generic[Item]):
         finally:
             del self._since[slot]
             self._free.append(slot)
+        # Handed over to a flush that may get stuck later: a look again (now or, if it is
+        # still young, after STALL_SECONDS), since no new scan may come to ask.
+        self._start_flush()
 
     async def _write(self, slot: int, live: list[_Waiting[Item]]) -> None:
         """Write the batch and answer each caller."""
@@ -204,6 +209,8 @@ class PgGroupWriter(Generic[Item]):
     async def _connection(self, slot: int) -> psycopg.AsyncConnection[Any]:
         connection = self._connections[slot]
         if connection is None or connection.closed:
+            if self._stopped:  # shut down: no connection is opened again
+                raise Unavailable(_BUSY)
             try:
                 connection = await psycopg.AsyncConnection.connect(
                     self._conninfo, connect_timeout=CONNECT_SECONDS
@@ -238,7 +245,13 @@ class PgGroupWriter(Generic[Item]):
         # Again while flushes remain: a spare may start behind a stuck batch meanwhile.
         while self._flushes and (remaining := deadline - self.loop.time()) > 0:
             await asyncio.wait(list(self._flushes), timeout=remaining)
+        self._stopped = True
         self._stop_nudging()
+        # Batches still stuck (on a lock) are answered 503 before their connections close.
+        for task in list(self._flushes):
+            task.cancel()
+        if self._flushes:
+            await asyncio.wait(list(self._flushes), timeout=CONNECT_SECONDS)
         left, self._waiting = self._waiting, []
         _fail_all(left, RuntimeError("the server is stopping"))
         for slot in range(len(self._connections)):
@@ -252,7 +265,7 @@ class PgGroupWriter(Generic[Item]):
     def abandon(self) -> None:
         """Its loop has closed (a test's portal, never the server's): close the connections
         without it, and refuse what comes."""
-        self._closed = True
+        self._closed = self._stopped = True
         self._stop_nudging()
         for connection in self._connections:
             if connection is not None:
