@@ -9,7 +9,7 @@ at one scan when it is quiet.
 One flush writes at a time. A second flush on a second connection would take half of what
 waits, so twice the batches for the same scans: each batch costs PostgreSQL a transaction and
 a WAL flush, and this process psycopg's round trips, and measured with the scan benchmark one
-flush at a time gave 5 % more genuine scans a second at 10 % less CPU per scan than two
+flush at a time gave 5-20 % more genuine scans a second than two in paired rounds
 (docs/benchmarks.md, "Third session"). The second connection is a spare: it starts only when
 the running batch has been writing for STALL_SECONDS (waiting on a stamp's row lock that a
 portal transaction holds, say), so that one stuck batch cannot hold up every other scan.
@@ -87,10 +87,10 @@ class PgGroupWriter(Generic[Item]):
         self._write_batch = write
         self._after = after
         self._waiting: list[_Waiting[Item]] = []
-        self._free: list[int] = list(range(connections))
         self._connections: list[psycopg.AsyncConnection[Any] | None] = [None] * connections
         self._flushes: set[asyncio.Task[None]] = set()
-        # When each running flush started its batch in hand (loop time), by connection.
+        # The running flushes, by connection: when each started its batch in hand (loop time;
+        # from its start, so that a flush not yet running counts as writing).
         self._since: dict[int, float] = {}
         self._nudge: asyncio.TimerHandle | None = None
         self._closed = False  # no new scans (shutting down)
@@ -111,14 +111,15 @@ class PgGroupWriter(Generic[Item]):
         """A flush for what waits: on a free connection when none is running, or beside the
         running ones when each has been on its batch for STALL_SECONDS (else a look again
         then, in case no other scan comes to ask)."""
-        if self._stopped or not self._waiting or not self._free:
+        free = [slot for slot in range(len(self._connections)) if slot not in self._since]
+        if self._stopped or not self._waiting or not free:
             return
-        youngest = self._youngest()
-        if youngest is not None and youngest < STALL_SECONDS:
+        wait = self._until_stuck()
+        if wait is not None:
             if self._nudge is None:
-                self._nudge = self.loop.call_later(STALL_SECONDS - youngest, self._nudged)
+                self._nudge = self.loop.call_later(wait, self._nudged)
             return
-        slot = self._free.pop()
+        slot = free[0]  # the first connection writes; the others are spares
         self._since[slot] = self.loop.time()
         task = asyncio.create_task(self._flush(slot))
         self._flushes.add(task)
@@ -128,21 +129,24 @@ class PgGroupWriter(Generic[Item]):
         self._nudge = None
         self._start_flush()
 
-    def _youngest(self, besides: int | None = None) -> float | None:
-        """How long the most recently started batch of the running flushes (but `besides`)
-        has been writing; None when no other flush runs."""
-        now = self.loop.time()
-        ages = [now - since for slot, since in self._since.items() if slot != besides]
-        return min(ages, default=None)
+    def _until_stuck(self, besides: int | None = None) -> float | None:
+        """Seconds until the running flushes (but `besides`) all count as stuck; None when
+        they already do, or none runs."""
+        latest = max(
+            (since for slot, since in self._since.items() if slot != besides), default=None
+        )
+        if latest is None:
+            return None
+        wait = latest + STALL_SECONDS - self.loop.time()
+        return wait if wait > 0 else None
 
     async def _flush(self, slot: int) -> None:
         """Write batches on connection `slot` while scans are waiting, unless another flush
         that is not stuck can take them."""
         try:
             while self._waiting:
-                youngest = self._youngest(besides=slot)
-                if youngest is not None and youngest < STALL_SECONDS:
-                    break  # the other flush is writing: it takes what waits
+                if self._until_stuck(besides=slot) is not None:
+                    break  # another flush is writing: it takes what waits
                 self._since[slot] = self.loop.time()
                 batch = self._waiting[:MAX_GROUP]
                 del self._waiting[:MAX_GROUP]
@@ -160,7 +164,6 @@ class PgGroupWriter(Generic[Item]):
                         raise
         finally:
             del self._since[slot]
-            self._free.append(slot)
         # Handed over to a flush that may get stuck later: a look again (now or, if it is
         # still young, after STALL_SECONDS), since no new scan may come to ask.
         self._start_flush()
