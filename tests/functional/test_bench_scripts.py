@@ -25,6 +25,8 @@ def test_issuance_bench_runs(postgres_url: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "SQLite (WAL)" in result.stdout
     assert "PostgreSQL (COPY)" in result.stdout
+    # The machine line names the server's settings that move the figures.
+    assert "shared_buffers" in result.stdout.splitlines()[0]
 
 
 def test_security_headers_bench_runs() -> None:
