@@ -98,6 +98,28 @@ def test_scans_are_counted_by_outcome_and_timed_by_route_template(
     assert ("chinhhang_stamps_to_fill", frozenset()) in samples(after)
 
 
+def test_each_committed_scan_batch_is_measured(
+    local: TestClient, settings: Settings, engine, sessions
+) -> None:
+    """One request at a time: each scan and page view is a batch of one, and the histogram
+    says so (scans/writer.py and pg_writer.py count each COMMIT)."""
+    run = make_run(settings, engine, sessions, scan_limit=1)
+    before = scrape(local)
+    assert local.get(f"/v/{run.codes[0]}", headers=JSON).json()["outcome"] == "genuine"
+    local.cookies.clear()
+    assert local.get(f"/v/{run.codes[0]}", headers=JSON).json()["outcome"] == "over_limit"
+    assert local.get(f"/p/{run.product_id}").status_code == 200
+    assert local.get(f"/v/{FORGED}", headers=JSON).status_code == 404  # nothing written
+    after = scrape(local)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("chinhhang_scan_batch_size_count") == 3
+    assert grew("chinhhang_scan_batch_size_sum") == 3
+    assert grew("chinhhang_scan_batch_size_bucket", le="1.0") == 3
+
+
 def test_every_kind_of_route_is_labelled_by_its_template(local: TestClient) -> None:
     before = scrape(local)
     local.get("/api/v1/products")  # an included router's route: its prefix is kept

@@ -17,6 +17,7 @@ from chinhhang.alerts.models import AlertOutbox
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database, utcnow
 from chinhhang.errors import Unavailable
+from chinhhang.observability import metrics
 from chinhhang.scans import pg_writer
 from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.pg_writer import in_cursor
@@ -134,6 +135,7 @@ def test_waves_of_scans_are_written_on_one_connection(
         opened = sum(c is not None for c in store._pg_writer()._connections)
         return results, opened
 
+    before = _batches()
     try:
         results, opened = asyncio.run(waves())
     finally:
@@ -141,6 +143,19 @@ def test_waves_of_scans_are_written_on_one_connection(
         store.engine.dispose()
     assert {result[0] for result in results} == {"genuine"}  # type: ignore[index]
     assert opened == 1
+    batches, scans = (after - earlier for after, earlier in zip(_batches(), before, strict=True))
+    assert scans == 60  # every scan in a measured batch (/metrics: chinhhang_scan_batch_size)
+    assert batches < 30  # written in groups, not one COMMIT per scan
+
+
+def _batches() -> tuple[float, float]:
+    """The scan writer's committed batches and the scans in them, so far in this process."""
+    found = {
+        sample.name: sample.value
+        for family in metrics.SCAN_BATCHES.collect()
+        for sample in family.samples
+    }
+    return found["chinhhang_scan_batch_size_count"], found["chinhhang_scan_batch_size_sum"]
 
 
 def test_a_stuck_batch_does_not_hold_up_the_scans_behind_it(pg: tuple[Settings, Engine]) -> None:

@@ -47,6 +47,13 @@ LATENCY = Histogram(
     ["route", "method"],
     buckets=LATENCY_BUCKETS,
 )
+# Scans per COMMIT of the group commit: 1 when quiet, up to the writers' MAX_GROUP (256).
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+SCAN_BATCHES = Histogram(
+    "chinhhang_scan_batch_size",
+    "Scans and page views written per committed transaction of the scan writer.",
+    buckets=BATCH_BUCKETS,
+)
 DELIVERIES = Counter(
     "chinhhang_alert_deliveries",
     "Alert delivery attempts made by the alert worker, by channel kind and result.",
@@ -63,6 +70,13 @@ def count_scan(outcome: str) -> None:
     if child is None:
         child = _scans[outcome] = SCANS.labels(outcome)
     child.inc()
+
+
+def count_batch(size: int) -> None:
+    """One committed batch of the scan writer. Why: each COMMIT costs the database a WAL flush
+    and the app its round trips, so scans per COMMIT (this histogram's sum over its count) is
+    how well group commit is doing; docs/benchmarks.md measured 11-20 at 64 clients."""
+    SCAN_BATCHES.observe(size)
 
 
 def count_static_scan() -> None:

@@ -44,6 +44,7 @@ import psycopg
 
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import N_
+from chinhhang.observability.metrics import count_batch
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ class PgGroupWriter(Generic[Item]):
                     await self._drop(slot)
                 _fail_all(live, error)
                 return
+            count_batch(len(live))
             await self._warm(results)
             for waiting, result in zip(live, results, strict=True):
                 if not waiting.future.done():

@@ -31,6 +31,7 @@ from typing import Any
 
 from chinhhang.errors import Unavailable
 from chinhhang.i18n import N_
+from chinhhang.observability.metrics import count_batch
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +102,12 @@ class LoopWriter:
             for job, future, _ in live:
                 try:
                     _settle(future, result=transaction(connection, [job])[0])
+                    count_batch(1)
                 except Exception as error:
                     _settle(future, error=error)
             return
         self._backoff = _FIRST_BACKOFF
+        count_batch(len(live))
         for (_, future, _), result in zip(live, results, strict=True):
             _settle(future, result=result)
 
