@@ -53,7 +53,7 @@ def postgres_server() -> str | None:
     try:
         with engine.connect() as conn:
             version = conn.scalar(text("SHOW server_version"))
-            settings = dict(
+            settings: dict[str, str] = dict(
                 conn.execute(
                     text(
                         "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "

@@ -29,6 +29,22 @@ def test_issuance_bench_runs(postgres_url: str) -> None:
     assert "shared_buffers" in result.stdout.splitlines()[0]
 
 
+@pytest.mark.postgres
+def test_inprocess_bench_runs(postgres_url: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "inprocess.py"), "--requests", "500", "--rounds", "1"]
+        + ["--postgres"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "CHINHHANG_TEST_POSTGRES_URL": postgres_url},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for line in ("genuine scan", "forged code", "BEGIN, statement, COMMIT"):
+        assert line in result.stdout
+
+
 def test_security_headers_bench_runs() -> None:
     result = subprocess.run(
         [sys.executable, str(BENCH / "security_headers.py")],

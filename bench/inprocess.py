@@ -1,0 +1,217 @@
+"""CPU per request of the scan routes without HTTP: the app called as ASGI in this process.
+
+Usage: python bench/inprocess.py [--requests 20000] [--concurrency 32] [--rounds 2] [--postgres]
+
+wrk's figures (bench/scale.py) mix the app's CPU with uvicorn's, the kernel's and wrk's own,
+all on the same two cores. This script calls the benchmark app (bench_app.py: the real app's
+middleware and routes, plus the no-op) from `--concurrency` tasks on one event loop and reads
+this process's CPU time, so each figure is what the app's Python, psycopg and the kernel's
+side of its database round trips spend per request:
+
+- the raw no-op route, the genuine dynamic scan (each counted and committed through the scan
+  writer; 20,000 stamps allowing 10^6 scans each) and a forged code (refused by its tag);
+- with `--postgres`, also the CPU of one round trip to the database: through raw libpq,
+  psycopg, psycopg's asynchronous connection, and a transaction (BEGIN, statement, COMMIT:
+  the three round trips each batch of the scan writer makes).
+
+CPU time, unlike requests per second, does not depend on how busy the machine's other core is;
+it still varies with the CPU (and a little from run to run: the medians of `--rounds`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import statistics
+import sys
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
+
+import psycopg  # noqa: E402
+import uvloop  # noqa: E402
+
+from bench_app import create_bench_app  # noqa: E402
+from common import env_for, fresh_dir, fresh_postgres, machine  # noqa: E402
+from scan_throughput import PHONE, prepare  # noqa: E402
+
+FORGED = "0" * 24
+Message = MutableMapping[str, Any]
+App = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def scope(path: str, state: dict[str, Any]) -> Message:
+    """An HTTP GET as uvicorn would hand it over, from a phone on loopback."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"user-agent", PHONE.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": state,
+    }
+
+
+async def call(app: App, path: str, state: dict[str, Any]) -> int:
+    """One request; its status."""
+    status = 0
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope(path, state), receive, send)
+    return status
+
+
+async def cpu_per_request(
+    app: App, paths: list[str], concurrency: int, state: dict[str, Any]
+) -> float:
+    """µs of this process's CPU per request, `concurrency` requests in flight."""
+    pending = iter(paths)
+    statuses: list[int] = []
+
+    async def client() -> None:
+        for path in pending:
+            statuses.append(await call(app, path, state))
+
+    before = cpu_seconds()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    spent = cpu_seconds() - before
+    if any(status >= 500 for status in statuses):
+        raise SystemExit(f"{sum(s >= 500 for s in statuses)} requests failed with 5xx")
+    return spent / len(paths) * 1e6
+
+
+async def routes(codes: list[str], args: argparse.Namespace) -> dict[str, float]:
+    app: App = create_bench_app()
+    startup: asyncio.Queue[Message] = asyncio.Queue()
+    await startup.put({"type": "lifespan.startup"})
+    started = asyncio.Event()
+    state: dict[str, Any] = {}
+
+    async def lifespan_send(message: Message) -> None:
+        if message["type"].startswith("lifespan.startup"):
+            started.set()
+
+    async def run_lifespan() -> None:
+        lifespan_scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}
+        await app(lifespan_scope, startup.get, lifespan_send)
+
+    lifespan = asyncio.create_task(run_lifespan())
+    await started.wait()
+    measured: dict[str, list[float]] = {"noop": [], "genuine": [], "forged": []}
+    count = args.requests
+    try:
+        await cpu_per_request(app, ["/_noop"] * 1000, args.concurrency, state)  # warm-up
+        for _ in range(args.rounds):
+            measured["noop"].append(
+                await cpu_per_request(app, ["/_noop"] * count, args.concurrency, state)
+            )
+            genuine = [f"/v/{random.choice(codes)}" for _ in range(count)]
+            measured["genuine"].append(await cpu_per_request(app, genuine, args.concurrency, state))
+            forged = [f"/v/{FORGED}"] * count
+            measured["forged"].append(await cpu_per_request(app, forged, args.concurrency, state))
+    finally:
+        await startup.put({"type": "lifespan.shutdown"})
+        await lifespan
+    return {route: statistics.median(values) for route, values in measured.items()}
+
+
+async def round_trips(url: str, count: int) -> dict[str, float]:
+    """µs of CPU per round trip to PostgreSQL, by way of sending it."""
+    spent: dict[str, float] = {}
+    with psycopg.connect(url, autocommit=True) as connection:
+        raw = connection.pgconn
+        before = cpu_seconds()
+        for _ in range(count):
+            raw.send_query_params(b"SELECT $1::int", [b"1"])
+            while raw.get_result() is not None:
+                pass
+        spent["raw libpq, blocking"] = cpu_seconds() - before
+        before = cpu_seconds()
+        for _ in range(count):
+            connection.execute("SELECT %s::int", (1,)).fetchall()
+        spent["psycopg"] = cpu_seconds() - before
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        before = cpu_seconds()
+        for _ in range(count):
+            await (await connection.execute("SELECT %s::int", (1,))).fetchall()
+        spent["psycopg, asynchronous"] = cpu_seconds() - before
+    async with await psycopg.AsyncConnection.connect(url) as connection:
+        before = cpu_seconds()
+        for _ in range(count):
+            await (await connection.execute("SELECT %s::int", (1,))).fetchall()
+            await connection.commit()
+        spent["psycopg, asynchronous: BEGIN, statement, COMMIT"] = cpu_seconds() - before
+    return {way: seconds / count * 1e6 for way, seconds in spent.items()}
+
+
+def report(label: str, database_url: str | None, args: argparse.Namespace) -> None:
+    data_dir = fresh_dir()
+    codes = prepare(data_dir, database_url)
+    os.environ.update(env_for(data_dir, database_url))
+    if database_url is None:
+        os.environ.pop("CHINHHANG_DATABASE_URL", None)
+    if database_url:  # first: the app's threads would be counted with them afterwards
+        trips = uvloop.run(round_trips(database_url, args.requests // 5))
+        print(f"\nCPU per round trip to PostgreSQL ({args.requests // 5:,} each)")
+        for way, micros in trips.items():
+            print(f"{way:<52}{micros:>8.1f} µs")
+    figures = uvloop.run(routes(codes, args))
+    print(
+        f"\n{label}: {args.requests:,} requests per route and round, "
+        f"{args.concurrency} at once, medians of {args.rounds} rounds"
+    )
+    print(f"{'route':<20}{'CPU µs per request':>20}{'ratio to no-op':>16}")
+    for route, name in (
+        ("noop", "no-op (raw ASGI)"),
+        ("genuine", "genuine scan"),
+        ("forged", "forged code"),
+    ):
+        print(f"{name:<20}{figures[route]:>20.1f}{figures['noop'] / figures[route]:>16.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20_000, help="per route and round")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
+    args = parser.parse_args()
+    print(f"In-process ASGI calls, uvloop; {machine()}")
+    if args.postgres:
+        url = fresh_postgres()
+        if url is None:
+            raise SystemExit("PostgreSQL is not reachable")
+        report("PostgreSQL", url, args)
+    else:
+        report("SQLite (WAL)", None, args)
+
+
+if __name__ == "__main__":
+    main()
