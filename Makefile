@@ -103,7 +103,7 @@ messages: $(TEST_STAMP)
 	for lang in vi en; do $(BIN)/pybabel update --omit-header --no-fuzzy-matching --ignore-obsolete -i /tmp/chinhhang.pot \
 	  -d src/chinhhang/i18n -l $$lang --width 100; done
 
-## make bench: the figures in docs/benchmarks.md, rewritten between its markers (35-45 minutes;
+## make bench: the figures in docs/benchmarks.md, rewritten between its markers (about 35 minutes;
 ## wrk is installed from Debian if missing; needs PostgreSQL). bench/*.py run one at a time too.
 bench: $(TEST_STAMP) label-font
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN = os.environ.get(
     "CHINHHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+# The same server through SQLAlchemy's psycopg (3) dialect.
+ADMIN_ENGINE_URL = POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
 def machine() -> str:
@@ -47,7 +49,7 @@ def postgres_server() -> str | None:
     when there is none: the same code measures differently with Debian's 128 MB of
     `shared_buffers` than with the quarter of RAM docs/deploy.md asks for."""
     engine = create_engine(
-        POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
+        ADMIN_ENGINE_URL,
         connect_args={"connect_timeout": 2},
     )
     try:
@@ -85,7 +87,7 @@ _DATABASES = itertools.count(1)
 def fresh_postgres() -> str | None:
     """A new empty database on the local server, or None when there is no server."""
     admin = create_engine(
-        POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
+        ADMIN_ENGINE_URL,
         isolation_level="AUTOCOMMIT",
     )
     # One script may hold several (bench/scale.py: one per size): each its own name.
@@ -106,7 +108,7 @@ def fresh_postgres() -> str | None:
 
 def _drop_database(name: str) -> None:
     admin = create_engine(
-        POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1),
+        ADMIN_ENGINE_URL,
         isolation_level="AUTOCOMMIT",
     )
     try:

@@ -51,7 +51,7 @@ LATENCY = Histogram(
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 SCAN_BATCHES = Histogram(
     "chinhhang_scan_batch_size",
-    "Scans and page views written per committed transaction of the scan writer.",
+    "Writes per transaction committed by the scan writer's group commit (scans, page views).",
     buckets=BATCH_BUCKETS,
 )
 DELIVERIES = Counter(
@@ -77,6 +77,15 @@ def count_batch(size: int) -> None:
     and the app its round trips, so scans per COMMIT (this histogram's sum over its count) is
     how well group commit is doing; docs/benchmarks.md measured 11-20 at 64 clients."""
     SCAN_BATCHES.observe(size)
+
+
+def batch_totals() -> tuple[float, float]:
+    """This process's committed batches and the scans in them so far (for the benchmarks and
+    tests that check group commit; a scrape sums every worker's)."""
+    found = {
+        sample.name: sample.value for family in SCAN_BATCHES.collect() for sample in family.samples
+    }
+    return found["chinhhang_scan_batch_size_count"], found["chinhhang_scan_batch_size_sum"]
 
 
 def count_static_scan() -> None:

@@ -101,10 +101,12 @@ class LoopWriter:
         except Exception:  # one job's fault: find it by writing each alone
             for job, future, _ in live:
                 try:
-                    _settle(future, result=transaction(connection, [job])[0])
-                    count_batch(1)
+                    result = transaction(connection, [job])[0]
                 except Exception as error:
                     _settle(future, error=error)
+                else:
+                    count_batch(1)
+                    _settle(future, result=result)
             return
         self._backoff = _FIRST_BACKOFF
         count_batch(len(live))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chinhhang.errors import Unavailable
+from chinhhang.observability.metrics import batch_totals
 from chinhhang.scans import writer as writer_module
 from chinhhang.scans.writer import LoopWriter
 
@@ -74,11 +75,18 @@ def test_one_bad_job_does_not_fail_its_neighbours(database: Path) -> None:
         jobs = [writer.submit(insert(1)), writer.submit(insert(1)), writer.submit(insert(2))]
         return list(await asyncio.gather(*jobs, return_exceptions=True))
 
+    before = batch_totals()
     first, duplicate, third = run(scans())
     writer.close()
     assert (first, third) == (1, 2)
     assert isinstance(duplicate, sqlite3.IntegrityError)
     assert values(database) == [1, 2]
+    # The failed batch is not measured (chinhhang_scan_batch_size); the two good jobs were
+    # committed one by one.
+    assert [after - earlier for after, earlier in zip(batch_totals(), before, strict=True)] == [
+        2,
+        2,
+    ]
 
 
 def test_a_cancelled_caller_is_not_written(database: Path) -> None:
