@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,14 +142,21 @@ def env_for(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
 class Server:
     process: subprocess.Popen[bytes]
     base: str
+    metrics_dir: Path | None = None
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
 def start_server(env: dict[str, str], workers: int = 1) -> Server:
     port = free_port()
+    # As `chinhhang serve` does: the workers' metrics in one folder, so that a scrape of
+    # /metrics sums them (without it, each scrape reaches one worker's alone).
+    metrics_dir = Path(tempfile.mkdtemp(prefix="chinhhang-bench-metrics-"))
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -172,11 +180,24 @@ def start_server(env: dict[str, str], workers: int = 1) -> Server:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 time.sleep(0.5)
-                return Server(process, base)
+                return Server(process, base, metrics_dir)
         except httpx.TransportError:
             time.sleep(0.2)
     process.kill()
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     raise RuntimeError("server did not start")
+
+
+def scan_batches(server: Server) -> tuple[float, float]:
+    """The server's committed scan batches and the scans in them so far, all workers
+    (`chinhhang_scan_batch_size` on /metrics, which answers loopback)."""
+    found = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(httpx.get(f"{server.base}/metrics").text)
+        for sample in family.samples
+        if sample.name.startswith("chinhhang_scan_batch_size_")
+    }
+    return found["chinhhang_scan_batch_size_count"], found["chinhhang_scan_batch_size_sum"]
 
 
 def worker_memory(server: Server) -> list[tuple[int, int]]:

@@ -20,8 +20,12 @@ index. For each size:
   genuine dynamic scans, 5 % forged codes.
 
 Memory per worker is the resident size (VmRSS) and its peak (VmHWM) of every worker process
-after the rounds. Goals (issue "scale"): genuine on PostgreSQL with 2 workers ≥ 25 % of the
-no-op, p99 ≤ 100 ms at 64 clients, the same at 10M stamps as at 1M; forged ≥ 80 % of no-op.
+after the rounds. A last genuine run per size gives the CPU each scan costs the app and
+PostgreSQL, and how many scans each COMMIT carried (the `chinhhang_scan_batch_size`
+histogram; the servers share their workers' metrics as `chinhhang serve` does).
+
+Goals (issue "scale"): genuine on PostgreSQL with 2 workers ≥ 25 % of the no-op, p99 ≤ 100 ms
+at 64 clients, the same at 10M stamps as at 1M; forged ≥ 80 % of no-op.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from common import (  # noqa: E402
     machine,
     median_result,
     postgres_pids,
+    scan_batches,
     start_server,
     worker_memory,
     worker_pids,
@@ -124,8 +129,9 @@ class Grower:
             self.org_id = org.id
         self.stamps = 0
         self.issue_seconds = 0.0
-        # (database, stamps, workers, app CPU µs per genuine scan, PostgreSQL CPU µs per scan)
-        self.cpu: list[tuple[str, int, int, float, float | None]] = []
+        # (database, stamps, workers, app CPU µs per genuine scan, PostgreSQL CPU µs per scan,
+        # scans per COMMIT of the scan writer)
+        self.cpu: list[tuple[str, int, int, float, float | None, float]] = []
 
     def sizes(self) -> str:
         """Bytes per stamp and per scan event as stored, indexes included."""
@@ -268,22 +274,26 @@ def measure(
 def _cost(
     label: str, grower: Grower, server: Server, workers: int, seconds: int, script: Path
 ) -> None:
-    """One more genuine run, for the CPU time each scan costs the app and the database
-    (after a warm-up, as the rounds)."""
+    """One more genuine run, for the CPU time each scan costs the app and the database, and
+    how many scans each COMMIT carried (after a warm-up, as the rounds)."""
     wrk(server.base, WARM_SECONDS, CONNECTIONS, script)
     app_pids, database_pids = worker_pids(server), postgres_pids()
+    batches_before = scan_batches(server)
     app_before, database_before = cpu_seconds(app_pids), cpu_seconds(database_pids)
     costed = wrk(server.base, seconds, CONNECTIONS, script)
+    app_after, database_after = cpu_seconds(app_pids), cpu_seconds(database_pids)
+    commits, written = (
+        after - before for after, before in zip(scan_batches(server), batches_before, strict=True)
+    )
     scans = costed.requests_per_second * seconds
     grower.cpu.append(
         (
             label,
             grower.stamps,
             workers,
-            (cpu_seconds(app_pids) - app_before) / scans * 1e6,
-            (cpu_seconds(database_pids) - database_before) / scans * 1e6
-            if grower.database_url
-            else None,
+            (app_after - app_before) / scans * 1e6,
+            (database_after - database_before) / scans * 1e6 if grower.database_url else None,
+            written / commits if commits else 0.0,
         )
     )
 
@@ -349,11 +359,11 @@ def _database(
             print(markdown(measured, memory[-len(growers) :], []), file=sys.stderr, flush=True)
         for grower in growers:
             notes.append(f"{label} at {grower.stamps:,} stamps after the scans: {grower.sizes()}.")
-            for name, stamps, count, app_us, database_us in grower.cpu:
+            for name, stamps, count, app_us, database_us, per_commit in grower.cpu:
                 on_db = f", PostgreSQL {database_us:,.0f} µs" if database_us is not None else ""
                 notes.append(
                     f"CPU per genuine scan, {name}, {stamps:,} stamps, {count} worker(s): "
-                    f"app {app_us:,.0f} µs{on_db}."
+                    f"app {app_us:,.0f} µs{on_db}; {per_commit:.1f} scans per COMMIT."
                 )
     finally:
         for grower in growers:
