@@ -21,6 +21,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
+from chinhhang.observability.metrics import batch_totals
+
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN = os.environ.get(
     "CHINHHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -189,15 +191,10 @@ def start_server(env: dict[str, str], workers: int = 1) -> Server:
 
 
 def scan_batches(server: Server) -> tuple[float, float]:
-    """The server's committed scan batches and the scans in them so far, all workers
-    (`chinhhang_scan_batch_size` on /metrics, which answers loopback)."""
-    found = {
-        sample.name: sample.value
-        for family in text_string_to_metric_families(httpx.get(f"{server.base}/metrics").text)
-        for sample in family.samples
-        if sample.name.startswith("chinhhang_scan_batch_size_")
-    }
-    return found["chinhhang_scan_batch_size_count"], found["chinhhang_scan_batch_size_sum"]
+    """The server's committed scan batches and the scans in them so far, all workers (its
+    /metrics, which answers loopback)."""
+    scraped = httpx.get(f"{server.base}/metrics").text
+    return batch_totals(text_string_to_metric_families(scraped))
 
 
 def worker_memory(server: Server) -> list[tuple[int, int]]:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from prometheus_client import Counter, Histogram, disable_created_metrics, values
+from prometheus_client.metrics_core import Metric
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MULTIPROC_FOLDER = "chinhhang-metrics"
@@ -75,15 +77,19 @@ def count_scan(outcome: str) -> None:
 def count_batch(size: int) -> None:
     """One committed batch of the scan writer. Why: each COMMIT costs the database a WAL flush
     and the app its round trips, so scans per COMMIT (this histogram's sum over its count) is
-    how well group commit is doing; docs/benchmarks.md measured 11-20 at 64 clients."""
+    how well group commit is doing; docs/benchmarks.md measured 32 with one worker at 64
+    clients, about 15 with two."""
     SCAN_BATCHES.observe(size)
 
 
-def batch_totals() -> tuple[float, float]:
-    """This process's committed batches and the scans in them so far (for the benchmarks and
-    tests that check group commit; a scrape sums every worker's)."""
+def batch_totals(families: Iterable[Metric] | None = None) -> tuple[float, float]:
+    """Committed batches and the scans in them so far: this process's, or those of a scrape's
+    parsed families (a scrape sums every worker's). For the benchmarks and the tests that
+    check group commit."""
     found = {
-        sample.name: sample.value for family in SCAN_BATCHES.collect() for sample in family.samples
+        sample.name: sample.value
+        for family in (SCAN_BATCHES.collect() if families is None else families)
+        for sample in family.samples
     }
     return found["chinhhang_scan_batch_size_count"], found["chinhhang_scan_batch_size_sum"]
 
