@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN = os.environ.get(
     "CHINHHANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+# What every scan benchmark sends: a phone's browser, and a code whose HMAC tag fails.
+PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+FORGED = "0" * 24
 # The same server through SQLAlchemy's psycopg (3) dialect.
 ADMIN_ENGINE_URL = POSTGRES_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1)
 

@@ -29,6 +29,7 @@ import random
 import resource
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,16 @@ from starlette.types import ASGIApp, Message, Scope  # noqa: E402
 
 from bench_app import create_bench_app  # noqa: E402
 from chinhhang.observability.metrics import batch_totals  # noqa: E402
-from common import env_for, fresh_dir, fresh_postgres, machine  # noqa: E402
-from scale import FORGED  # noqa: E402
-from scan_throughput import PHONE, prepare  # noqa: E402
+from common import FORGED, PHONE, env_for, fresh_dir, fresh_postgres, machine  # noqa: E402
+from scan_throughput import prepare  # noqa: E402
 
-# What each route must answer: anything else (a 429 from the guessing watch, a 503) would be
-# measured as if it were the route's work.
-EXPECTED = {"noop": 200, "genuine": 200, "forged": 404}
+# Each route's name in the report and what it must answer: anything else (a 429 from the
+# guessing watch, a 503) would be measured as if it were the route's work.
+ROUTES = {
+    "noop": ("no-op (raw ASGI)", 200),
+    "genuine": ("genuine scan", 200),
+    "forged": ("forged code", 404),
+}
 
 
 def cpu_seconds() -> float:
@@ -104,9 +108,10 @@ async def cpu_per_request(
     before = cpu_seconds()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     spent = cpu_seconds() - before
-    wrong = [status for status in statuses if status != EXPECTED[route]]
+    expected = ROUTES[route][1]
+    wrong = [status for status in statuses if status != expected]
     if wrong:
-        raise SystemExit(f"{route}: {len(wrong)} answers were not {EXPECTED[route]}: {wrong[:5]}")
+        raise SystemExit(f"{route}: {len(wrong)} answers were not {expected}: {wrong[:5]}")
     return spent / len(paths) * 1e6
 
 
@@ -130,28 +135,22 @@ async def routes(codes: list[str], args: argparse.Namespace) -> tuple[dict[str, 
     answer = await started
     if not answer.startswith("lifespan.startup.complete"):
         raise SystemExit(f"the app did not start: {answer}")
-    measured: dict[str, list[float]] = {"noop": [], "genuine": [], "forged": []}
     count = args.requests
-    committed = scans = 0.0
+    paths: dict[str, Callable[[], list[str]]] = {
+        "noop": lambda: ["/_noop"] * count,
+        "genuine": lambda: [f"/v/{random.choice(codes)}" for _ in range(count)],
+        "forged": lambda: [f"/v/{FORGED}"] * count,
+    }
+    measured: dict[str, list[float]] = {route: [] for route in ROUTES}
+    # Only genuine scans are written, so the whole run's batches are the genuine rounds'.
+    before = batch_totals()
     try:
         await cpu_per_request(app, "noop", ["/_noop"] * 1000, args.concurrency, state)
         for _ in range(args.rounds):
-            noop = ["/_noop"] * count
-            measured["noop"].append(
-                await cpu_per_request(app, "noop", noop, args.concurrency, state)
-            )
-            genuine = [f"/v/{random.choice(codes)}" for _ in range(count)]
-            before = batch_totals()
-            measured["genuine"].append(
-                await cpu_per_request(app, "genuine", genuine, args.concurrency, state)
-            )
-            after = batch_totals()
-            committed += after[0] - before[0]
-            scans += after[1] - before[1]
-            forged = [f"/v/{FORGED}"] * count
-            measured["forged"].append(
-                await cpu_per_request(app, "forged", forged, args.concurrency, state)
-            )
+            for route, made in paths.items():
+                spent = await cpu_per_request(app, route, made(), args.concurrency, state)
+                measured[route].append(spent)
+        committed, scans = (now - then for now, then in zip(batch_totals(), before, strict=True))
     finally:
         await lifespan_messages.put({"type": "lifespan.shutdown"})
         await lifespan
@@ -205,11 +204,7 @@ def report(label: str, database_url: str | None, args: argparse.Namespace) -> No
         f"{args.concurrency} at once, medians of {args.rounds} rounds"
     )
     print(f"{'route':<20}{'CPU µs per request':>20}{'ratio to no-op':>16}")
-    for route, name in (
-        ("noop", "no-op (raw ASGI)"),
-        ("genuine", "genuine scan"),
-        ("forged", "forged code"),
-    ):
+    for route, (name, _) in ROUTES.items():
         print(f"{name:<20}{figures[route]:>20.1f}{figures['noop'] / figures[route]:>16.2f}")
     print(f"genuine rounds: {mean_batch:.1f} scans per COMMIT of the scan writer, on average")
 

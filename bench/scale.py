@@ -52,6 +52,8 @@ from chinhhang.config import Settings  # noqa: E402
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database  # noqa: E402
 from chinhhang.stamps import services  # noqa: E402
 from common import (  # noqa: E402
+    FORGED,
+    PHONE,
     Server,
     WrkResult,
     cpu_seconds,
@@ -68,12 +70,10 @@ from common import (  # noqa: E402
     wrk,
 )
 
-PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 HOT_CODES = 20_000
 CONNECTIONS = 64
 SCAN_LIMIT = 1_000_000
 WARM_SECONDS = 3
-FORGED = "0" * 24
 # One request of each kind per call, drawn with the mixed load's weights.
 LUA = """
 local codes = {}

@@ -25,6 +25,8 @@ from chinhhang.config import Settings  # noqa: E402
 from chinhhang.db import make_engine, make_sessionmaker, session_scope, upgrade_database  # noqa: E402
 from chinhhang.stamps.services import codes_of_run  # noqa: E402
 from common import (  # noqa: E402
+    FORGED,
+    PHONE,
     WrkResult,
     env_for,
     fresh_dir,
@@ -35,7 +37,6 @@ from common import (  # noqa: E402
     wrk,
 )
 
-PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 LUA = """
 local codes = {}
 for line in io.lines("%s") do codes[#codes + 1] = line end
@@ -80,7 +81,7 @@ def measure(label: str, database_url: str | None, seconds: int, rounds: int) -> 
         for _ in range(rounds):
             runs["noop"].append(wrk(f"{server.base}/_noop", seconds))
             runs["genuine"].append(wrk(server.base, seconds, script=script))
-            runs["forged"].append(wrk(f"{server.base}/v/{'0' * 24}", seconds))
+            runs["forged"].append(wrk(f"{server.base}/v/{FORGED}", seconds))
     finally:
         server.stop()
     noop, genuine, forged = (median_result(runs[k]) for k in ("noop", "genuine", "forged"))
