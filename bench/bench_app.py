@@ -1,13 +1,24 @@
-"""The real app plus a raw no-op ASGI route, so that both are measured on the same server."""
+"""The real app plus a raw no-op ASGI route, so that both are measured on the same server.
+
+Run as `python bench_app.py PORT WORKERS`, it is served as `chinhhang serve` serves the real
+app: with several workers, each listens on a socket of its own (chinhhang/serving.py).
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
+import uvicorn
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
+from chinhhang.serving import run_workers
 from chinhhang.web import create_app
+
+APP = "bench_app:create_bench_app"
 
 
 async def noop(_request: Request) -> PlainTextResponse:
@@ -25,3 +36,22 @@ def create_bench_app() -> FastAPI:
     position = paths.index("/check") + 1
     app.router.routes[position:position] = [Route("/_noop", noop), Route("/_noop4k", noop4k)]
     return app
+
+
+def main() -> None:
+    port, workers = int(sys.argv[1]), int(sys.argv[2])
+    options: dict[str, Any] = {
+        "factory": True,
+        "port": port,
+        "workers": workers,
+        "access_log": False,
+        "log_level": "warning",
+    }
+    if workers > 1:
+        run_workers(uvicorn.Config(APP, **options))
+    else:
+        uvicorn.run(APP, **options)
+
+
+if __name__ == "__main__":
+    main()

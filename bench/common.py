@@ -163,20 +163,7 @@ def start_server(env: dict[str, str], workers: int = 1) -> Server:
     metrics_dir = Path(tempfile.mkdtemp(prefix="chinhhang-bench-metrics-"))
     env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench_app:create_bench_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "bench_app.py", str(port), str(workers)],
         cwd=Path(__file__).parent,
         env=env,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 import uvicorn
@@ -25,10 +26,13 @@ from chinhhang.observability.logs import LogFormat, logging_config
 from chinhhang.observability.metrics import prepare_multiprocess_dir
 from chinhhang.printing.cli import export
 from chinhhang.regulator.cli import regulator_app
+from chinhhang.serving import run_workers
 from chinhhang.stamps.cli import keys_app, stamps_app
 
 # The cores this process may run on (a container's CPU set, not the host's), at most 64.
 DEFAULT_WORKERS = max(1, min(len(os.sched_getaffinity(0)), 64))
+# The web app, as an import string: each worker process imports it for itself.
+APP = "chinhhang.web:create_app"
 
 app = typer.Typer(
     help="Chính Hãng: genuine-goods verification with QR codes.",
@@ -88,21 +92,24 @@ def serve(
     settings().secret  # noqa: B018 - create the secret file once, before workers race for it
     # Several workers share their metrics through files (docs/observability.md).
     prepare_multiprocess_dir(port, workers)
-    uvicorn.run(
-        "chinhhang.web:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        timeout_graceful_shutdown=graceful_timeout,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "proxy_headers": True,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "timeout_graceful_shutdown": graceful_timeout,
         # A worker importing the app on a busy machine can take longer than uvicorn's 5 s.
-        timeout_worker_healthcheck=60,
-        server_header=False,
-        access_log=False,
-        log_config=logging_config(log_format.value),
-    )
+        "timeout_worker_healthcheck": 60,
+        "server_header": False,
+        "access_log": False,
+        "log_config": logging_config(log_format.value),
+    }
+    if workers > 1:  # each worker on a socket of its own: serving.py says why
+        run_workers(uvicorn.Config(APP, **options))
+    else:
+        uvicorn.run(APP, **options)
 
 
 @app.command()

@@ -5,6 +5,7 @@ nothing lost on close."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,6 +152,86 @@ def test_waves_of_scans_are_written_on_one_connection(
     batches, scans = count - before[0], total - before[1]
     assert scans == 60  # every scan in a measured batch (/metrics: chinhhang_scan_batch_size)
     assert batches <= 6  # a batch per wave at most: written in groups, not a COMMIT per scan
+
+
+def _clients_in_a_loop(store: ScanStore, codes: list[str], rounds: int) -> list[object]:
+    """One client per code, each scanning it `rounds` times: the next scan after its answer
+    and a pause of 0 to 3 turns of the loop (rendering the page, the next request arriving),
+    as a load generator's connections do."""
+
+    async def client(number: int, code: str) -> list[object]:
+        answers = []
+        for _ in range(rounds):
+            answers.append(await _scan(store, code))
+            for _ in range(number % 4):
+                await asyncio.sleep(0)
+        return answers
+
+    async def clients() -> list[object]:
+        found = await asyncio.gather(*(client(n, code) for n, code in enumerate(codes)))
+        return [answer for answers in found for answer in answers]
+
+    return asyncio.run(clients())
+
+
+@pytest.mark.parametrize("fill", [True, False])
+def test_clients_in_a_loop_share_their_commits(
+    pg: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch, fill: bool
+) -> None:
+    """16 clients, each scanning again once answered: a batch waits for the clients just
+    answered to come back, so each COMMIT carries nearly all of them. Without that wait
+    (FILL_FROM out of reach), the first to come back start a batch of their own and the
+    others make the next: smaller batches, each with its own round trips and WAL flush."""
+    if not fill:
+        monkeypatch.setattr(pg_writer, "FILL_FROM", 10**6)
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=16, scan_limit=100)
+    store = _store(settings)
+    before = metrics.batch_totals()
+    try:
+        results = _clients_in_a_loop(store, run.codes, rounds=10)
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert {result[0] for result in results} == {"genuine"}  # type: ignore[index]
+    count, total = metrics.batch_totals()
+    batches, scans = count - before[0], total - before[1]
+    assert scans == 160
+    if fill:
+        assert scans / batches >= 12
+    else:
+        assert scans / batches < 12
+
+
+def test_a_batch_waiting_to_fill_is_written_once_the_clients_are_back(
+    pg: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait to fill ends when the answered clients' scans are waiting, not at its
+    bound (raised here to a minute), and a server that stops does not wait it out."""
+    monkeypatch.setattr(pg_writer, "FILL_SECONDS", 60.0)
+    settings, engine = pg
+    run = make_run(settings, engine, make_sessionmaker(engine), quantity=16, scan_limit=100)
+    store = _store(settings)
+
+    async def twice_then_one() -> tuple[list[object], float, object]:
+        started = time.monotonic()
+        answers = await asyncio.gather(*(_scan(store, code) for code in run.codes[:8]))
+        answers += await asyncio.gather(*(_scan(store, code) for code in run.codes[:8]))
+        took = time.monotonic() - started
+        # A lone scan now: the flush waits for 8 that never come, until the store closes.
+        lone = asyncio.ensure_future(_scan(store, run.codes[8]))
+        await asyncio.sleep(0.05)
+        await store.aclose()
+        return list(answers), took, await lone
+
+    try:
+        answers, took, lone = asyncio.run(twice_then_one())
+    finally:
+        store.close()
+        store.engine.dispose()
+    assert {answer[0] for answer in answers} == {"genuine"}  # type: ignore[index]
+    assert took < 30  # not the minute's bound
+    assert lone[0] == "genuine"  # type: ignore[index]
 
 
 def test_a_stuck_batch_does_not_hold_up_the_scans_behind_it(pg: tuple[Settings, Engine]) -> None:

@@ -6,6 +6,15 @@ AsyncConnection, which waits on the loop's own socket readiness), and answers ev
 after that COMMIT; then it takes what arrived meanwhile. So batches grow with the load and stay
 at one scan when it is quiet.
 
+Under load, a flush that has just answered a batch waits a moment (FILL_SECONDS at most) for
+the callers it answered to come back before it takes the next batch. Without that wait, a steady
+load settles into two alternating halves: the scans that arrived while a batch was writing make
+the next batch, and the answered ones make the one after. So each COMMIT carries half of the
+clients, and a batch costs the same round trips, transaction and WAL flush however small it is.
+A quiet server is not kept waiting: a batch under FILL_FROM scans is followed at once, and the
+wait ends as soon as the answered callers' next scans have joined those already waiting
+(docs/benchmarks.md, "Fifth session").
+
 One flush writes at a time. A second flush on a second connection would take half of what
 waits, so twice the batches for the same scans: each batch costs PostgreSQL a transaction and
 a WAL flush, and this process psycopg's round trips, and measured with the scan benchmark one
@@ -57,6 +66,11 @@ CONNECTIONS = 2
 # How long a flush may be on one batch (connecting, writing, committing) before the spare
 # connection takes what waits behind it.
 STALL_SECONDS = 0.05
+# After answering a batch of FILL_FROM scans or more, how long a flush may wait for them to come
+# back (and for as many as it answered to be waiting) before it takes the next batch: the time
+# to render a batch's pages and read the next requests is what makes the two halves.
+FILL_SECONDS = 0.001
+FILL_FROM = 4
 # How long a connection attempt may take before the batch is answered 503, and how long the
 # server's shutdown waits for the batches in flight.
 CONNECT_SECONDS = 5
@@ -94,6 +108,9 @@ class PgGroupWriter(Generic[Item]):
         # from its start, so that a flush not yet running counts as writing).
         self._since: dict[int, float] = {}
         self._nudge: asyncio.TimerHandle | None = None
+        # While a flush waits for its batch to fill: how many scans it waits for, and the future
+        # that ends its wait (answered by `submit` at that many, or by a timer).
+        self._filling: tuple[int, asyncio.Future[None]] | None = None
         self._closed = False  # no new scans (shutting down)
         self._stopped = False  # no new flushes or connections either (shut down)
         # The loop whose tasks and connections these are (the server's one loop per worker).
@@ -105,6 +122,8 @@ class PgGroupWriter(Generic[Item]):
             raise Unavailable(_BUSY)
         future: asyncio.Future[Any] = self.loop.create_future()
         self._waiting.append(_Waiting(item, key, future))
+        if self._filling is not None and len(self._waiting) >= self._filling[0]:
+            _settle(self._filling[1])
         self._start_flush()
         return future
 
@@ -163,11 +182,31 @@ class PgGroupWriter(Generic[Item]):
                     await self._drop(slot)
                     if not isinstance(error, Exception):
                         raise
+                else:
+                    await self._fill(slot, answered=len(live))
         finally:
             del self._since[slot]
         # Handed over to a flush that may get stuck later: a look again (now or, if it is
         # still young, after STALL_SECONDS), since no new scan may come to ask.
         self._start_flush()
+
+    async def _fill(self, slot: int, answered: int) -> None:
+        """Under load, wait (FILL_SECONDS at most) until `answered` more scans wait than now
+        (MAX_GROUP at most): the answered callers render their pages and their clients send
+        the next scans meanwhile."""
+        if answered < FILL_FROM or self._closed:
+            return
+        target = min(len(self._waiting) + answered, MAX_GROUP)
+        filled: asyncio.Future[None] = self.loop.create_future()
+        timer = self.loop.call_later(FILL_SECONDS, _settle, filled)
+        self._filling = (target, filled)
+        # Waiting to fill is not being stuck on a batch: the spare stays closed meanwhile.
+        self._since[slot] = self.loop.time()
+        try:
+            await filled
+        finally:
+            timer.cancel()
+            self._filling = None
 
     async def _write(self, slot: int, live: list[_Waiting[Item]]) -> None:
         """Write the batch and answer each caller."""
@@ -246,6 +285,8 @@ class PgGroupWriter(Generic[Item]):
             self.abandon()  # another loop's tasks cannot be awaited here
             return
         self._closed = True
+        if self._filling is not None:  # nobody else is coming: write what waits now
+            _settle(self._filling[1])
         deadline = self.loop.time() + CLOSE_SECONDS
         # Again while flushes remain: a spare may start behind a stuck batch meanwhile.
         while self._flushes and (remaining := deadline - self.loop.time()) > 0:
@@ -277,6 +318,11 @@ class PgGroupWriter(Generic[Item]):
                 with contextlib.suppress(Exception):
                     connection.pgconn.finish()
         self._connections = [None] * len(self._connections)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _is_disconnect(connection: psycopg.AsyncConnection[Any] | None) -> bool:
