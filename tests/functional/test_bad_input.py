@@ -119,3 +119,17 @@ def test_forged_codes_are_rejected_before_any_database_work(client, monkeypatch)
     for text in ("0" * 24, "0WB7323SFWMMS6ZC66RGG6DX", "x"):
         assert client.get(f"/v/{text}").status_code == 404
         assert client.get(f"/v/{text}", headers={"Accept": "application/json"}).status_code == 404
+
+
+def test_a_forged_code_costs_its_tag_check_alone(client, monkeypatch) -> None:
+    """The route refuses a forged code on its tag: the scan itself (the request to build, the
+    grace cookie to read, the count) is never started for it."""
+
+    async def no_scan(*_args, **_kwargs):
+        raise AssertionError("a forged code went on to the scan")
+
+    monkeypatch.setattr(client.app.state.scanner, "scan_soon", no_scan)
+    for text in ("0" * 24, "0WB7323SFWMMS6ZC66RGG6DX", "x"):
+        assert client.get(f"/v/{text}").status_code == 404
+        answer = client.get(f"/v/{text}", headers={"Accept": "application/json"})
+        assert answer.json()["outcome"] == "unknown"

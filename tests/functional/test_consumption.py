@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from chinhhang.accounts.actor import Actor
 from chinhhang.db import session_scope, utcnow
-from chinhhang.scans import grace
+from chinhhang.scans import grace, services
 from chinhhang.stamps.models import Stamp
 from chinhhang.stamps.services import Selection, void
 from tests.factories import make_run
@@ -176,3 +176,23 @@ def test_a_view_token_is_for_its_code_and_a_few_minutes_only(
     finally:
         scanner.clock = real_clock
     assert late["outcome"] == "over_limit"
+
+
+def test_a_genuine_codes_tag_is_checked_once(
+    client, settings, engine, sessions, monkeypatch
+) -> None:
+    """The route checks the tag and hands the checked code on: the scan does not check it
+    again. The code as typed (lower case, a trailing slash) is counted as the stamp's."""
+    checks: list[str] = []
+
+    def counted_verify(keyring, text: str) -> str:
+        checks.append(text)
+        return verify(keyring, text)
+
+    verify = services.verify
+    monkeypatch.setattr(services, "verify", counted_verify)
+    run = make_run(settings, engine, sessions)
+    answer = client.get(f"/v/{run.codes[0].lower()}/", headers=JSON)
+    assert answer.json()["outcome"] == "genuine"
+    assert checks == [run.codes[0].lower()]
+    assert scan_count(engine, run.codes[0]) == 1

@@ -100,20 +100,24 @@ class DynamicScan:
             count_scan(THROTTLED)
             await _throttled(send, state.pages, lang, json_wanted)
             return
-        scan = ScanRequest(
-            # A trailing slash is something people and link shorteners add; it is not the code.
-            code_text=scope["path_params"]["code"].removesuffix("/"),
-            user_agent=headers.get("user-agent"),
-            client_address=client,
-            seen_cookie=_cookie(headers.get("cookie")),
-            view_token=_query(scope, "seen"),
-            method=scope["method"],
-            wants_json=json_wanted,
-            confirmed=scope["method"] == "POST",
-        )
         scanner: Scanner = state.scanner
+        # A trailing slash is something people and link shorteners add; it is not the code.
+        code = scanner.tag_checked(scope["path_params"]["code"].removesuffix("/"))
         try:
-            verdict = await scanner.scan_soon(scan)
+            if code is None:  # malformed or forged: nothing else to build or look up
+                verdict = Verdict(UNKNOWN)
+            else:
+                scan = ScanRequest(
+                    code_text=code,
+                    user_agent=headers.get("user-agent"),
+                    client_address=client,
+                    seen_cookie=_cookie(headers.get("cookie")),
+                    view_token=_query(scope, "seen"),
+                    method=scope["method"],
+                    wants_json=json_wanted,
+                    confirmed=scope["method"] == "POST",
+                )
+                verdict = await scanner.scan_soon(scan, code)
             if verdict.outcome == UNKNOWN and guesses.unknown(client):
                 await scanner.store.record_guessing_soon(truncate_address(client), utcnow())
         except Unavailable:

@@ -106,12 +106,21 @@ class Scanner:
         checked = self._check(request)
         return checked if isinstance(checked, Verdict) else self._scan_code(checked, request)
 
-    async def scan_soon(self, request: ScanRequest) -> Verdict:
+    def tag_checked(self, code_text: str) -> str | None:
+        """The canonical code if its tag is right, else None (malformed or forged): the one
+        check a forged code costs, before the scan route builds anything else for it."""
+        try:
+            return verify(self.keyring(), code_text)
+        except InvalidCode:
+            return None
+
+    async def scan_soon(self, request: ScanRequest, code: str | None = None) -> Verdict:
         """`scan` for the event loop: the checks that need no I/O run here, and the count is
         group-committed (ScanStore.consume_soon) while the loop goes on. On PostgreSQL, a
         browser that may be within its grace period is answered in the thread pool instead:
-        that needs a read first, which must not block the loop."""
-        checked = self._check(request)
+        that needs a read first, which must not block the loop. `code`: the request's code as
+        `tag_checked` returned it, so that its tag is not checked twice."""
+        checked = self._check(request, code)
         if isinstance(checked, Verdict):
             return checked
         if not self.store.runs_on_event_loop and self._may_remember(checked, request):
@@ -122,12 +131,13 @@ class Scanner:
         counted = await self.store.consume_soon(step.code, step.now, step.context)
         return self._conclude(step, counted)
 
-    def _check(self, request: ScanRequest) -> Verdict | str:
-        """The checks without I/O: the code's tag, then previews. A verdict, or the code."""
-        try:
-            code = verify(self.keyring(), request.code_text)
-        except InvalidCode:
-            return Verdict(UNKNOWN)
+    def _check(self, request: ScanRequest, code: str | None = None) -> Verdict | str:
+        """The checks without I/O: the code's tag (unless `code` is the tag-checked code),
+        then previews. A verdict, or the code."""
+        if code is None:
+            code = self.tag_checked(request.code_text)
+            if code is None:
+                return Verdict(UNKNOWN)
         if not request.confirmed and looks_only(
             request.method, request.user_agent, request.wants_json
         ):
