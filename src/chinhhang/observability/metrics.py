@@ -77,8 +77,8 @@ def count_scan(outcome: str) -> None:
 def count_batch(size: int) -> None:
     """One committed batch of the scan writer. Why: each COMMIT costs the database a WAL flush
     and the app its round trips, so scans per COMMIT (this histogram's sum over its count) is
-    how well group commit is doing; docs/benchmarks.md measured 32 with one worker at 64
-    clients, about 15 with two."""
+    how well group commit is doing; docs/benchmarks.md measured about 62 with one worker at
+    64 clients, 25 with two."""
     SCAN_BATCHES.observe(size)
 
 
