@@ -82,7 +82,7 @@ def test_connections_are_spread_across_the_workers(
     socket, one worker took 58 and 60 of 64 in the benchmark's runs.) Binomially, a worker
     has fewer than 5 of 40 once in ten million."""
     server, port = two_workers
-    connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
     try:
         for conn in connections:  # answered: accepted by a worker, and still open
             conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -105,12 +105,34 @@ def test_a_replaced_worker_listens_on_a_socket_of_its_own(
     server, port = two_workers
     killed, kept = _children(server.pid)
     os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + START_SECONDS
+    while killed in _holders(port, LISTEN).values() and time.monotonic() < deadline:
+        time.sleep(0.1)  # its socket goes with it (connections queued there are reset)
     assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
     _wait_until_listening(server, port, 2)
     listening = set(_holders(port, LISTEN).values())
     assert kept in listening
     assert killed not in listening
     assert len(listening) == 2
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+
+
+def test_a_second_server_on_the_port_stops_with_a_clear_error(
+    two_workers: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    """Sockets that share a port would let a second server (a double start, an old release
+    still running) take half of the first one's connections without a word: it stops at
+    start instead, as uvicorn does when a port is in use."""
+    _, port = two_workers
+    second = subprocess.run(
+        [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), "--workers", "2"],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        timeout=START_SECONDS,
+        check=False,
+    )
+    assert second.returncode == 3  # uvicorn's "failed to start"
+    assert b"address already in use" in second.stdout + second.stderr
 
 
 def _wait_until_listening(server: subprocess.Popen[bytes], port: int, count: int) -> None:

@@ -183,7 +183,7 @@ class PgGroupWriter(Generic[Item]):
                     if not isinstance(error, Exception):
                         raise
                 else:
-                    await self._fill(slot, answered=len(live))
+                    await self._fill(slot, answered=sum(map(_answered, live)))
         finally:
             del self._since[slot]
         # Handed over to a flush that may get stuck later: a look again (now or, if it is
@@ -194,9 +194,9 @@ class PgGroupWriter(Generic[Item]):
         """Under load, wait (FILL_SECONDS at most) until `answered` more scans wait than now
         (MAX_GROUP at most): the answered callers render their pages and their clients send
         the next scans meanwhile."""
-        if answered < FILL_FROM or self._closed:
-            return
         target = min(len(self._waiting) + answered, MAX_GROUP)
+        if answered < FILL_FROM or self._closed or len(self._waiting) >= target:
+            return
         filled: asyncio.Future[None] = self.loop.create_future()
         timer = self.loop.call_later(FILL_SECONDS, _settle, filled)
         self._filling = (target, filled)
@@ -206,7 +206,8 @@ class PgGroupWriter(Generic[Item]):
             await filled
         finally:
             timer.cancel()
-            self._filling = None
+            if self._filling is not None and self._filling[1] is filled:
+                self._filling = None  # (the spare's flush may have started a wait of its own)
 
     async def _write(self, slot: int, live: list[_Waiting[Item]]) -> None:
         """Write the batch and answer each caller."""
@@ -318,6 +319,12 @@ class PgGroupWriter(Generic[Item]):
                 with contextlib.suppress(Exception):
                     connection.pgconn.finish()
         self._connections = [None] * len(self._connections)
+
+
+def _answered(waiting: _Waiting[Any]) -> bool:
+    """Whether the caller got its result (not a 503): it may come back with its next scan."""
+    future = waiting.future
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 def _settle(future: asyncio.Future[None]) -> None:
