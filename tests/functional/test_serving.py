@@ -135,6 +135,48 @@ def test_a_second_server_on_the_port_stops_with_a_clear_error(
     assert b"address already in use" in second.stdout + second.stderr
 
 
+def test_port_zero_gives_every_worker_the_same_port(tmp_path: Path) -> None:
+    """`--port 0` asks for any free port: the workers listen on the one the supervisor got,
+    not each on a port of its own."""
+    upgrade_database(make_settings(tmp_path))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chinhhang", "serve", "--port", "0", "--workers", "2"],
+        env=cli_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        ports: dict[int, set[int]] = {}
+        while time.monotonic() < deadline and server.poll() is None:
+            ports = {pid: _listening_ports(pid) for pid in _children(server.pid)}
+            if len(ports) == 2 and all(ports.values()):
+                break
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert len(ports) == 2
+    first, second = ports.values()
+    assert len(first) == 1
+    assert first == second
+
+
+def _listening_ports(pid: int) -> set[int]:
+    """The local ports of the TCP sockets `pid` listens on."""
+    by_inode = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == LISTEN:
+            by_inode[int(fields[9])] = int(fields[1].split(":")[1], 16)
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return set()
+    inodes = {int(link[8:-1]) for link in links if link.startswith("socket:[")}
+    return {port for inode, port in by_inode.items() if inode in inodes}
+
+
 def _wait_until_listening(server: subprocess.Popen[bytes], port: int, count: int) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
