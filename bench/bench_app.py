@@ -9,13 +9,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.routing import Route
 
-from chinhhang.serving import run_workers
+from chinhhang import serving
 from chinhhang.web import create_app
 
 APP = "bench_app:create_bench_app"
@@ -47,10 +46,7 @@ def main() -> None:
         "access_log": False,
         "log_level": "warning",
     }
-    if workers > 1:
-        run_workers(uvicorn.Config(APP, **options))
-    else:
-        uvicorn.run(APP, **options)
+    serving.run(APP, **options)
 
 
 if __name__ == "__main__":

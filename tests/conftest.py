@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,6 +131,20 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def serve_command(port: int | str, workers: int = 2) -> list[str]:
+    """`chinhhang serve` on loopback `port` with `workers` worker processes."""
+    return [
+        sys.executable,
+        "-m",
+        "chinhhang",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
 
 
 def cli_env(data_dir: Path, *, secret: bool = True, **extra: str) -> dict[str, str]:

@@ -6,8 +6,8 @@ import os
 from typing import Any
 
 import typer
-import uvicorn
 
+from chinhhang import serving
 from chinhhang.accounts.cli import org_app, token_app, user_app
 from chinhhang.alerts.cli import alerts_app
 from chinhhang.catalog.cli import product_app
@@ -26,7 +26,6 @@ from chinhhang.observability.logs import LogFormat, logging_config
 from chinhhang.observability.metrics import prepare_multiprocess_dir
 from chinhhang.printing.cli import export
 from chinhhang.regulator.cli import regulator_app
-from chinhhang.serving import run_workers
 from chinhhang.stamps.cli import keys_app, stamps_app
 
 # The cores this process may run on (a container's CPU set, not the host's), at most 64.
@@ -106,10 +105,7 @@ def serve(
         "access_log": False,
         "log_config": logging_config(log_format.value),
     }
-    if workers > 1:  # each worker on a socket of its own: serving.py says why
-        run_workers(uvicorn.Config(APP, **options))
-    else:
-        uvicorn.run(APP, **options)
+    serving.run(APP, **options)  # several workers: each on a socket of its own (serving.py)
 
 
 @app.command()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -83,6 +84,14 @@ class _OwnSocketProcess(multiprocess.Process):
             # uvicorn's supervisor stops, rather than restarting a worker that cannot start.
             sys.exit(STARTUP_FAILURE)
         super().target([own])
+
+
+def run(app: str, **options: Any) -> None:
+    """uvicorn.run with `options`, but with several workers each on a socket of its own."""
+    if options.get("workers", 1) > 1:
+        run_workers(uvicorn.Config(app, **options))
+    else:
+        uvicorn.run(app, **options)
 
 
 def run_workers(config: uvicorn.Config) -> None:

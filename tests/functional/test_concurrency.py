@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -29,7 +28,14 @@ from chinhhang.scans.models import ScanEvent
 from chinhhang.scans.sql import ScanContext
 from chinhhang.scans.store import ScanStore
 from chinhhang.stamps.models import Stamp
-from tests.conftest import PHONE, TEST_SECRET, _reset_postgres, free_port, make_settings
+from tests.conftest import (
+    PHONE,
+    TEST_SECRET,
+    _reset_postgres,
+    free_port,
+    make_settings,
+    serve_command,
+)
 from tests.factories import make_run
 
 PHONES = 100
@@ -52,7 +58,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     log_path = settings.data_dir / "server.log"
     log = log_path.open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), "--workers", "2"],
+        serve_command(port),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

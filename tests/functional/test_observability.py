@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker, upgrade_database
 from chinhhang.observability.logs import ACCESS_LOGGER, JsonFormatter, RequestIdFilter
 from chinhhang.web import create_app
-from tests.conftest import PHONE, cli_env, free_port, make_settings
+from tests.conftest import PHONE, cli_env, free_port, make_settings, serve_command
 from tests.factories import make_run
 
 JSON = {"Accept": "application/json"}
@@ -371,7 +370,7 @@ def test_serve_with_two_workers_sums_their_metrics(tmp_path: Path) -> None:
     log_file = tmp_path / "serve.log"
     with log_file.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), "--workers", "2"],
+            serve_command(port),
             env=cli_env(tmp_path),
             stdout=log,
             stderr=subprocess.STDOUT,

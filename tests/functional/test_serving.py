@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ import pytest
 
 from chinhhang.db import upgrade_database
 from chinhhang.serving import reuse_port_socket, shares_ports
-from tests.conftest import cli_env, free_port, make_settings
+from tests.conftest import cli_env, free_port, make_settings, serve_command
+from tests.load.server import worker_pids
 
 pytestmark = pytest.mark.skipif(
     not shares_ports() or not Path("/proc/net/tcp").exists(),
@@ -49,7 +49,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), "--workers", "2"],
+        serve_command(port),
         env=cli_env(tmp_path),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -67,7 +67,7 @@ def test_each_worker_listens_on_its_own_socket(
     two_workers: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     server, port = two_workers
-    workers = _children(server.pid)
+    workers = worker_pids(server.pid)
     listening = _holders(port, LISTEN)
     assert len(workers) == 2
     # Two listening sockets, one in each worker; the supervisor listens on none.
@@ -92,7 +92,7 @@ def test_connections_are_spread_across_the_workers(
     finally:
         for conn in connections:
             conn.close()
-    workers = _children(server.pid)
+    workers = worker_pids(server.pid)
     assert sum(held[pid] for pid in workers) == 40
     assert all(held[pid] >= 5 for pid in workers), held
 
@@ -103,7 +103,7 @@ def test_a_replaced_worker_listens_on_a_socket_of_its_own(
     """A worker killed outright: the supervisor starts another, which listens as the first
     did, and the port keeps answering meanwhile (the other worker)."""
     server, port = two_workers
-    killed, kept = _children(server.pid)
+    killed, kept = worker_pids(server.pid)
     os.kill(killed, signal.SIGKILL)
     deadline = time.monotonic() + START_SECONDS
     while killed in _holders(port, LISTEN).values() and time.monotonic() < deadline:
@@ -125,7 +125,7 @@ def test_a_second_server_on_the_port_stops_with_a_clear_error(
     start instead, as uvicorn does when a port is in use."""
     _, port = two_workers
     second = subprocess.run(
-        [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), "--workers", "2"],
+        serve_command(port),
         env=cli_env(tmp_path),
         capture_output=True,
         timeout=START_SECONDS,
@@ -140,7 +140,7 @@ def test_port_zero_gives_every_worker_the_same_port(tmp_path: Path) -> None:
     not each on a port of its own."""
     upgrade_database(make_settings(tmp_path))
     server = subprocess.Popen(
-        [sys.executable, "-m", "chinhhang", "serve", "--port", "0", "--workers", "2"],
+        serve_command(0),
         env=cli_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -149,7 +149,7 @@ def test_port_zero_gives_every_worker_the_same_port(tmp_path: Path) -> None:
         deadline = time.monotonic() + START_SECONDS
         ports: dict[int, set[int]] = {}
         while time.monotonic() < deadline and server.poll() is None:
-            ports = {pid: _listening_ports(pid) for pid in _children(server.pid)}
+            ports = {pid: _listening_ports(pid) for pid in worker_pids(server.pid)}
             if len(ports) == 2 and all(ports.values()):
                 break
             time.sleep(0.2)
@@ -160,21 +160,6 @@ def test_port_zero_gives_every_worker_the_same_port(tmp_path: Path) -> None:
     first, second = ports.values()
     assert len(first) == 1
     assert first == second
-
-
-def _listening_ports(pid: int) -> set[int]:
-    """The local ports of the TCP sockets `pid` listens on."""
-    by_inode = {}
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == LISTEN:
-            by_inode[int(fields[9])] = int(fields[1].split(":")[1], 16)
-    try:
-        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
-    except OSError:
-        return set()
-    inodes = {int(link[8:-1]) for link in links if link.startswith("socket:[")}
-    return {port for inode, port in by_inode.items() if inode in inodes}
 
 
 def _wait_until_listening(server: subprocess.Popen[bytes], port: int, count: int) -> None:
@@ -188,37 +173,38 @@ def _wait_until_listening(server: subprocess.Popen[bytes], port: int, count: int
     raise AssertionError(f"fewer than {count} workers listening")
 
 
-def _children(pid: int) -> list[int]:
-    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    children = [int(child) for child in path.read_text().split()] if path.exists() else []
-    return [child for child in children if b"spawn_main" in _cmdline(child)]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
 def _holders(port: int, state: str) -> dict[int, int]:
     """The sockets on local `port` in `state` (/proc/net/tcp's hex code), by inode: the pid
     of the process that holds each."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
-            inodes.add(int(fields[9]))
+    inodes = {inode for inode, local in _tcp_sockets(state).items() if local == port}
     found = {}
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
-        except OSError:  # gone, or not ours to read
-            continue
-        for link in links:
-            if link.startswith("socket:[") and int(link[8:-1]) in inodes:
-                found[int(link[8:-1])] = int(proc.name)
+        if proc.name.isdigit():
+            for inode in _socket_inodes(int(proc.name)) & inodes:
+                found[inode] = int(proc.name)
     return found
+
+
+def _listening_ports(pid: int) -> set[int]:
+    """The local ports of the TCP sockets `pid` listens on."""
+    held = _socket_inodes(pid)
+    return {port for inode, port in _tcp_sockets(LISTEN).items() if inode in held}
+
+
+def _tcp_sockets(state: str) -> dict[int, int]:
+    """The local port of each TCP socket in `state`, by inode."""
+    found = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == state:
+            found[int(fields[9])] = int(fields[1].split(":")[1], 16)
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets process `pid` holds (none if it is gone or not ours)."""
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return set()
+    return {int(link[8:-1]) for link in links if link.startswith("socket:[")}
