@@ -133,18 +133,9 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def serve_command(port: int | str, workers: int = 2) -> list[str]:
-    """`chinhhang serve` on loopback `port` with `workers` worker processes."""
-    return [
-        sys.executable,
-        "-m",
-        "chinhhang",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+def serve_command(port: int | str, *options: str) -> list[str]:
+    """`chinhhang serve` on loopback `port`, with `options` (`--workers 2`, say)."""
+    return [sys.executable, "-m", "chinhhang", "serve", "--port", str(port), *options]
 
 
 def cli_env(data_dir: Path, *, secret: bool = True, **extra: str) -> dict[str, str]:

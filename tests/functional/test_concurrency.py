@@ -58,7 +58,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     log_path = settings.data_dir / "server.log"
     log = log_path.open("wb")
     server = subprocess.Popen(
-        serve_command(port),
+        serve_command(port, "--workers", "2"),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -9,7 +9,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from sqlalchemy import func, select
 from chinhhang.config import Settings
 from chinhhang.db import make_engine, make_sessionmaker
 from chinhhang.scans.models import ScanEvent
-from tests.conftest import DATABASE_FILE, PHONE, TEST_SECRET, free_port
+from tests.conftest import DATABASE_FILE, PHONE, TEST_SECRET, free_port, serve_command
 from tests.factories import make_run
 
 
@@ -37,15 +36,7 @@ def _start(settings: Settings, port: int, log: Path, *options: str) -> subproces
     env.pop("CHINHHANG_DATABASE_URL", None)
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "chinhhang",
-                "serve",
-                "--port",
-                str(port),
-                *(options or ("--workers", "1")),
-            ],
+            serve_command(port, *(options or ("--workers", "1"))),
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -370,7 +370,7 @@ def test_serve_with_two_workers_sums_their_metrics(tmp_path: Path) -> None:
     log_file = tmp_path / "serve.log"
     with log_file.open("wb") as log:
         server = subprocess.Popen(
-            serve_command(port),
+            serve_command(port, "--workers", "2"),
             env=cli_env(tmp_path),
             stdout=log,
             stderr=subprocess.STDOUT,

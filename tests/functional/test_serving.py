@@ -49,7 +49,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
-        serve_command(port),
+        serve_command(port, "--workers", "2"),
         env=cli_env(tmp_path),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -125,7 +125,7 @@ def test_a_second_server_on_the_port_stops_with_a_clear_error(
     start instead, as uvicorn does when a port is in use."""
     _, port = two_workers
     second = subprocess.run(
-        serve_command(port),
+        serve_command(port, "--workers", "2"),
         env=cli_env(tmp_path),
         capture_output=True,
         timeout=START_SECONDS,
@@ -140,7 +140,7 @@ def test_port_zero_gives_every_worker_the_same_port(tmp_path: Path) -> None:
     not each on a port of its own."""
     upgrade_database(make_settings(tmp_path))
     server = subprocess.Popen(
-        serve_command(0),
+        serve_command(0, "--workers", "2"),
         env=cli_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
